@@ -1,0 +1,107 @@
+"""The public Python API: open a ledger, ingest, query reports, iterate records.
+
+    import cchooks
+    with cchooks.open_ledger() as ledger:
+        cchooks.ingest(ledger)
+        daily = cchooks.report(ledger, "daily", tz="Europe/Berlin")
+        for row in daily.rows:
+            print(row.key, row.totals.total_tokens, row.totals.cost_usd)
+
+Keep this small and stable: other tools import it.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from typing import Any
+
+from cchooks.ledger.ingest import IngestResult, ingest_config_dirs, ingest_session
+from cchooks.ledger.store import Ledger
+from cchooks.pricing import PriceTable, load_price_table
+from cchooks.records import UsageRecord
+from cchooks.reports.build import Report, ReportRow, Totals, build_report
+from cchooks.timezones import parse_day_bound, resolve_tz
+
+__all__ = [
+    "IngestResult",
+    "Ledger",
+    "Report",
+    "ReportRow",
+    "Totals",
+    "UsageRecord",
+    "ingest",
+    "open_ledger",
+    "price_table",
+    "report",
+]
+
+
+def open_ledger(path: str | os.PathLike[str] | None = None) -> Ledger:
+    """Open (creating and migrating if needed) the ledger at `path`, else the default one.
+
+    The default is `$CCHOOKS_LEDGER`, else `ledger.sqlite3` in the user data dir.
+    """
+    return Ledger.open(path)
+
+
+def ingest(
+    ledger: Ledger,
+    claude_dir: str | os.PathLike[str] | None = None,
+    *,
+    transcript_path: str | os.PathLike[str] | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> IngestResult:
+    """Read new transcript bytes into the ledger.
+
+    With `transcript_path`, only that session (and its subagents); otherwise every
+    transcript of every Claude config dir (`claude_dir` overrides discovery).
+    """
+    if transcript_path is not None:
+        return ingest_session(ledger, transcript_path)
+    return ingest_config_dirs(ledger, claude_dir, progress)
+
+
+def price_table(ledger: Ledger | None = None, overrides: dict[str, dict[str, Any]] | None = None) -> PriceTable:
+    """Bundled prices, plus prices learned from Claude Code's own cost figures, plus overrides.
+
+    `overrides` defaults to the config file's `[prices]` tables.
+    """
+    if overrides is None:
+        from cchooks.config import load_raw
+
+        overrides = load_raw().get("prices") or {}
+    table = load_price_table(overrides)
+    if ledger is not None:
+        try:
+            from cchooks.pricing.learned import learned_prices
+        except ImportError:  # pragma: no cover - OTLP support not installed
+            return table
+        for price in learned_prices(ledger):
+            if table.lookup(price.model) is None:
+                table.add(price)
+    return table
+
+
+def report(
+    ledger: Ledger,
+    group: str = "daily",
+    *,
+    tz: str | None = None,
+    since: str | None = None,
+    until: str | None = None,
+    session_id: str | None = None,
+    project: str | None = None,
+    prices: PriceTable | None = None,
+) -> Report:
+    """Aggregate the ledger by `group` (daily, weekly, monthly, session, project, model, agent, total).
+
+    `since`/`until` are local dates (YYYY-MM-DD, inclusive) or ISO timestamps; day
+    boundaries are in `tz` (IANA name; default the machine's zone).
+    """
+    zone = resolve_tz(tz)
+    since_ms = parse_day_bound(since, zone) if since else None
+    until_ms = parse_day_bound(until, zone, end=True) if until else None
+    return build_report(
+        ledger, group, zone, prices or price_table(ledger), since_ms, until_ms, session_id, project
+    )

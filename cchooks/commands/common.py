@@ -1,0 +1,61 @@
+"""Arguments and helpers shared by several commands."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+
+def add_ledger_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--ledger", metavar="PATH", help="ledger file (default: $CCHOOKS_LEDGER or the user data dir)")
+    parser.add_argument(
+        "--claude-dir", metavar="DIR",
+        help="Claude config dir(s) to read, comma-separated (default: $CLAUDE_CONFIG_DIR, else ~/.config/claude and ~/.claude)",
+    )  # fmt: skip
+
+
+def progress_printer(enabled: bool):  # type: ignore[no-untyped-def]
+    """A progress(done, total) callback that shows a rich bar on a terminal for long backfills."""
+    if not enabled or not sys.stderr.isatty():
+        return None, None
+    state: dict[str, object] = {}
+
+    def progress(done: int, total: int) -> None:
+        if total < (64 << 20) and "bar" not in state:
+            return
+        if "bar" not in state:
+            from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn
+
+            bar = Progress(
+                "[progress.description]{task.description}", BarColumn(), DownloadColumn(),
+                TimeRemainingColumn(), transient=True,
+            )  # fmt: skip
+            bar.start()
+            state["bar"] = bar
+            state["task"] = bar.add_task("backfilling ledger", total=total)
+        bar = state["bar"]
+        bar.update(state["task"], completed=done)  # type: ignore[attr-defined]
+
+    def finish() -> None:
+        if "bar" in state:
+            state["bar"].stop()  # type: ignore[attr-defined]
+
+    return progress, finish
+
+
+def ingest_or_warn(ledger, claude_dir, verbose: bool = False, show_progress: bool = True):  # type: ignore[no-untyped-def]
+    """Ingest every config dir before a view; problems go to stderr, never abort the view."""
+    from cchooks.ledger.ingest import ingest_config_dirs
+
+    progress, finish = progress_printer(show_progress)
+    try:
+        result = ingest_config_dirs(ledger, claude_dir, progress)
+    finally:
+        if finish:
+            finish()
+    for err in result.errors:
+        print(f"cchooks: {err}", file=sys.stderr)
+    bad = result.stats.malformed + result.stats.non_utf8
+    if bad and verbose:
+        print(f"cchooks: skipped {bad} malformed line(s)", file=sys.stderr)
+    return result

@@ -1,0 +1,63 @@
+"""`cchooks ingest`: scan every Claude config dir and read new transcript bytes."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+
+from cchooks.commands.common import add_ledger_args, ingest_or_warn
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    add_ledger_args(parser)
+    parser.add_argument("--verbose", "-v", action="store_true", help="report skipped and malformed lines")
+    parser.add_argument("--json", action="store_true", help="print the ingest summary as JSON")
+
+
+def run(args: argparse.Namespace) -> int:
+    from cchooks.ledger import Ledger, LedgerError
+
+    try:
+        ledger = Ledger.open(args.ledger)
+    except LedgerError as exc:
+        print(f"cchooks: {exc}", file=sys.stderr)
+        return 1
+    t0 = time.perf_counter()
+    with ledger:
+        r = ingest_or_warn(ledger, args.claude_dir, args.verbose, show_progress=not args.json)
+        stored = ledger.conn.execute("SELECT count(*) FROM responses").fetchone()[0]
+    s = r.stats
+    summary = {
+        "ledger": str(ledger.path),
+        "files_seen": r.files_seen,
+        "files_read": r.files_read,
+        "files_reread": r.files_reset,
+        "bytes_read": r.bytes_read,
+        "lines": s.lines,
+        "response_lines": s.records,
+        "responses_written": r.records,
+        "responses_in_ledger": stored,
+        "malformed_lines": s.malformed,
+        "non_utf8_lines": s.non_utf8,
+        "not_billed_lines": s.not_billed,
+        "errors": r.errors,
+        "seconds": round(time.perf_counter() - t0, 3),
+    }
+    if args.json:
+        print(json.dumps(summary, indent=2))
+        return 0
+    print(
+        f"read {r.bytes_read:,} bytes from {r.files_read} of {r.files_seen} transcript files;"
+        f" {stored:,} responses in {ledger.path}"
+    )
+    if args.verbose:
+        print(
+            f"lines {s.lines:,}: {s.records:,} response lines, {s.skipped_no_usage:,} without usage,"
+            f" {s.not_billed:,} not billed (synthetic/API error), {s.malformed:,} malformed,"
+            f" {s.non_utf8:,} not UTF-8; {r.files_reset} file(s) re-read after truncation/replacement"
+        )
+        for example in s.examples:
+            print(f"  {example}")
+    return 0

@@ -1,0 +1,106 @@
+"""Aggregate queries over the ledger, grouped by a period or a dimension.
+
+Sums come back per (group key, model, long-context flag) so that cost can be computed
+at query time with the right rate for each model and context tier.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import tzinfo
+
+from cchooks.ledger.store import Ledger, time_filter
+from cchooks.timezones import offset_sql
+
+GROUPS = ("daily", "weekly", "monthly", "session", "project", "model", "agent", "total")
+# Requests whose whole input side exceeds this are 1M-context requests (billed at the
+# long rate for models that have one).
+LONG_CONTEXT_TOKENS = 200_000
+
+
+@dataclass(slots=True)
+class GroupSums:
+    key: str
+    model: str
+    long_context: bool
+    responses: int
+    input_tokens: int
+    output_tokens: int
+    cache_5m_tokens: int
+    cache_1h_tokens: int
+    cache_read_tokens: int
+    web_search_requests: int
+    first_ms: int
+    last_ms: int
+    otlp_cost_usd: float | None
+
+
+def _key_expr(group: str, tz: tzinfo, lo: int, hi: int) -> str:
+    local = f"(ts_ms / 1000 + {offset_sql(tz, lo, hi)})"
+    if group == "daily":
+        return f"date({local}, 'unixepoch')"
+    if group == "weekly":
+        # The Monday on or before the local day.
+        return f"date({local}, 'unixepoch', '-6 days', 'weekday 1')"
+    if group == "monthly":
+        return f"strftime('%Y-%m', {local}, 'unixepoch')"
+    if group == "session":
+        return "session_id"
+    if group == "project":
+        return "coalesce(project, project_dir, '')"
+    if group == "model":
+        return "model"
+    if group == "agent":
+        return "coalesce(agent_type, CASE WHEN agent_id IS NULL THEN 'main' ELSE 'subagent' END)"
+    if group == "total":
+        return "'total'"
+    raise ValueError(f"unknown group {group!r}; one of {', '.join(GROUPS)}")
+
+
+def group_sums(
+    ledger: Ledger,
+    group: str,
+    tz: tzinfo,
+    since_ms: int | None = None,
+    until_ms: int | None = None,
+    session_id: str | None = None,
+    project: str | None = None,
+) -> list[GroupSums]:
+    where, params = time_filter(since_ms, until_ms)
+    if session_id:
+        where.append("session_id = ?")
+        params.append(session_id)
+    if project:
+        where.append("(project = ? OR project_dir = ?)")
+        params.extend([project, project])
+    clause = (" WHERE " + " AND ".join(where)) if where else ""
+    lo, hi = ledger.conn.execute(f"SELECT min(ts_ms), max(ts_ms) FROM responses{clause}", params).fetchone()
+    if lo is None:
+        return []
+    key = _key_expr(group, tz, lo, hi)
+    sql = (
+        f"SELECT {key} AS k, model,"
+        f" (input_tokens + cache_5m_tokens + cache_1h_tokens + cache_read_tokens) > {LONG_CONTEXT_TOKENS} AS lc,"
+        " count(*), sum(input_tokens), sum(output_tokens), sum(cache_5m_tokens), sum(cache_1h_tokens),"
+        " sum(cache_read_tokens), sum(web_search_requests), min(ts_ms), max(ts_ms), sum(otlp_cost_usd)"
+        f" FROM responses{clause} GROUP BY k, model, lc ORDER BY k, model"
+    )
+    return [
+        GroupSums(str(r[0]), str(r[1]), bool(r[2]), *(int(x) for x in r[3:12]), r[12])
+        for r in ledger.conn.execute(sql, params)
+    ]
+
+
+def session_projects(ledger: Ledger, session_ids: list[str]) -> dict[str, str]:
+    """The project (cwd) of each session, for session reports."""
+    out: dict[str, str] = {}
+    for i in range(0, len(session_ids), 500):
+        part = session_ids[i : i + 500]
+        marks = ",".join("?" * len(part))
+        for sid, proj in ledger.conn.execute(
+            f"SELECT session_id, max(coalesce(project, project_dir, '')) FROM responses"
+            f" WHERE session_id IN ({marks}) GROUP BY session_id",
+            part,
+        ):
+            out[str(sid)] = str(proj)
+    return out

@@ -1,0 +1,240 @@
+"""The SQLite ledger: connection, migrations, idempotent writes.
+
+Every API response is stored once, keyed by `UsageRecord.key`. Writing the same
+response again (a re-read file, a fork's copy, a second process) only ever replaces a
+row with a more complete copy, so ingesting is idempotent and order-independent.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import time
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from cchooks.ledger.schema import MIGRATIONS
+from cchooks.records import RateLimitSnapshot, UsageRecord
+
+BUSY_TIMEOUT_MS = 30_000
+
+_COLUMNS = (
+    "rkey, message_id, request_id, session_id, ts_ms, model, input_tokens, output_tokens,"
+    " cache_5m_tokens, cache_1h_tokens, cache_read_tokens, web_search_requests, service_tier,"
+    " speed, agent_id, agent_type, project, project_dir, source, otlp_cost_usd, host"
+)
+
+# A newer copy of a response replaces the stored one only when it is more complete
+# (larger output, then larger total). Session credit, ids and provenance merge.
+_UPSERT = f"""
+INSERT INTO responses ({_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
+ON CONFLICT(rkey) DO UPDATE SET
+    input_tokens = CASE WHEN {{better}} THEN excluded.input_tokens ELSE input_tokens END,
+    output_tokens = CASE WHEN {{better}} THEN excluded.output_tokens ELSE output_tokens END,
+    cache_5m_tokens = CASE WHEN {{better}} THEN excluded.cache_5m_tokens ELSE cache_5m_tokens END,
+    cache_1h_tokens = CASE WHEN {{better}} THEN excluded.cache_1h_tokens ELSE cache_1h_tokens END,
+    cache_read_tokens = CASE WHEN {{better}} THEN excluded.cache_read_tokens ELSE cache_read_tokens END,
+    web_search_requests = max(web_search_requests, excluded.web_search_requests),
+    message_id = CASE WHEN message_id = '' THEN excluded.message_id ELSE message_id END,
+    session_id = CASE WHEN session_id = '' THEN excluded.session_id ELSE session_id END,
+    agent_id = coalesce(agent_id, excluded.agent_id),
+    agent_type = coalesce(agent_type, excluded.agent_type),
+    project = coalesce(project, excluded.project),
+    project_dir = coalesce(project_dir, excluded.project_dir),
+    service_tier = coalesce(service_tier, excluded.service_tier),
+    speed = coalesce(speed, excluded.speed),
+    host = coalesce(host, excluded.host),
+    otlp_cost_usd = coalesce(excluded.otlp_cost_usd, otlp_cost_usd),
+    source = CASE WHEN source = excluded.source THEN source ELSE 'both' END
+""".replace(
+    "{better}",
+    "(excluded.output_tokens > output_tokens OR (excluded.output_tokens = output_tokens AND"
+    " excluded.input_tokens + excluded.cache_5m_tokens + excluded.cache_1h_tokens"
+    " + excluded.cache_read_tokens > input_tokens + cache_5m_tokens + cache_1h_tokens"
+    " + cache_read_tokens))",
+)
+
+
+def record_row(r: UsageRecord) -> tuple[object, ...]:
+    return (
+        r.key, r.message_id, r.request_id, r.session_id, r.timestamp_ms, r.model,
+        r.input_tokens, r.output_tokens, r.cache_creation_5m_tokens, r.cache_creation_1h_tokens,
+        r.cache_read_tokens, r.web_search_requests, r.service_tier, r.speed, r.agent_id,
+        r.agent_type, r.project, r.project_dir, r.source, r.otlp_cost_usd, r.host,
+    )  # fmt: skip
+
+
+def row_record(row: tuple[object, ...] | sqlite3.Row) -> UsageRecord:
+    (
+        _key, mid, rid, sid, ts, model, inp, out, c5, c1, cr, web, tier, speed,
+        agent_id, agent_type, project, project_dir, source, cost, host,
+    ) = tuple(row)  # fmt: skip
+    return UsageRecord(
+        message_id=str(mid), request_id=str(rid), session_id=str(sid), timestamp_ms=int(ts),  # type: ignore[call-overload]
+        model=str(model), input_tokens=int(inp), output_tokens=int(out),  # type: ignore[call-overload]
+        cache_creation_5m_tokens=int(c5), cache_creation_1h_tokens=int(c1),  # type: ignore[call-overload]
+        cache_read_tokens=int(cr), web_search_requests=int(web),  # type: ignore[call-overload]
+        service_tier=tier, speed=speed, agent_id=agent_id, agent_type=agent_type,  # type: ignore[arg-type]
+        project=project, project_dir=project_dir, source=str(source),  # type: ignore[arg-type]
+        otlp_cost_usd=cost, host=host,  # type: ignore[arg-type]
+    )  # fmt: skip
+
+
+class LedgerError(Exception):
+    """The ledger cannot be opened or is from a newer cchooks."""
+
+
+class Ledger:
+    """One SQLite ledger file. Cheap to open; safe to use from many processes at once."""
+
+    def __init__(self, path: Path, conn: sqlite3.Connection) -> None:
+        self.path = path
+        self.conn = conn
+
+    # -- opening ---------------------------------------------------------------
+    @classmethod
+    def open(cls, path: str | os.PathLike[str] | None = None, *, readonly: bool = False) -> Ledger:
+        from cchooks.paths import default_ledger_path
+
+        p = Path(path).expanduser() if path else default_ledger_path()
+        if not readonly:
+            p.parent.mkdir(parents=True, exist_ok=True)
+            if not p.exists():
+                # Create with 0600 before SQLite touches it: the ledger says what you spent.
+                fd = os.open(p, os.O_CREAT | os.O_WRONLY, 0o600)
+                os.close(fd)
+        try:
+            if readonly:
+                conn = sqlite3.connect(f"file:{p}?mode=ro", uri=True, timeout=BUSY_TIMEOUT_MS / 1000,
+                                       isolation_level=None, check_same_thread=False)
+            else:
+                conn = sqlite3.connect(p, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None,
+                                       check_same_thread=False)
+            conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            if not readonly:
+                mode = conn.execute("PRAGMA journal_mode").fetchone()[0]
+                if mode != "wal":
+                    conn.execute("PRAGMA journal_mode = WAL")
+                conn.execute("PRAGMA synchronous = NORMAL")
+            ledger = cls(p, conn)
+            if not readonly:
+                ledger.migrate()
+        except sqlite3.DatabaseError as exc:
+            raise LedgerError(f"cannot open ledger {p}: {exc}") from exc
+        return ledger
+
+    def migrate(self) -> None:
+        version = self.conn.execute("PRAGMA user_version").fetchone()[0]
+        if version > len(MIGRATIONS):
+            raise LedgerError(
+                f"ledger {self.path} has schema version {version}; this cchooks knows {len(MIGRATIONS)}."
+                " Upgrade cchooks."
+            )
+        if version == len(MIGRATIONS):
+            return
+        with self.write():
+            # Re-read inside the write lock: another process may have migrated meanwhile.
+            version = self.conn.execute("PRAGMA user_version").fetchone()[0]
+            for i in range(version, len(MIGRATIONS)):
+                MIGRATIONS[i](self.conn)
+                self.conn.execute(f"PRAGMA user_version = {i + 1}")
+        for suffix in ("-wal", "-shm"):
+            side = Path(str(self.path) + suffix)
+            if side.exists():
+                os.chmod(side, 0o600)
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def __enter__(self) -> Ledger:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @contextmanager
+    def write(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction; IMMEDIATE so concurrent writers queue on busy_timeout."""
+        self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield self.conn
+        except BaseException:
+            self.conn.execute("ROLLBACK")
+            raise
+        else:
+            self.conn.execute("COMMIT")
+
+    # -- writes (call inside `write()`) ------------------------------------------
+    def upsert_records(self, records: Iterable[UsageRecord]) -> int:
+        rows = [record_row(r) for r in records]
+        if rows:
+            self.conn.executemany(_UPSERT, rows)
+        return len(rows)
+
+    def add_rate_limit_snapshot(self, snap: RateLimitSnapshot) -> None:
+        self.conn.execute(
+            "INSERT OR REPLACE INTO rate_limit_snapshots VALUES (?,?,?,?,?)",
+            (snap.observed_ms, snap.window, snap.used_percentage, snap.resets_at_ms, snap.session_id),
+        )
+
+    # -- reads ---------------------------------------------------------------------
+    def records(
+        self,
+        since_ms: int | None = None,
+        until_ms: int | None = None,
+        session_id: str | None = None,
+    ) -> Iterator[UsageRecord]:
+        """Every stored response in time order, optionally filtered."""
+        where, params = time_filter(since_ms, until_ms)
+        if session_id:
+            where.append("session_id = ?")
+            params.append(session_id)
+        sql = f"SELECT {_COLUMNS} FROM responses"
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        sql += " ORDER BY ts_ms, rkey"
+        for row in self.conn.execute(sql, params):
+            yield row_record(row)
+
+    def rate_limit_snapshots(
+        self, window: str | None = None, since_ms: int | None = None
+    ) -> list[RateLimitSnapshot]:
+        sql = "SELECT observed_ms, window, used_percentage, resets_at_ms, session_id FROM rate_limit_snapshots"
+        where, params = [], []
+        if window:
+            where.append("window = ?")
+            params.append(window)
+        if since_ms is not None:
+            where.append("observed_ms >= ?")
+            params.append(since_ms)
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        sql += " ORDER BY observed_ms"
+        return [RateLimitSnapshot(*row) for row in self.conn.execute(sql, params)]
+
+    def meta_get(self, key: str) -> str | None:
+        row = self.conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return None if row is None else str(row[0])
+
+    def meta_set(self, key: str, value: str) -> None:
+        self.conn.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
+
+    def last_ingest_ms(self) -> int | None:
+        value = self.meta_get("last_ingest_ms")
+        return int(value) if value else None
+
+    def mark_ingested(self) -> None:
+        self.meta_set("last_ingest_ms", str(int(time.time() * 1000)))
+
+
+def time_filter(since_ms: int | None, until_ms: int | None) -> tuple[list[str], list[object]]:
+    where: list[str] = []
+    params: list[object] = []
+    if since_ms is not None:
+        where.append("ts_ms >= ?")
+        params.append(since_ms)
+    if until_ms is not None:
+        where.append("ts_ms < ?")
+        params.append(until_ms)
+    return where, params

@@ -1,0 +1,207 @@
+"""Transcript JSONL bytes -> UsageRecords.
+
+Pure: no files, no storage, no clocks. The caller hands in bytes and gets back the
+records of every *complete* line plus how many bytes those lines used, so a line
+that is still being written is left for the next read.
+
+Facts this relies on (see shared/docs/formats.md):
+- only `assistant` lines carry a billed `message.usage`;
+- one response is written as one line per content block, all with the same
+  `message.id`/`requestId`; copies (fork, partial streaming) are merged by key,
+  keeping the most complete usage (largest output);
+- `--fork-session` copies carry `requestSessionId` naming the session that made them;
+- `cost-state` lines, `toolUseResult` summaries, `<synthetic>` and API-error lines are
+  never billed responses.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+
+from cchooks.records import ParseStats, UsageRecord
+
+_USAGE = b'"usage"'
+_NOT_BILLED_MODELS = frozenset({"<synthetic>"})
+
+
+def _int(value: object) -> int:
+    # bool is an int subclass; a token count is never a bool.
+    if type(value) is int and value >= 0:
+        return value
+    if type(value) is float and value >= 0 and value.is_integer():
+        return int(value)
+    return 0
+
+
+def parse_timestamp_ms(text: object) -> int | None:
+    """ISO-8601 (as Claude Code writes it, `...Z`) to UTC epoch milliseconds."""
+    if not isinstance(text, str) or not text:
+        return None
+    try:
+        dt = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    if dt.tzinfo is None:
+        # Claude Code always writes UTC; a naive stamp is taken as UTC too.
+        dt = dt.replace(tzinfo=timezone.utc)
+    return int(dt.timestamp() * 1000)
+
+
+def record_from_line(
+    obj: object,
+    *,
+    project_dir: str | None = None,
+    default_session_id: str | None = None,
+    default_agent_type: str | None = None,
+) -> UsageRecord | None | str:
+    """Build a record from one decoded line.
+
+    Returns the record, None when the line is not a response (ignored quietly), or a
+    short reason string when it looked like a response but is not billable.
+    """
+    if not isinstance(obj, dict) or obj.get("type") != "assistant":
+        return None
+    message = obj.get("message")
+    if not isinstance(message, dict):
+        return None
+    usage = message.get("usage")
+    if not isinstance(usage, dict):
+        return None
+    model = message.get("model")
+    if not isinstance(model, str) or not model:
+        model = "unknown"
+    if model in _NOT_BILLED_MODELS:
+        return "synthetic"
+    if obj.get("isApiErrorMessage"):
+        return "api-error"
+    message_id = message.get("id")
+    request_id = obj.get("requestId")
+    message_id = message_id if isinstance(message_id, str) else ""
+    request_id = request_id if isinstance(request_id, str) else ""
+    if not message_id and not request_id:
+        uuid = obj.get("uuid")
+        if not isinstance(uuid, str) or not uuid:
+            return "no-id"
+        message_id = "uuid:" + uuid
+    ts = parse_timestamp_ms(obj.get("timestamp"))
+    if ts is None:
+        return "no-timestamp"
+    session = obj.get("requestSessionId") or obj.get("sessionId") or default_session_id or ""
+    if not isinstance(session, str):
+        session = str(session)
+
+    cache_total = _int(usage.get("cache_creation_input_tokens"))
+    split = usage.get("cache_creation")
+    if isinstance(split, dict):
+        c5 = _int(split.get("ephemeral_5m_input_tokens"))
+        c1 = _int(split.get("ephemeral_1h_input_tokens"))
+        if c5 + c1 < cache_total:
+            # Older/partial splits: whatever is unassigned was written at the 5m default.
+            c5 += cache_total - (c5 + c1)
+    else:
+        c5, c1 = cache_total, 0
+    server = usage.get("server_tool_use")
+    web = _int(server.get("web_search_requests")) if isinstance(server, dict) else 0
+    tier = usage.get("service_tier")
+    speed = usage.get("speed")
+    agent_id = obj.get("agentId")
+    agent_type = obj.get("attributionAgent") or default_agent_type
+    cwd = obj.get("cwd")
+    return UsageRecord(
+        message_id=message_id,
+        request_id=request_id,
+        session_id=session,
+        timestamp_ms=ts,
+        model=model,
+        input_tokens=_int(usage.get("input_tokens")),
+        output_tokens=_int(usage.get("output_tokens")),
+        cache_creation_5m_tokens=c5,
+        cache_creation_1h_tokens=c1,
+        cache_read_tokens=_int(usage.get("cache_read_input_tokens")),
+        web_search_requests=web,
+        service_tier=tier if isinstance(tier, str) else None,
+        speed=speed if isinstance(speed, str) else None,
+        agent_id=agent_id if isinstance(agent_id, str) and agent_id else None,
+        agent_type=agent_type if isinstance(agent_type, str) and agent_type else None,
+        project=cwd if isinstance(cwd, str) and cwd else None,
+        project_dir=project_dir,
+    )
+
+
+def more_complete(new: UsageRecord, old: UsageRecord) -> bool:
+    """True when `new` carries more of the response than `old` (later streaming state)."""
+    if new.output_tokens != old.output_tokens:
+        return new.output_tokens > old.output_tokens
+    return new.total_tokens > old.total_tokens
+
+
+def merge_into(acc: dict[str, UsageRecord], rec: UsageRecord) -> None:
+    """Keep one record per key, the most complete one."""
+    key = rec.key
+    old = acc.get(key)
+    if old is None or more_complete(rec, old):
+        acc[key] = rec
+
+
+def parse_chunk(
+    data: bytes,
+    acc: dict[str, UsageRecord],
+    stats: ParseStats,
+    *,
+    final: bool = False,
+    project_dir: str | None = None,
+    default_session_id: str | None = None,
+    default_agent_type: str | None = None,
+) -> int:
+    """Parse the complete lines of `data` into `acc`; return the bytes consumed.
+
+    A trailing piece without a newline is not consumed (it may still be written)
+    unless `final` is set, in which case it is parsed if it is valid JSON.
+    """
+    end = data.rfind(b"\n") + 1
+    body = data[:end]
+    tail = data[end:] if final and end < len(data) else b""
+    lines = body.split(b"\n")
+    if lines and lines[-1] == b"":
+        lines.pop()
+    if tail.strip():
+        lines.append(tail)
+    stats.lines += len(lines)
+    loads = json.loads
+    for line in lines:
+        if _USAGE not in line:
+            stats.skipped_no_usage += 1
+            continue
+        try:
+            obj = loads(line)
+        except UnicodeDecodeError:
+            stats.non_utf8 += 1
+            stats.note("non-utf8", repr(line[:60]))
+            continue
+        except ValueError:
+            stats.malformed += 1
+            stats.note("malformed", repr(line[:60]))
+            continue
+        rec = record_from_line(
+            obj,
+            project_dir=project_dir,
+            default_session_id=default_session_id,
+            default_agent_type=default_agent_type,
+        )
+        if rec is None:
+            stats.skipped_no_usage += 1
+        elif isinstance(rec, str):
+            stats.not_billed += 1
+        else:
+            stats.records += 1
+            merge_into(acc, rec)
+    return len(data) if final else end
+
+
+def parse_bytes(data: bytes, **context: str | None) -> tuple[list[UsageRecord], ParseStats]:
+    """Convenience: all records of a complete byte string (used by tests and tools)."""
+    acc: dict[str, UsageRecord] = {}
+    stats = ParseStats()
+    parse_chunk(data, acc, stats, final=True, **context)  # type: ignore[arg-type]
+    return list(acc.values()), stats

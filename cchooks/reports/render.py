@@ -1,0 +1,104 @@
+"""Render a Report as a terminal table, CSV or JSON."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+
+from cchooks.reports.build import Report, ReportRow, Totals
+
+
+def compact(n: int) -> str:
+    """12,345 -> 12.3K; exact below 10,000."""
+    if n < 10_000:
+        return f"{n:,}"
+    for div, unit in ((1_000_000_000, "B"), (1_000_000, "M"), (1_000, "K")):
+        if n >= div:
+            return f"{n / div:.1f}{unit}" if n < div * 1000 else f"{n / div:,.0f}{unit}"
+    return str(n)
+
+
+def money(t: Totals) -> str:
+    if t.unpriced_tokens and not t.cost_usd:
+        return "?"
+    text = f"${t.cost_usd:,.2f}"
+    return text + "+?" if t.unpriced_tokens else text
+
+
+def _label(report: Report, row: ReportRow, width: int) -> str:
+    key = row.key
+    if report.group == "session":
+        project = os.path.basename((row.project or "").rstrip("/")) or "-"
+        key = f"{key[:8]} {project}"
+    return key if len(key) <= width else key[: width - 1] + "…"
+
+
+def render_table(report: Report, breakdown: bool = False, width: int | None = None) -> str:
+    if width is None:
+        try:
+            width = os.get_terminal_size().columns
+        except OSError:
+            width = 80
+    exact = width >= 120
+    fmt = (lambda n: f"{n:,}") if exact else compact
+    headers = [report.key_name.replace("_", " ").title(), "Input", "Output", "Cache W", "Cache R", "Total", "Cost"]
+    body: list[list[str]] = []
+
+    def cells(label: str, t: Totals) -> list[str]:
+        return [label, fmt(t.input_tokens), fmt(t.output_tokens), fmt(t.cache_creation_tokens),
+                fmt(t.cache_read_tokens), fmt(t.total_tokens), money(t)]  # fmt: skip
+
+    # Size the label column from what the numbers leave of the terminal width.
+    numbers = [cells("", t)[1:] for t in [report.totals, *(r.totals for r in report.rows)]]
+    numeric_width = sum(max(len(r[i]) for r in [headers[1:], *numbers]) + 2 for i in range(6))
+    key_width = max(10, min(48, width - numeric_width - 1))
+    for row in report.rows:
+        body.append(cells(_label(report, row, key_width), row.totals))
+        if breakdown and len(row.models) > 0:
+            for model, t in sorted(row.models.items()):
+                body.append(cells("  " + model[: key_width - 2], t))
+    body.append(cells("Total", report.totals))
+    widths = [max(len(r[i]) for r in [headers, *body]) for i in range(len(headers))]
+
+    def line(r: list[str]) -> str:
+        return "  ".join(r[0].ljust(widths[0]) if i == 0 else c.rjust(widths[i]) for i, c in enumerate(r))
+
+    out = [line(headers), "  ".join("─" * w for w in widths)]
+    out += [line(r) for r in body[:-1]]
+    out += ["  ".join("─" * w for w in widths), line(body[-1])]
+    if report.unpriced_models:
+        out.append("")
+        out.append(
+            "Cost unknown for: " + ", ".join(report.unpriced_models)
+            + f" ({report.totals.unpriced_tokens:,} tokens, shown as ?). Add prices in the config file."
+        )  # fmt: skip
+    if not report.rows:
+        out = ["No usage in the ledger for this range."]
+    return "\n".join(out)
+
+
+def render_json(report: Report, breakdown: bool = False) -> str:
+    return json.dumps(report.to_json(breakdown), indent=2)
+
+
+def render_csv(report: Report, breakdown: bool = False) -> str:
+    buf = io.StringIO()
+    fields = [report.key_name, "model", "responses", "input_tokens", "output_tokens", "cache_creation_tokens",
+              "cache_creation_5m_tokens", "cache_creation_1h_tokens", "cache_read_tokens", "total_tokens",
+              "cost_usd", "unpriced_tokens"]  # fmt: skip
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(fields)
+
+    def emit(key: str, model: str, t: Totals) -> None:
+        j = t.to_json()
+        w.writerow([key, model] + [j[f] if j[f] is not None else "" for f in fields[2:]])
+
+    for row in report.rows:
+        if breakdown:
+            for model, t in sorted(row.models.items()):
+                emit(row.key, model, t)
+        else:
+            emit(row.key, ";".join(sorted(row.models)), row.totals)
+    return buf.getvalue()

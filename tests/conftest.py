@@ -1,0 +1,46 @@
+"""Shared test fixtures. Tests never touch the real ~/.claude or user dirs."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+FIXTURES = ROOT / "fixtures"
+CC_FIXTURE = FIXTURES / "claude-code-2.1.330"
+
+
+@pytest.fixture(autouse=True)
+def _isolated_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+    home = tmp_path_factory.mktemp("home")
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(home / ".config"))
+    monkeypatch.setenv("XDG_DATA_HOME", str(home / ".local/share"))
+    monkeypatch.setenv("XDG_STATE_HOME", str(home / ".local/state"))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(home / ".cache"))
+    monkeypatch.setenv("CCHOOKS_LOG_DIR", str(home / "logs"))
+    monkeypatch.delenv("CLAUDE_CONFIG_DIR", raising=False)
+    monkeypatch.delenv("CCHOOKS_LEDGER", raising=False)
+    monkeypatch.delenv("CCHOOKS_CONFIG", raising=False)
+    return home
+
+
+@pytest.fixture
+def claude_dir(tmp_path: Path) -> Path:
+    """A writable copy of the real Claude Code 2.1.330 config dir (transcripts included)."""
+    dst = tmp_path / "claude"
+    shutil.copytree(CC_FIXTURE / "config", dst)
+    return dst
+
+
+@pytest.fixture
+def ground_truth() -> dict:
+    return json.loads((CC_FIXTURE / "ground-truth.json").read_text())
+
+
+@pytest.fixture
+def ledger_path(tmp_path: Path) -> Path:
+    return tmp_path / "ledger.sqlite3"
