@@ -7,7 +7,7 @@ exact local time for every row without calling back into Python per row.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone, tzinfo
+from datetime import UTC, datetime, timedelta, tzinfo
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 DAY_MS = 86_400_000
@@ -33,7 +33,7 @@ def resolve_tz(name: str | None) -> tzinfo:
             return ZoneInfo(link.split("zoneinfo/", 1)[1])
     except (ZoneInfoNotFoundError, ValueError, OSError):
         pass
-    return local or timezone.utc
+    return local or UTC
 
 
 def offset_seconds(tz: tzinfo, ms: int) -> int:

@@ -140,14 +140,14 @@ FileState = tuple[int, int, int, int, int, str | None, str | None]  # dev, ino, 
 
 def load_file_states(ledger: Ledger) -> dict[str, FileState]:
     rows = ledger.conn.execute("SELECT path, dev, ino, size, mtime_ns, offset, head_hash, tail_hash FROM files")
-    return {r[0]: tuple(r[1:]) for r in rows}  # type: ignore[misc]
+    return {r[0]: tuple(r[1:]) for r in rows}
 
 
 def _file_state(ledger: Ledger, path: str) -> FileState | None:
     row = ledger.conn.execute(
         "SELECT dev, ino, size, mtime_ns, offset, head_hash, tail_hash FROM files WHERE path = ?", (path,)
     ).fetchone()
-    return None if row is None else tuple(row)  # type: ignore[return-value]
+    return None if row is None else tuple(row)
 
 
 def ingest_file(
@@ -185,9 +185,9 @@ def ingest_file(
         start = 0
         if state is not None:
             dev, ino, _size, _mtime, offset, head, tail = state
-            if (dev, ino) == (st.st_dev, st.st_ino) and st.st_size >= offset:
-                if offset == 0 or _fingerprints(fh, offset) == (head, tail):
-                    start = offset
+            same_file = (dev, ino) == (st.st_dev, st.st_ino) and st.st_size >= offset
+            if same_file and (offset == 0 or _fingerprints(fh, offset) == (head, tail)):
+                start = offset
             if start == 0 and offset > 0:
                 result.files_reset = 1
         agent_type = _agent_type_from_meta(tf)

@@ -85,10 +85,11 @@ def group_sums(
         " sum(cache_read_tokens), sum(web_search_requests), min(ts_ms), max(ts_ms), sum(otlp_cost_usd)"
         f" FROM responses{clause} GROUP BY k, model, lc ORDER BY k, model"
     )
-    return [
-        GroupSums(str(r[0]), str(r[1]), bool(r[2]), *(int(x) for x in r[3:12]), r[12])
-        for r in ledger.conn.execute(sql, params)
-    ]
+    out = []
+    for r in ledger.conn.execute(sql, params):
+        n, inp, outp, c5, c1, cr, web, first, last = (int(x) for x in r[3:12])
+        out.append(GroupSums(str(r[0]), str(r[1]), bool(r[2]), n, inp, outp, c5, c1, cr, web, first, last, r[12]))
+    return out
 
 
 def session_projects(ledger: Ledger, session_ids: list[str]) -> dict[str, str]:

@@ -90,6 +90,110 @@ def _m001_core(db: sqlite3.Connection) -> None:
     )
 
 
+def _m002_otlp(db: sqlite3.Connection) -> None:
+    run_script(
+        db,
+        """
+        -- Every OTLP metric data point, once: the same point exported twice (a retry) has the
+        -- same (series, start_ns, time_ns). `series` identifies metric + resource + scope +
+        -- point attributes. `delta` is what the point adds: the value itself for delta sums,
+        -- the increase over the previous point for cumulative sums (a new start time or a
+        -- lower value of a monotonic sum is a restart: the whole value counts), NULL for
+        -- gauges. claude_code.token.usage / cost.usage and every other metric live here;
+        -- session_id, model and type are copied out of the attributes for indexed queries.
+        CREATE TABLE otlp_points (
+            series      TEXT NOT NULL,
+            start_ns    INTEGER NOT NULL,
+            time_ns     INTEGER NOT NULL,
+            metric      TEXT NOT NULL,
+            kind        TEXT NOT NULL,
+            temporality INTEGER NOT NULL,
+            monotonic   INTEGER,
+            unit        TEXT,
+            value       REAL NOT NULL,
+            delta       REAL,
+            session_id  TEXT,
+            model       TEXT,
+            type        TEXT,
+            attributes  TEXT NOT NULL,
+            resource    TEXT NOT NULL,
+            scope       TEXT,
+            extra       TEXT,
+            received_ms INTEGER NOT NULL,
+            PRIMARY KEY (series, start_ns, time_ns)
+        ) WITHOUT ROWID;
+        CREATE INDEX otlp_points_series_time ON otlp_points(series, time_ns);
+        CREATE INDEX otlp_points_metric ON otlp_points(metric, session_id);
+
+        -- claude_code.api_request events: one billed API call each, as Claude Code saw it.
+        -- ekey dedupes exporter retries (session, sequence, timestamps, request id).
+        -- rkey is the responses row the call was reconciled to (NULL until then).
+        CREATE TABLE otlp_api_requests (
+            ekey          TEXT PRIMARY KEY,
+            session_id    TEXT NOT NULL,
+            prompt_id     TEXT,
+            request_id    TEXT,
+            model         TEXT NOT NULL,
+            ts_ms         INTEGER NOT NULL,
+            seq           INTEGER,
+            input_tokens  INTEGER NOT NULL DEFAULT 0,
+            output_tokens INTEGER NOT NULL DEFAULT 0,
+            cache_read_tokens INTEGER NOT NULL DEFAULT 0,
+            cache_creation_tokens INTEGER NOT NULL DEFAULT 0,
+            cache_5m_tokens INTEGER NOT NULL DEFAULT 0,
+            cache_1h_tokens INTEGER NOT NULL DEFAULT 0,
+            cost_usd      REAL,
+            duration_ms   REAL,
+            ttft_ms       REAL,
+            speed         TEXT,
+            effort        TEXT,
+            query_source  TEXT,
+            agent_id      TEXT,
+            service_version TEXT,
+            attributes    TEXT NOT NULL,
+            rkey          TEXT,
+            received_ms   INTEGER NOT NULL
+        );
+        CREATE INDEX otlp_api_requests_session ON otlp_api_requests(session_id, ts_ms);
+        CREATE INDEX otlp_api_requests_request ON otlp_api_requests(request_id);
+        CREATE INDEX otlp_api_requests_rkey ON otlp_api_requests(rkey);
+
+        -- Every other OTLP log event (user_prompt, tool_result, compaction, hooks, ...).
+        CREATE TABLE otlp_events (
+            ekey        TEXT PRIMARY KEY,
+            name        TEXT NOT NULL,
+            session_id  TEXT,
+            prompt_id   TEXT,
+            ts_ms       INTEGER NOT NULL,
+            seq         INTEGER,
+            body        TEXT,
+            attributes  TEXT NOT NULL,
+            resource    TEXT NOT NULL,
+            received_ms INTEGER NOT NULL
+        );
+        CREATE INDEX otlp_events_session ON otlp_events(session_id, ts_ms);
+        CREATE INDEX otlp_events_name ON otlp_events(name, ts_ms);
+
+        -- Per-model rates (USD per million tokens) solved from Claude Code's own cost_usd.
+        -- fit names the unknowns solved for (the rest follow Anthropic's multipliers);
+        -- max_rel_error is the worst relative residual over the events used.
+        CREATE TABLE learned_prices (
+            model          TEXT PRIMARY KEY,
+            input          REAL NOT NULL,
+            output         REAL NOT NULL,
+            cache_read     REAL NOT NULL,
+            cache_write_5m REAL NOT NULL,
+            cache_write_1h REAL NOT NULL,
+            fit            TEXT NOT NULL,
+            events         INTEGER NOT NULL,
+            max_rel_error  REAL NOT NULL,
+            updated_ms     INTEGER NOT NULL
+        );
+        """
+    )
+
+
 MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
     _m001_core,
+    _m002_otlp,
 ]

@@ -71,13 +71,13 @@ def row_record(row: tuple[object, ...] | sqlite3.Row) -> UsageRecord:
         agent_id, agent_type, project, project_dir, source, cost, host,
     ) = tuple(row)  # fmt: skip
     return UsageRecord(
-        message_id=str(mid), request_id=str(rid), session_id=str(sid), timestamp_ms=int(ts),  # type: ignore[call-overload]
-        model=str(model), input_tokens=int(inp), output_tokens=int(out),  # type: ignore[call-overload]
-        cache_creation_5m_tokens=int(c5), cache_creation_1h_tokens=int(c1),  # type: ignore[call-overload]
-        cache_read_tokens=int(cr), web_search_requests=int(web),  # type: ignore[call-overload]
-        service_tier=tier, speed=speed, agent_id=agent_id, agent_type=agent_type,  # type: ignore[arg-type]
-        project=project, project_dir=project_dir, source=str(source),  # type: ignore[arg-type]
-        otlp_cost_usd=cost, host=host,  # type: ignore[arg-type]
+        message_id=str(mid), request_id=str(rid), session_id=str(sid), timestamp_ms=int(ts),
+        model=str(model), input_tokens=int(inp), output_tokens=int(out),
+        cache_creation_5m_tokens=int(c5), cache_creation_1h_tokens=int(c1),
+        cache_read_tokens=int(cr), web_search_requests=int(web),
+        service_tier=tier, speed=speed, agent_id=agent_id, agent_type=agent_type,
+        project=project, project_dir=project_dir, source=str(source),
+        otlp_cost_usd=cost, host=host,
     )  # fmt: skip
 
 
@@ -201,7 +201,8 @@ class Ledger:
         self, window: str | None = None, since_ms: int | None = None
     ) -> list[RateLimitSnapshot]:
         sql = "SELECT observed_ms, window, used_percentage, resets_at_ms, session_id FROM rate_limit_snapshots"
-        where, params = [], []
+        where: list[str] = []
+        params: list[object] = []
         if window:
             where.append("window = ?")
             params.append(window)

@@ -17,7 +17,7 @@ Facts this relies on (see shared/docs/formats.md):
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from cchooks.records import ParseStats, UsageRecord
 
@@ -44,7 +44,7 @@ def parse_timestamp_ms(text: object) -> int | None:
         return None
     if dt.tzinfo is None:
         # Claude Code always writes UTC; a naive stamp is taken as UTC too.
-        dt = dt.replace(tzinfo=timezone.utc)
+        dt = dt.replace(tzinfo=UTC)
     return int(dt.timestamp() * 1000)
 
 
@@ -203,5 +203,5 @@ def parse_bytes(data: bytes, **context: str | None) -> tuple[list[UsageRecord], 
     """Convenience: all records of a complete byte string (used by tests and tools)."""
     acc: dict[str, UsageRecord] = {}
     stats = ParseStats()
-    parse_chunk(data, acc, stats, final=True, **context)  # type: ignore[arg-type]
+    parse_chunk(data, acc, stats, final=True, **context)
     return list(acc.values()), stats
