@@ -94,26 +94,35 @@ def test_concurrent_ingest_processes_count_once(tmp_path: Path) -> None:
 
 
 def test_kill_9_at_random_points_loses_nothing_and_counts_nothing_twice(tmp_path: Path) -> None:
-    resps = _write_corpus(tmp_path / "claude", 60, 120, seed=7)
+    resps = _write_corpus(tmp_path / "claude", 60, 60, seed=7)
+    files = sorted((tmp_path / "claude").rglob("*.jsonl"))
     ledger = tmp_path / "l.db"
     cmd = [sys.executable, "-m", "cchooks", "ingest", "--claude-dir", str(tmp_path / "claude"),
            "--ledger", str(ledger)]  # fmt: skip
     rnd = random.Random(3)
     kills = 0
-    for i in range(25):
+    n = 100_000
+    runs = 0
+    while kills < 10 and runs < 60:
+        runs += 1
         p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        time.sleep(rnd.uniform(0.05, 0.6))
+        time.sleep(rnd.uniform(0.05, 0.5))
         if p.poll() is None:
             p.send_signal(signal.SIGKILL)
             kills += 1
         p.wait()
-        # Appending between crashes: the file keeps growing while we crash.
-        f = tmp_path / "claude" / "projects" / "-tmp-p0" / "sess-0000.jsonl"
-        extra = Resp(10_000 + i, "sess-0000", 1, 2, 3, 4, 5)
-        resps.append(extra)
-        with f.open("a") as fh:
-            fh.write(assistant_line(extra) + "\n")
-    assert kills >= 5, kills
+        # Every file keeps growing between crashes, so every run has work to be killed in.
+        for f in files:
+            batch = []
+            for _ in range(20):
+                n += 1
+                extra = Resp(n, f.stem, 1, 2, 3, 4, 5)
+                resps.append(extra)
+                batch.append(assistant_line(extra))
+                batch.append(json.dumps({"type": "user", "message": {"content": "y" * 2000}}))
+            with f.open("a") as fh:
+                fh.write("\n".join(batch) + "\n")
+    assert kills >= 10, (kills, runs)
     subprocess.run(cmd, check=True, capture_output=True)
     assert _ledger_totals(ledger) == totals(resps)
 
