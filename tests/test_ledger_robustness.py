@@ -254,8 +254,38 @@ def test_ledger_file_is_private_and_newer_schema_refused(tmp_path: Path) -> None
 def test_ingest_verbose_reports_malformed_lines(tmp_path: Path) -> None:
     proj = tmp_path / "claude" / "projects" / "-x"
     proj.mkdir(parents=True)
-    (proj / "s.jsonl").write_bytes(b'{"usage": broken\n{"usage": "\xff\xfe"}\n' + assistant_line(Resp(1, "s", 1, 1, 1, 1, 1)).encode() + b"\n")
+    (proj / "s.jsonl").write_bytes(b'{"type":"assistant","usage": broken\n{"type":"assistant","usage": "\xff\xfe"}\n' + assistant_line(Resp(1, "s", 1, 1, 1, 1, 1)).encode() + b"\n")
     out = subprocess.run([sys.executable, "-m", "cchooks", "ingest", "-v", "--claude-dir", str(tmp_path / "claude"),
                           "--ledger", str(tmp_path / "l.db")], capture_output=True, text=True, check=True)  # fmt: skip
     assert "1 malformed" in out.stdout and "1 not UTF-8" in out.stdout
     assert "1 responses" in out.stdout
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_rollup_always_equals_the_responses_it_summarises(tmp_path_factory: pytest.TempPathFactory,
+                                                          data: st.DataObject) -> None:
+    from cchooks.records import UsageRecord
+
+    base = tmp_path_factory.mktemp("rollup")
+    with open_ledger(base / "l.db") as led:
+        for _ in range(data.draw(st.integers(1, 6))):
+            recs = [
+                UsageRecord(f"m{k}", f"r{k}", "s", data.draw(st.integers(0, 10**9)),
+                            data.draw(st.sampled_from(["a", "b"])), data.draw(st.integers(0, 300_000)),
+                            data.draw(st.integers(0, 5000)), data.draw(st.integers(0, 9)), 0,
+                            data.draw(st.integers(0, 100_000)),
+                            source=data.draw(st.sampled_from(["transcript", "otlp"])))
+                for k in data.draw(st.lists(st.integers(0, 15), max_size=10))
+            ]  # fmt: skip
+            with led.write():
+                led.upsert_records(recs)
+        direct = led.conn.execute(
+            "SELECT ts_ms / 900000, model, count(*), sum(input_tokens), sum(output_tokens), sum(cache_5m_tokens),"
+            " sum(cache_read_tokens) FROM responses GROUP BY 1, 2 ORDER BY 1, 2"
+        ).fetchall()
+        rolled = led.conn.execute(
+            "SELECT bucket, model, sum(responses), sum(input_tokens), sum(output_tokens), sum(cache_5m_tokens),"
+            " sum(cache_read_tokens) FROM usage_rollup GROUP BY 1, 2 HAVING sum(responses) > 0 ORDER BY 1, 2"
+        ).fetchall()
+    assert direct == rolled

@@ -93,7 +93,7 @@ def test_incomplete_last_line_is_not_consumed() -> None:
 
 
 def test_malformed_and_non_utf8_lines_are_counted() -> None:
-    data = b'{"type":"assistant","usage": \n' + b'{"usage": "\xff"}\n' + b"not json at all\n"
+    data = b'{"type":"assistant","usage": \n' + b'{"type":"assistant","usage": "\xff"}\n' + b"not json at all\n"
     records, stats = parse_bytes(data)
     assert records == []
     assert stats.malformed == 1

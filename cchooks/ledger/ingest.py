@@ -17,14 +17,18 @@ import zlib
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, BinaryIO
 
 from cchooks.ledger.store import Ledger
 from cchooks.parsers.transcript import parse_chunk
 from cchooks.records import ParseStats, UsageRecord
 
+Loads = Callable[[bytes], Any]
+
 FINGERPRINT_BYTES = 4096
 READ_CHUNK = 8 << 20  # bytes read per step
-COMMIT_EVERY = 32 << 20  # bytes parsed per transaction on big files
+COMMIT_EVERY = 32 << 20  # bytes parsed per transaction
+BULK_BYTES = 4 << 20  # above this much new data, use the fastest JSON decoder available
 
 
 @dataclass(slots=True)
@@ -124,22 +128,24 @@ def _crc(data: bytes) -> str:
     return f"{zlib.crc32(data):08x}:{len(data)}"
 
 
-def _fingerprints(fh: object, offset: int) -> tuple[str, str]:
-    read = fh.read  # type: ignore[attr-defined]
-    seek = fh.seek  # type: ignore[attr-defined]
-    seek(0)
-    head = read(min(offset, FINGERPRINT_BYTES))
+def _fingerprints(fh: BinaryIO, offset: int) -> tuple[str, str]:
+    fh.seek(0)
+    head = fh.read(min(offset, FINGERPRINT_BYTES))
     tail_start = max(0, offset - FINGERPRINT_BYTES)
-    seek(tail_start)
-    tail = read(offset - tail_start)
+    fh.seek(tail_start)
+    tail = fh.read(offset - tail_start)
     return _crc(head), _crc(tail)
 
 
-FileState = tuple[int, int, int, int, int, str | None, str | None]  # dev, ino, size, mtime, offset, head, tail
+FileState = tuple[
+    int, int, int, int, int, str | None, str | None
+]  # dev, ino, size, mtime, offset, head, tail
 
 
 def load_file_states(ledger: Ledger) -> dict[str, FileState]:
-    rows = ledger.conn.execute("SELECT path, dev, ino, size, mtime_ns, offset, head_hash, tail_hash FROM files")
+    rows = ledger.conn.execute(
+        "SELECT path, dev, ino, size, mtime_ns, offset, head_hash, tail_hash FROM files"
+    )
     return {r[0]: tuple(r[1:]) for r in rows}
 
 
@@ -150,6 +156,46 @@ def _file_state(ledger: Ledger, path: str) -> FileState | None:
     return None if row is None else tuple(row)
 
 
+class _Batch:
+    """Records and read positions of several files, committed together in one transaction.
+
+    A position is only ever committed with the records read before it, so a crash at
+    any point leaves the ledger consistent; batching only saves per-commit overhead.
+    """
+
+    def __init__(self, ledger: Ledger, limit_bytes: int) -> None:
+        self.ledger = ledger
+        self.limit_bytes = limit_bytes
+        self.records: list[UsageRecord] = []
+        self.positions: list[tuple[object, ...]] = []
+        self.bytes = 0
+
+    def add(self, records: Iterable[UsageRecord], position: tuple[object, ...], nbytes: int) -> None:
+        self.records.extend(records)
+        self.positions.append(position)
+        self.bytes += nbytes
+        if self.bytes >= self.limit_bytes:
+            self.flush()
+
+    def flush(self) -> None:
+        if not self.positions:
+            return
+        with self.ledger.write():
+            self.ledger.upsert_records(self.records)
+            self.ledger.conn.executemany(_SAVE_POSITION, self.positions)
+        self.records, self.positions, self.bytes = [], [], 0
+
+
+_SAVE_POSITION = (
+    "INSERT INTO files (path, dev, ino, size, mtime_ns, offset, head_hash, tail_hash, session_id,"
+    " malformed, updated_ms) VALUES (?,?,?,?,?,?,?,?,?,?,?)"
+    " ON CONFLICT(path) DO UPDATE SET dev=excluded.dev, ino=excluded.ino, size=excluded.size,"
+    " mtime_ns=excluded.mtime_ns, offset=excluded.offset, head_hash=excluded.head_hash,"
+    " tail_hash=excluded.tail_hash, malformed=files.malformed + excluded.malformed,"
+    " updated_ms=excluded.updated_ms"
+)
+
+
 def ingest_file(
     ledger: Ledger,
     tf: TranscriptFile,
@@ -157,10 +203,13 @@ def ingest_file(
     *,
     known: bool = False,
     st: os.stat_result | None = None,
+    batch: _Batch | None = None,
+    loads: Loads | None = None,
 ) -> IngestResult:
     """Read the new bytes of one transcript into the ledger.
 
     `state` is the stored read position (looked up when not given and not `known`).
+    Without a `batch`, the file's records commit before this returns.
     """
     result = IngestResult(files_seen=1)
     key = str(tf.path)
@@ -181,6 +230,8 @@ def ingest_file(
     except OSError as exc:
         result.errors.append(f"{key}: {exc}")
         return result
+    own_batch = batch is None
+    batch = batch or _Batch(ledger, COMMIT_EVERY)
     try:
         start = 0
         if state is not None:
@@ -191,84 +242,77 @@ def ingest_file(
             if start == 0 and offset > 0:
                 result.files_reset = 1
         agent_type = _agent_type_from_meta(tf)
-        _read_from(ledger, tf, fh, start, st, agent_type, result)
+        _read_from(batch, tf, fh, start, st, agent_type, result, loads or json.loads)
     finally:
         fh.close()
+    if own_batch:
+        batch.flush()
     return result
 
 
 def _read_from(
-    ledger: Ledger,
+    batch: _Batch,
     tf: TranscriptFile,
-    fh: object,
+    fh: BinaryIO,
     start: int,
     st: os.stat_result,
     agent_type: str | None,
     result: IngestResult,
+    loads: Loads,
 ) -> None:
-    key = str(tf.path)
-    read = fh.read  # type: ignore[attr-defined]
-    fh.seek(start)  # type: ignore[attr-defined]
+    fh.seek(start)
     offset = start
     pending = b""
     acc: dict[str, UsageRecord] = {}
-    parsed_since_commit = 0
     stats = result.stats
-    malformed_before = stats.malformed + stats.non_utf8
-    touched = False
+    bad_before = stats.malformed + stats.non_utf8
+    since_save = 0
     while True:
-        chunk = read(READ_CHUNK)
+        chunk = fh.read(READ_CHUNK)
         if not chunk:
             break
         data = pending + chunk if pending else chunk
         used = parse_chunk(
             data, acc, stats, project_dir=tf.project_dir, default_session_id=tf.session_id,
-            default_agent_type=agent_type,
+            default_agent_type=agent_type, loads=loads,
         )  # fmt: skip
         pending = data[used:]
         offset += used
-        parsed_since_commit += used
+        since_save += used
         result.bytes_read += len(chunk)
-        if parsed_since_commit >= COMMIT_EVERY:
-            _commit(ledger, key, acc, offset, st, fh, stats.malformed + stats.non_utf8 - malformed_before, tf)
+        if since_save >= COMMIT_EVERY:
+            # Very large files commit part-way so a crash does not redo all of it.
+            bad = stats.malformed + stats.non_utf8
+            batch.add(acc.values(), _position(tf, fh, st, offset, bad - bad_before), since_save)
             result.records += len(acc)
-            acc = {}
-            parsed_since_commit = 0
-            touched = True
-    if acc or not touched or offset != start:
-        _commit(ledger, key, acc, offset, st, fh, stats.malformed + stats.non_utf8 - malformed_before, tf)
-        result.records += len(acc)
+            acc, since_save, bad_before = {}, 0, bad
+    bad = stats.malformed + stats.non_utf8
+    batch.add(acc.values(), _position(tf, fh, st, offset, bad - bad_before), since_save)
+    result.records += len(acc)
     result.files_read = 1
 
 
-def _commit(
-    ledger: Ledger,
-    key: str,
-    acc: dict[str, UsageRecord],
-    offset: int,
-    st: os.stat_result,
-    fh: object,
-    malformed: int,
-    tf: TranscriptFile,
-) -> None:
-    resume_at = fh.tell()  # type: ignore[attr-defined]
+def _position(
+    tf: TranscriptFile, fh: BinaryIO, st: os.stat_result, offset: int, malformed: int
+) -> tuple[object, ...]:
+    """The `files` row describing what has been read of this file up to `offset`."""
+    resume_at = fh.tell()
     head, tail = _fingerprints(fh, offset)
-    fh.seek(resume_at)  # type: ignore[attr-defined]
-    # The stored size/mtime must describe the bytes up to `offset`; if the file grew
-    # past what we consumed, store the consumed size so the next stat re-reads.
+    fh.seek(resume_at)
+    # The stored size must describe the bytes up to `offset`: if the file holds more
+    # (an incomplete last line, or growth while reading), the next stat re-reads it.
     size = st.st_size if offset == st.st_size else offset
-    with ledger.write():
-        ledger.upsert_records(acc.values())
-        ledger.conn.execute(
-            "INSERT INTO files (path, dev, ino, size, mtime_ns, offset, head_hash, tail_hash, session_id,"
-            " malformed, updated_ms) VALUES (?,?,?,?,?,?,?,?,?,?,?)"
-            " ON CONFLICT(path) DO UPDATE SET dev=excluded.dev, ino=excluded.ino, size=excluded.size,"
-            " mtime_ns=excluded.mtime_ns, offset=excluded.offset, head_hash=excluded.head_hash,"
-            " tail_hash=excluded.tail_hash, malformed=files.malformed + excluded.malformed,"
-            " updated_ms=excluded.updated_ms",
-            (key, st.st_dev, st.st_ino, size, st.st_mtime_ns, offset, head, tail, tf.session_id, malformed,
-             int(time.time() * 1000)),
-        )  # fmt: skip
+    return (str(tf.path), st.st_dev, st.st_ino, size, st.st_mtime_ns, offset, head, tail, tf.session_id,
+            malformed, int(time.time() * 1000))  # fmt: skip
+
+
+def bulk_loads() -> Loads:
+    """The fastest JSON decoder available, for backfills (orjson when installed)."""
+    try:
+        import orjson
+    except ImportError:
+        return json.loads
+    return orjson.loads
 
 
 def ingest_files(
@@ -292,14 +336,17 @@ def ingest_files(
             continue
         todo.append((tf, st, state))
     pending_bytes = sum(st.st_size - (s[4] if s else 0) for _, st, s in todo)
+    loads = bulk_loads() if pending_bytes > BULK_BYTES else json.loads
+    batch = _Batch(ledger, COMMIT_EVERY)
     done = 0
     for tf, st, state in todo:
-        r = ingest_file(ledger, tf, state, known=True, st=st)
+        r = ingest_file(ledger, tf, state, known=True, st=st, batch=batch, loads=loads)
         r.files_seen = 0
         total.merge(r)
         done += r.bytes_read
         if progress is not None:
             progress(done, pending_bytes)
+    batch.flush()
     if todo:
         with ledger.write():
             ledger.mark_ingested()

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import tzinfo
 
+from cchooks.ledger.schema import ROLLUP_BUCKET_MS
 from cchooks.ledger.store import Ledger, time_filter
 from cchooks.timezones import offset_sql
 
@@ -35,8 +36,11 @@ class GroupSums:
     otlp_cost_usd: float | None
 
 
-def _key_expr(group: str, tz: tzinfo, lo: int, hi: int) -> str:
-    local = f"(ts_ms / 1000 + {offset_sql(tz, lo, hi)})"
+ROLLUP_GROUPS = ("daily", "weekly", "monthly", "model", "total")
+
+
+def _key_expr(group: str, tz: tzinfo, lo: int, hi: int, ts: str = "ts_ms") -> str:
+    local = f"({ts} / 1000 + {offset_sql(tz, lo, hi, ts)})"
     if group == "daily":
         return f"date({local}, 'unixepoch')"
     if group == "weekly":
@@ -66,6 +70,9 @@ def group_sums(
     session_id: str | None = None,
     project: str | None = None,
 ) -> list[GroupSums]:
+    aligned = all(b is None or b % ROLLUP_BUCKET_MS == 0 for b in (since_ms, until_ms))
+    if group in ROLLUP_GROUPS and aligned and not session_id and not project:
+        return _rollup_sums(ledger, group, tz, since_ms, until_ms)
     where, params = time_filter(since_ms, until_ms)
     if session_id:
         where.append("session_id = ?")
@@ -89,6 +96,39 @@ def group_sums(
     for r in ledger.conn.execute(sql, params):
         n, inp, outp, c5, c1, cr, web, first, last = (int(x) for x in r[3:12])
         out.append(GroupSums(str(r[0]), str(r[1]), bool(r[2]), n, inp, outp, c5, c1, cr, web, first, last, r[12]))
+    return out
+
+
+def _rollup_sums(
+    ledger: Ledger, group: str, tz: tzinfo, since_ms: int | None, until_ms: int | None
+) -> list[GroupSums]:
+    """Period sums from the 15-minute rollup: exact for bounds on 15-minute steps."""
+    where, params = [], []
+    if since_ms is not None:
+        where.append("bucket >= ?")
+        params.append(since_ms // ROLLUP_BUCKET_MS)
+    if until_ms is not None:
+        where.append("bucket < ?")
+        params.append(until_ms // ROLLUP_BUCKET_MS)
+    clause = (" WHERE " + " AND ".join(where)) if where else ""
+    lo, hi = ledger.conn.execute(f"SELECT min(bucket), max(bucket) FROM usage_rollup{clause}", params).fetchone()
+    if lo is None:
+        return []
+    ts = f"(bucket * {ROLLUP_BUCKET_MS})"
+    key = _key_expr(group, tz, lo * ROLLUP_BUCKET_MS, hi * ROLLUP_BUCKET_MS, ts)
+    sql = (
+        f"SELECT {key} AS k, model, long_context, sum(responses), sum(input_tokens), sum(output_tokens),"
+        " sum(cache_5m_tokens), sum(cache_1h_tokens), sum(cache_read_tokens), sum(web_search_requests),"
+        f" min(bucket), max(bucket) FROM usage_rollup{clause} GROUP BY k, model, long_context"
+        " HAVING sum(responses) > 0 ORDER BY k, model"
+    )
+    out = []
+    for r in ledger.conn.execute(sql, params):
+        n, inp, outp, c5, c1, cr, web, first, last = (int(x) for x in r[3:12])
+        out.append(
+            GroupSums(str(r[0]), str(r[1]), bool(r[2]), n, inp, outp, c5, c1, cr, web,
+                      first * ROLLUP_BUCKET_MS, (last + 1) * ROLLUP_BUCKET_MS - 1, None)
+        )  # fmt: skip
     return out
 
 

@@ -86,7 +86,7 @@ def _m001_core(db: sqlite3.Connection) -> None:
             key   TEXT PRIMARY KEY,
             value TEXT
         );
-        """
+        """,
     )
 
 
@@ -189,11 +189,65 @@ def _m002_otlp(db: sqlite3.Connection) -> None:
             max_rel_error  REAL NOT NULL,
             updated_ms     INTEGER NOT NULL
         );
-        """
+        """,
+    )
+
+
+# Every UTC offset in use is a whole number of 15-minute steps, so 15-minute UTC buckets
+# group exactly into local days, weeks and months in any zone.
+ROLLUP_BUCKET_MS = 900_000
+
+
+def _m003_rollup(db: sqlite3.Connection) -> None:
+    """Per-15-minute, per-model sums kept exact by triggers, so period reports and the
+    statusline never scan every response."""
+    lc_new = (
+        "((NEW.input_tokens + NEW.cache_5m_tokens + NEW.cache_1h_tokens + NEW.cache_read_tokens) > 200000)"
+    )
+    lc_old = (
+        "((OLD.input_tokens + OLD.cache_5m_tokens + OLD.cache_1h_tokens + OLD.cache_read_tokens) > 200000)"
+    )
+    run_script(
+        db,
+        f"""
+        CREATE TABLE usage_rollup (
+            bucket INTEGER NOT NULL,
+            model TEXT NOT NULL,
+            long_context INTEGER NOT NULL,
+            responses INTEGER NOT NULL,
+            input_tokens INTEGER NOT NULL,
+            output_tokens INTEGER NOT NULL,
+            cache_5m_tokens INTEGER NOT NULL,
+            cache_1h_tokens INTEGER NOT NULL,
+            cache_read_tokens INTEGER NOT NULL,
+            web_search_requests INTEGER NOT NULL,
+            PRIMARY KEY (bucket, model, long_context)
+        ) WITHOUT ROWID;
+        CREATE TRIGGER responses_rollup_insert AFTER INSERT ON responses BEGIN
+            INSERT INTO usage_rollup VALUES (NEW.ts_ms / {ROLLUP_BUCKET_MS}, NEW.model, {lc_new}, 1, NEW.input_tokens, NEW.output_tokens, NEW.cache_5m_tokens, NEW.cache_1h_tokens, NEW.cache_read_tokens, NEW.web_search_requests)
+            ON CONFLICT (bucket, model, long_context) DO UPDATE SET responses = responses + 1, input_tokens = input_tokens + excluded.input_tokens, output_tokens = output_tokens + excluded.output_tokens, cache_5m_tokens = cache_5m_tokens + excluded.cache_5m_tokens, cache_1h_tokens = cache_1h_tokens + excluded.cache_1h_tokens, cache_read_tokens = cache_read_tokens + excluded.cache_read_tokens, web_search_requests = web_search_requests + excluded.web_search_requests;
+        END;
+        CREATE TRIGGER responses_rollup_delete AFTER DELETE ON responses BEGIN
+            UPDATE usage_rollup SET responses = responses - 1, input_tokens = input_tokens - OLD.input_tokens, output_tokens = output_tokens - OLD.output_tokens, cache_5m_tokens = cache_5m_tokens - OLD.cache_5m_tokens, cache_1h_tokens = cache_1h_tokens - OLD.cache_1h_tokens, cache_read_tokens = cache_read_tokens - OLD.cache_read_tokens, web_search_requests = web_search_requests - OLD.web_search_requests
+            WHERE bucket = OLD.ts_ms / {ROLLUP_BUCKET_MS} AND model = OLD.model AND long_context = {lc_old};
+        END;
+        CREATE TRIGGER responses_rollup_update
+        AFTER UPDATE OF ts_ms, model, input_tokens, output_tokens, cache_5m_tokens, cache_1h_tokens, cache_read_tokens, web_search_requests ON responses BEGIN
+            UPDATE usage_rollup SET responses = responses - 1, input_tokens = input_tokens - OLD.input_tokens, output_tokens = output_tokens - OLD.output_tokens, cache_5m_tokens = cache_5m_tokens - OLD.cache_5m_tokens, cache_1h_tokens = cache_1h_tokens - OLD.cache_1h_tokens, cache_read_tokens = cache_read_tokens - OLD.cache_read_tokens, web_search_requests = web_search_requests - OLD.web_search_requests
+            WHERE bucket = OLD.ts_ms / {ROLLUP_BUCKET_MS} AND model = OLD.model AND long_context = {lc_old};
+            INSERT INTO usage_rollup VALUES (NEW.ts_ms / {ROLLUP_BUCKET_MS}, NEW.model, {lc_new}, 1, NEW.input_tokens, NEW.output_tokens, NEW.cache_5m_tokens, NEW.cache_1h_tokens, NEW.cache_read_tokens, NEW.web_search_requests)
+            ON CONFLICT (bucket, model, long_context) DO UPDATE SET responses = responses + 1, input_tokens = input_tokens + excluded.input_tokens, output_tokens = output_tokens + excluded.output_tokens, cache_5m_tokens = cache_5m_tokens + excluded.cache_5m_tokens, cache_1h_tokens = cache_1h_tokens + excluded.cache_1h_tokens, cache_read_tokens = cache_read_tokens + excluded.cache_read_tokens, web_search_requests = web_search_requests + excluded.web_search_requests;
+        END;
+        INSERT INTO usage_rollup
+            SELECT ts_ms / {ROLLUP_BUCKET_MS}, model, ((responses.input_tokens + responses.cache_5m_tokens + responses.cache_1h_tokens + responses.cache_read_tokens) > 200000), count(*),
+                   sum(input_tokens), sum(output_tokens), sum(cache_5m_tokens), sum(cache_1h_tokens), sum(cache_read_tokens), sum(web_search_requests)
+            FROM responses GROUP BY 1, 2, 3;
+        """,
     )
 
 
 MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
     _m001_core,
     _m002_otlp,
+    _m003_rollup,
 ]

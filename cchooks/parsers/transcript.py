@@ -17,11 +17,14 @@ Facts this relies on (see shared/docs/formats.md):
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import Any
 
 from cchooks.records import ParseStats, UsageRecord
 
 _USAGE = b'"usage"'
+_ASSISTANT = b'"assistant"'
 _NOT_BILLED_MODELS = frozenset({"<synthetic>"})
 
 
@@ -153,6 +156,7 @@ def parse_chunk(
     project_dir: str | None = None,
     default_session_id: str | None = None,
     default_agent_type: str | None = None,
+    loads: Callable[[bytes], Any] = json.loads,
 ) -> int:
     """Parse the complete lines of `data` into `acc`; return the bytes consumed.
 
@@ -168,20 +172,20 @@ def parse_chunk(
     if tail.strip():
         lines.append(tail)
     stats.lines += len(lines)
-    loads = json.loads
     for line in lines:
-        if _USAGE not in line:
+        # Cheap byte tests first: only assistant lines with a usage object are decoded.
+        if _USAGE not in line or _ASSISTANT not in line:
             stats.skipped_no_usage += 1
             continue
         try:
             obj = loads(line)
-        except UnicodeDecodeError:
-            stats.non_utf8 += 1
-            stats.note("non-utf8", repr(line[:60]))
-            continue
-        except ValueError:
-            stats.malformed += 1
-            stats.note("malformed", repr(line[:60]))
+        except ValueError as exc:  # UnicodeDecodeError is a ValueError too
+            if isinstance(exc, UnicodeDecodeError) or "UTF-8" in str(exc):
+                stats.non_utf8 += 1
+                stats.note("non-utf8", repr(line[:60]))
+            else:
+                stats.malformed += 1
+                stats.note("malformed", repr(line[:60]))
             continue
         rec = record_from_line(
             obj,
@@ -199,9 +203,18 @@ def parse_chunk(
     return len(data) if final else end
 
 
-def parse_bytes(data: bytes, **context: str | None) -> tuple[list[UsageRecord], ParseStats]:
+def parse_bytes(
+    data: bytes,
+    *,
+    project_dir: str | None = None,
+    default_session_id: str | None = None,
+    default_agent_type: str | None = None,
+) -> tuple[list[UsageRecord], ParseStats]:
     """Convenience: all records of a complete byte string (used by tests and tools)."""
     acc: dict[str, UsageRecord] = {}
     stats = ParseStats()
-    parse_chunk(data, acc, stats, final=True, **context)
+    parse_chunk(
+        data, acc, stats, final=True, project_dir=project_dir, default_session_id=default_session_id,
+        default_agent_type=default_agent_type,
+    )  # fmt: skip
     return list(acc.values()), stats
