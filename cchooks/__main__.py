@@ -1,0 +1,5 @@
+"""`python -m cchooks …`: the same as the `cchooks` console script."""
+
+from cchooks.cli import main
+
+raise SystemExit(main())

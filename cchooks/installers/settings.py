@@ -1,0 +1,896 @@
+"""Add and remove cchooks' hooks, statusLine and telemetry env in Claude Code's settings.json.
+
+Which file
+    ``user``: ``<config dir>/settings.json``, the config dir being ``--claude-dir``, else the first entry of
+    ``CLAUDE_CONFIG_DIR`` (a comma-separated list is allowed; an entry ending in ``/projects`` means its
+    parent), else ``~/.claude``. ``project``: ``<project dir>/.claude/settings.json``. ``local``:
+    ``<project dir>/.claude/settings.local.json``.
+
+What is ours
+    A hook or statusLine whose command runs cchooks: its program is a ``cchooks`` console script (any
+    directory) or its words contain ``-m cchooks``, followed by ``hook <Event>`` or ``statusline``
+    (leading ``NAME=value`` words are skipped; see :func:`command_kind`). Matching is on the shell words,
+    so a changed or quoted interpreter path (a moved venv, a path with spaces) is still recognised and a
+    reinstall replaces rather than duplicates. A command that merely *wraps* cchooks (``sh -c '…cchooks
+    hook Stop'``) is the user's and is left alone.
+
+What is remembered, and where
+    Most of what uninstall needs is in settings.json itself. The rest goes into a small JSON state file
+    next to the settings file, ``<settings dir>/.cchooks-install.json``, with one entry per settings file
+    name (project and local scope share ``.claude/``)::
+
+        {"version": 1, "files": {"settings.json": {
+            "created_hooks": true,            # the "hooks" object did not exist before us
+            "created_events": ["Stop", ...],  # event lists that did not exist before us
+            "created_env": false,             # the "env" object did not exist before us
+            "env_added": {"OTEL_...": "..."}, # env values we added (removed only while unchanged)
+            "statusline_previous": {...},     # the foreign statusLine we replaced or chained, verbatim
+            "original_text": "..."            # only if a rewrite could not reproduce the original bytes
+        }}}
+
+    A state file rather than the command string because a replaced statusLine has to come back with all
+    its keys (``padding``, ``refreshInterval``…), and because "this list did not exist before" cannot be
+    read from the settings afterwards. A chained statusLine additionally carries the old command in its
+    own command string (``<cmd> statusline --chain '<old command>'``), which the statusline needs at run
+    time anyway; so if the state file is lost, uninstall still restores a chained statusLine (with padding
+    0), removes our hooks, and drops the event lists and ``hooks`` object that became empty by that
+    removal. Only a *replaced* statusLine cannot come back without the state file (a note says so).
+
+Writing
+    The file's JSON style is kept (see :mod:`cchooks.installers.jsonio`); a plan that changes nothing
+    writes nothing, so reinstalling is byte-identical. Uninstalling after installing gives back the
+    original bytes: directly when the original was in a style we reproduce (Claude Code's own
+    ``JSON.stringify(…, null, 2)`` is), and otherwise because the original text is then also kept in the
+    state entry (``"original_text"``) and written back when the uninstalled settings equal it, key order
+    included. Every read-modify-write
+    runs under an ``fcntl`` lock on ``<settings dir>/.cchooks-install.lock``; writes are atomic and keep
+    ``<settings>.cchooks-bak``.
+
+Reinstalling
+    Computes the wanted state from the options. ``budget_guard`` and ``telemetry`` default to "keep what
+    is installed" (off on a first install), so rerunning a plain ``cchooks install`` after moving the venv
+    does not switch them off; ``--no-budget-guard`` / ``--no-telemetry`` remove them. ``--no-statusline``
+    removes our statusLine and restores the one we had replaced or chained. Timeouts and matchers the user
+    edited on our entries are kept.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import difflib
+import json
+import os
+import shlex
+import sys
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal, TypeGuard
+
+from cchooks.installers.jsonio import (
+    JsonStyle,
+    MalformedSettings,
+    SettingsError,
+    SettingsFile,
+    detect_style,
+    dumps_json,
+    encode_text,
+    file_lock,
+    key_position,
+    read_settings_file,
+    write_bytes_atomic,
+)
+from cchooks.installers.telemetry import telemetry_env
+
+__all__ = [
+    "DEFAULT_TIMEOUT",
+    "GUARD_EVENTS",
+    "HOOK_EVENTS",
+    "STATE_FILE_NAME",
+    "TOOL_EVENTS",
+    "ChangeResult",
+    "InstallOptions",
+    "InstalledEntries",
+    "MalformedSettings",
+    "Plan",
+    "SCOPES",
+    "Scope",
+    "SettingsError",
+    "StatuslineConflict",
+    "StatuslineMode",
+    "chained_command",
+    "command_kind",
+    "command_prefix",
+    "find_installations",
+    "hook_command",
+    "install",
+    "installed_entries",
+    "is_our_command",
+    "load_settings",
+    "plan_install",
+    "plan_uninstall",
+    "scope_paths",
+    "settings_path",
+    "statusline_command",
+    "uninstall",
+    "user_config_dir",
+    "write_settings_atomic",
+]
+
+Scope = Literal["user", "project", "local"]
+StatuslineMode = Literal["refuse", "replace", "chain"]
+SCOPES: tuple[Scope, ...] = ("user", "project", "local")
+
+#: Events cchooks always hooks, in the order they are added.
+HOOK_EVENTS: tuple[str, ...] = (
+    "PostToolUse",
+    "Stop",
+    "SubagentStop",
+    "SessionStart",
+    "SessionEnd",
+    "PreCompact",
+    "UserPromptSubmit",
+)
+#: Events hooked only with the budget guard.
+GUARD_EVENTS: tuple[str, ...] = ("PreToolUse",)
+#: Events whose entries take a tool ``matcher``.
+TOOL_EVENTS = frozenset({"PreToolUse", "PostToolUse", "PostToolUseFailure", "PermissionRequest"})
+DEFAULT_TIMEOUT = 10
+STATE_FILE_NAME = ".cchooks-install.json"
+LOCK_FILE_NAME = ".cchooks-install.lock"
+STATE_VERSION = 1
+
+
+class StatuslineConflict(SettingsError):
+    """A statusLine that is not ours is configured and the caller did not say what to do with it."""
+
+    def __init__(self, path: Path | str | None, existing: Any) -> None:
+        self.existing = existing
+        shown = existing.get("command") if isinstance(existing, dict) else existing
+        where = f" in {path}" if path else ""
+        super().__init__(
+            f"a statusLine that is not cchooks' is already configured{where}: {json.dumps(shown)}. "
+            "Nothing was changed. Rerun with --statusline-chain (cchooks shows its line, then runs yours), "
+            "--statusline-replace (yours is remembered and restored by `cchooks uninstall`), "
+            "or --no-statusline (install only the hooks)."
+        )
+
+
+# --------------------------------------------------------------------------------------------------
+# locations
+
+
+def user_config_dir(env: Mapping[str, str] | None = None) -> Path:
+    """The config dir user-scope settings live in: first ``CLAUDE_CONFIG_DIR`` entry, else ``~/.claude``."""
+    env = os.environ if env is None else env
+    for entry in env.get("CLAUDE_CONFIG_DIR", "").split(","):
+        entry = entry.strip()
+        if not entry:
+            continue
+        path = Path(os.path.expanduser(entry))
+        if path.name == "projects":
+            path = path.parent
+        return path
+    home = env.get("HOME")
+    return (Path(home) if home else Path.home()) / ".claude"
+
+
+def settings_path(
+    scope: Scope = "user",
+    *,
+    project_dir: Path | str | None = None,
+    claude_dir: Path | str | None = None,
+    env: Mapping[str, str] | None = None,
+) -> Path:
+    """The settings file of ``scope``; relative directories are made absolute."""
+    if scope == "user":
+        base = Path(os.path.expanduser(claude_dir)) if claude_dir else user_config_dir(env)
+        return Path(os.path.abspath(base / "settings.json"))
+    if scope not in ("project", "local"):
+        raise ValueError(f"unknown scope {scope!r}")
+    proj = Path(os.path.abspath(os.path.expanduser(project_dir) if project_dir else os.getcwd()))
+    return proj / ".claude" / ("settings.json" if scope == "project" else "settings.local.json")
+
+
+def scope_paths(
+    *,
+    project_dir: Path | str | None = None,
+    claude_dir: Path | str | None = None,
+    env: Mapping[str, str] | None = None,
+) -> dict[Scope, Path]:
+    """The three settings files cchooks may be installed in."""
+    return {s: settings_path(s, project_dir=project_dir, claude_dir=claude_dir, env=env) for s in SCOPES}
+
+
+# --------------------------------------------------------------------------------------------------
+# commands
+
+
+def command_prefix(executable: str | None = None) -> str:
+    """Shell words that run cchooks with this interpreter, e.g. ``'/venv/bin/python' -m cchooks``.
+
+    The ``cchooks`` console script next to the interpreter is preferred when it exists. Always an
+    absolute path, shell-quoted, never npx/uvx.
+    """
+    exe = executable if executable is not None else sys.executable
+    if not exe:
+        raise SettingsError("cannot tell which Python runs cchooks (sys.executable is empty)")
+    exe = os.path.abspath(exe)
+    script = Path(exe).parent / ("cchooks.exe" if os.name == "nt" else "cchooks")
+    if script.is_file() and os.access(script, os.X_OK):
+        return shlex.quote(str(script))
+    return f"{shlex.quote(exe)} -m cchooks"
+
+
+def hook_command(prefix: str, event: str) -> str:
+    return f"{prefix} hook {event}"
+
+
+def statusline_command(prefix: str, chain: str | None = None) -> str:
+    base = f"{prefix} statusline"
+    return f"{base} --chain {shlex.quote(chain)}" if chain is not None else base
+
+
+def _words(command: str) -> list[str] | None:
+    try:
+        return shlex.split(command)
+    except ValueError:
+        return None
+
+
+def _is_assignment(word: str) -> bool:
+    name, eq, _ = word.partition("=")
+    return bool(eq) and name.isidentifier()
+
+
+def _cchooks_subcommand_index(words: list[str]) -> int | None:
+    """Index of the word after the one that invokes cchooks, if the command invokes cchooks."""
+    start = 0
+    while start < len(words) and _is_assignment(words[start]):
+        start += 1
+    if start >= len(words):
+        return None
+    prog = os.path.basename(words[start].replace("\\", "/"))
+    if prog in ("cchooks", "cchooks.exe"):
+        return start + 1
+    for i in range(start + 1, len(words) - 1):
+        if words[i] == "-m" and words[i + 1] == "cchooks":
+            return i + 2
+    return None
+
+
+def command_kind(command: Any) -> Literal["hook", "statusline"] | None:
+    """``"hook"`` or ``"statusline"`` when ``command`` is one of cchooks' own commands, else None."""
+    if not isinstance(command, str):
+        return None
+    words = _words(command)
+    if words is None:
+        return None
+    idx = _cchooks_subcommand_index(words)
+    if idx is None or idx >= len(words):
+        return None
+    sub = words[idx]
+    if sub == "hook":
+        return "hook"
+    if sub == "statusline":
+        return "statusline"
+    return None
+
+
+def is_our_command(command: Any) -> bool:
+    return command_kind(command) is not None
+
+
+def chained_command(command: Any) -> str | None:
+    """The foreign command our statusline chains to (``… statusline --chain '<cmd>'``), if any."""
+    if command_kind(command) != "statusline":
+        return None
+    words = _words(command) or []
+    for i, word in enumerate(words):
+        if word == "--chain" and i + 1 < len(words):
+            return words[i + 1]
+        if word.startswith("--chain="):
+            return word[len("--chain=") :]
+    return None
+
+
+def _is_our_hook(handler: Any) -> TypeGuard[dict[str, Any]]:
+    return isinstance(handler, dict) and command_kind(handler.get("command")) == "hook"
+
+
+def _is_our_statusline(value: Any) -> TypeGuard[dict[str, Any]]:
+    return isinstance(value, dict) and command_kind(value.get("command")) == "statusline"
+
+
+def _hook_event_of(command: str) -> str | None:
+    words = _words(command) or []
+    idx = _cchooks_subcommand_index(words)
+    if idx is not None and idx + 1 < len(words):
+        return words[idx + 1]
+    return None
+
+
+# --------------------------------------------------------------------------------------------------
+# what is installed
+
+
+@dataclass(frozen=True)
+class InstalledEntries:
+    """What of cchooks is present in one settings dict (for ``cchooks status``)."""
+
+    hooks: dict[str, list[str]] = field(default_factory=dict)
+    """event -> commands of ours under it (more than one means a duplicate)."""
+    statusline: str | None = None
+    """our statusLine command, if ours is the statusLine."""
+    chained: str | None = None
+    """the foreign command our statusLine chains to."""
+    telemetry_env: dict[str, str] = field(default_factory=dict)
+    """telemetry variables present in ``env`` (ours or the user's)."""
+
+    @property
+    def installed(self) -> bool:
+        return bool(self.hooks) or self.statusline is not None
+
+    @property
+    def budget_guard(self) -> bool:
+        return any(ev in self.hooks for ev in GUARD_EVENTS)
+
+    def problems(self) -> list[str]:
+        """Things worth a warning: duplicates, missing events, commands whose program is gone."""
+        found: list[str] = []
+        for event, commands in self.hooks.items():
+            if len(commands) > 1:
+                found.append(f"{event}: cchooks hook installed {len(commands)} times")
+            for command in commands:
+                target = _hook_event_of(command)
+                if target != event:
+                    found.append(f"{event}: runs `cchooks hook {target}` (wrong event)")
+        if self.installed:
+            missing = [ev for ev in HOOK_EVENTS if ev not in self.hooks]
+            if missing:
+                found.append("hooks missing for " + ", ".join(missing) + " (rerun `cchooks install`)")
+        commands = [c for cs in self.hooks.values() for c in cs]
+        if self.statusline:
+            commands.append(self.statusline)
+        for program in sorted({w[0] for c in commands if (w := _words(c)) and os.path.isabs(w[0])}):
+            if not os.path.exists(program):
+                found.append(f"{program} does not exist (venv moved?); rerun `cchooks install`")
+        return found
+
+
+def installed_entries(settings: Mapping[str, Any]) -> InstalledEntries:
+    """Find cchooks' entries in a settings dict."""
+    hooks: dict[str, list[str]] = {}
+    hooks_obj = settings.get("hooks")
+    if isinstance(hooks_obj, dict):
+        for event, groups in hooks_obj.items():
+            for group in groups if isinstance(groups, list) else ():
+                handlers = group.get("hooks") if isinstance(group, dict) else None
+                for handler in handlers if isinstance(handlers, list) else ():
+                    if _is_our_hook(handler):
+                        hooks.setdefault(event, []).append(handler["command"])
+    status = settings.get("statusLine")
+    ours = status["command"] if _is_our_statusline(status) else None
+    env = settings.get("env")
+    tel: dict[str, str] = {}
+    if isinstance(env, dict):
+        tel = {k: env[k] for k in telemetry_env() if k in env}
+    return InstalledEntries(hooks, ours, chained_command(ours) if ours else None, tel)
+
+
+# --------------------------------------------------------------------------------------------------
+# plans (pure: dict in, dict out)
+
+
+@dataclass(frozen=True)
+class InstallOptions:
+    """What ``plan_install`` should make true.
+
+    ``budget_guard`` / ``telemetry``: True add, False remove, None keep what is installed.
+    ``statusline_mode``: what to do with a foreign statusLine: ``"refuse"`` (raise
+    :class:`StatuslineConflict`), ``"replace"`` or ``"chain"``.
+    """
+
+    command: str = field(default_factory=command_prefix)
+    statusline: bool = True
+    statusline_mode: StatuslineMode = "refuse"
+    budget_guard: bool | None = None
+    telemetry: bool | None = None
+    telemetry_protocol: str = "http/protobuf"
+    telemetry_endpoint: str = "http://127.0.0.1:4318"
+    timeout: int = DEFAULT_TIMEOUT
+
+
+@dataclass
+class Plan:
+    """The result of a plan: the new settings, the new state entry (None: forget it) and notes."""
+
+    settings: dict[str, Any]
+    state: dict[str, Any] | None
+    notes: list[str] = field(default_factory=list)
+    text: str | None = None
+    """The exact text to write, when the settings must come back byte for byte (else: serialise)."""
+
+    def changes(self, before: Mapping[str, Any]) -> bool:
+        return _ordered(self.settings) != _ordered(before)
+
+
+def _ordered(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False)
+
+
+_MISSING: Any = object()
+
+
+@dataclass
+class _State:
+    known: bool = False  # an entry existed (exact mode) rather than guessing
+    created_hooks: bool = False
+    created_events: set[str] = field(default_factory=set)
+    created_env: bool = False
+    env_added: dict[str, str] = field(default_factory=dict)
+    statusline_previous: Any = _MISSING
+    original_text: str | None = None
+
+    @classmethod
+    def load(cls, entry: Mapping[str, Any] | None) -> _State:
+        if not isinstance(entry, Mapping):
+            return cls()
+        env_added = entry.get("env_added")
+        events = entry.get("created_events")
+        return cls(
+            known=True,
+            created_hooks=bool(entry.get("created_hooks")),
+            created_events={e for e in events if isinstance(e, str)} if isinstance(events, list) else set(),
+            created_env=bool(entry.get("created_env")),
+            env_added=(
+                {k: v for k, v in env_added.items() if isinstance(v, str)}
+                if isinstance(env_added, dict)
+                else {}
+            ),
+            statusline_previous=(
+                copy.deepcopy(entry["statusline_previous"]) if "statusline_previous" in entry else _MISSING
+            ),
+            original_text=entry["original_text"] if isinstance(entry.get("original_text"), str) else None,
+        )
+
+    def dump(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"version": STATE_VERSION}
+        if self.created_hooks:
+            out["created_hooks"] = True
+        if self.created_events:
+            out["created_events"] = sorted(self.created_events)
+        if self.created_env:
+            out["created_env"] = True
+        if self.env_added:
+            out["env_added"] = dict(self.env_added)
+        if self.statusline_previous is not _MISSING:
+            out["statusline_previous"] = self.statusline_previous
+        if self.original_text is not None:
+            out["original_text"] = self.original_text
+        return out
+
+
+def _check_shape(settings: Mapping[str, Any], path: Path | str | None, text: str) -> None:
+    """Refuse settings whose containers we must edit have the wrong JSON type."""
+    where = path or "settings.json"
+    hooks = settings.get("hooks", {})
+    if not isinstance(hooks, dict):
+        line, col = key_position(text, "hooks")
+        raise MalformedSettings(where, line, col, '"hooks" is not a JSON object')
+    for event, groups in hooks.items():
+        if not isinstance(groups, list):
+            line, col = key_position(text, event)
+            raise MalformedSettings(where, line, col, f'"hooks.{event}" is not a JSON array')
+    env = settings.get("env", {})
+    if not isinstance(env, dict):
+        line, col = key_position(text, "env")
+        raise MalformedSettings(where, line, col, '"env" is not a JSON object')
+
+
+def _our_group(event: str, command: str, timeout: int) -> dict[str, Any]:
+    group: dict[str, Any] = {"matcher": "*"} if event in TOOL_EVENTS else {}
+    group["hooks"] = [{"type": "command", "command": command, "timeout": timeout}]
+    return group
+
+
+def _remove_ours(groups: list[Any]) -> tuple[list[Any], int | None, dict[str, Any] | None]:
+    """Drop our handlers from an event's groups.
+
+    Returns the remaining groups, the index where the first of ours was (for re-insertion) and the
+    first group that held only our handler (to keep the user's edits to it).
+    """
+    kept: list[Any] = []
+    first_at: int | None = None
+    first_pure: dict[str, Any] | None = None
+    for group in groups:
+        handlers = group.get("hooks") if isinstance(group, dict) else None
+        if not isinstance(handlers, list) or not any(_is_our_hook(h) for h in handlers):
+            kept.append(group)
+            continue
+        others = [h for h in handlers if not _is_our_hook(h)]
+        if first_at is None:
+            first_at = len(kept) + (1 if others else 0)
+        if others:
+            kept.append({**group, "hooks": others})
+        elif first_pure is None and len(handlers) == 1:
+            first_pure = group
+    return kept, first_at, first_pure
+
+
+def _ensure_event(hooks: dict[str, Any], event: str, opts: InstallOptions, state: _State) -> None:
+    command = hook_command(opts.command, event)
+    if event not in hooks:
+        hooks[event] = [_our_group(event, command, opts.timeout)]
+        state.created_events.add(event)
+        return
+    kept, at, previous = _remove_ours(hooks[event])
+    if previous is not None:
+        group = copy.deepcopy(previous)
+        handler = group["hooks"][0]
+        handler["type"] = "command"
+        handler["command"] = command
+        handler.setdefault("timeout", opts.timeout)
+        if event in TOOL_EVENTS:
+            group.setdefault("matcher", "*")
+    else:
+        group = _our_group(event, command, opts.timeout)
+    kept.insert(len(kept) if at is None else at, group)
+    hooks[event] = kept
+
+
+def _drop_event(hooks: dict[str, Any], event: str, state: _State) -> None:
+    groups = hooks.get(event)
+    if not isinstance(groups, list):
+        return
+    kept, at, _ = _remove_ours(groups)
+    if at is None:
+        return
+    if not kept and (event in state.created_events or not state.known):
+        del hooks[event]
+    else:
+        hooks[event] = kept
+    state.created_events.discard(event)
+
+
+def _restore_statusline(settings: dict[str, Any], state: _State, notes: list[str]) -> None:
+    current = settings.get("statusLine", _MISSING)
+    if not _is_our_statusline(current):
+        if state.statusline_previous is not _MISSING and current is not _MISSING:
+            notes.append("the statusLine was changed since install; left as it is")
+        state.statusline_previous = _MISSING
+        return
+    previous = state.statusline_previous
+    if previous is _MISSING:
+        chained = chained_command(current["command"])
+        if chained is not None:
+            previous = {"type": "command", "command": chained, "padding": 0}
+    if previous is _MISSING:
+        del settings["statusLine"]
+    else:
+        settings["statusLine"] = copy.deepcopy(previous)
+        notes.append("restored the previous statusLine")
+    state.statusline_previous = _MISSING
+
+
+def _install_statusline(settings: dict[str, Any], opts: InstallOptions, state: _State, path: Any) -> None:
+    current = settings.get("statusLine", _MISSING)
+    if current is _MISSING or current is None:
+        # an explicit null is remembered so that uninstall puts it back
+        settings["statusLine"] = {
+            "type": "command",
+            "command": statusline_command(opts.command),
+            "padding": 0,
+        }
+        state.statusline_previous = current
+        return
+    if _is_our_statusline(current):
+        chain = chained_command(current["command"])
+        previous = state.statusline_previous
+        if chain is None and opts.statusline_mode == "chain" and isinstance(previous, dict):
+            prev_cmd = previous.get("command")
+            chain = prev_cmd if isinstance(prev_cmd, str) else None
+        elif chain is not None and opts.statusline_mode == "replace":
+            if previous is _MISSING:
+                state.statusline_previous = {"type": "command", "command": chain, "padding": 0}
+            chain = None
+        updated = copy.deepcopy(current)
+        updated["type"] = "command"
+        updated["command"] = statusline_command(opts.command, chain)
+        updated.setdefault("padding", 0)
+        settings["statusLine"] = updated
+        return
+    if opts.statusline_mode == "refuse":
+        raise StatuslineConflict(path, current)
+    if opts.statusline_mode == "chain":
+        old = current.get("command") if isinstance(current, dict) else None
+        if not isinstance(old, str) or not old.strip():
+            raise SettingsError(
+                f"the existing statusLine has no command to chain to: {json.dumps(current)}; "
+                "use --statusline-replace instead"
+            )
+        ours: dict[str, Any] = {"type": "command", "command": statusline_command(opts.command, old)}
+        ours["padding"] = current.get("padding", 0)
+    else:
+        ours = {"type": "command", "command": statusline_command(opts.command), "padding": 0}
+    state.statusline_previous = copy.deepcopy(current)
+    settings["statusLine"] = ours
+
+
+def _add_env(settings: dict[str, Any], wanted: Mapping[str, str], state: _State, notes: list[str]) -> None:
+    env = settings.get("env")
+    if env is None:
+        env = settings["env"] = {}
+        state.created_env = True
+    for key, value in wanted.items():
+        if key in env and key not in state.env_added:
+            if env[key] != value:
+                notes.append(f"kept your env {key}={env[key]!r} (cchooks would set {value!r})")
+            continue
+        env[key] = value
+        state.env_added[key] = value
+
+
+def _remove_env(settings: dict[str, Any], state: _State, notes: list[str]) -> None:
+    env = settings.get("env")
+    if isinstance(env, dict):
+        for key, value in state.env_added.items():
+            if key in env:
+                if env[key] == value:
+                    del env[key]
+                else:
+                    notes.append(f"env {key} was changed since install; left as it is")
+        if not env and state.created_env:
+            del settings["env"]
+    state.env_added = {}
+    state.created_env = False
+
+
+def plan_install(
+    settings: Mapping[str, Any],
+    options: InstallOptions | None = None,
+    state: Mapping[str, Any] | None = None,
+    *,
+    path: Path | str | None = None,
+    text: str = "",
+) -> Plan:
+    """The settings (and state entry) after installing cchooks with ``options``; the input is not changed.
+
+    Raises :class:`MalformedSettings` for containers of the wrong type and :class:`StatuslineConflict`
+    for a foreign statusLine with ``statusline_mode="refuse"``.
+    """
+    opts = options or InstallOptions()
+    _check_shape(settings, path, text)
+    new: dict[str, Any] = copy.deepcopy(dict(settings))
+    st = _State.load(state)
+    before = installed_entries(new)
+    if not before.installed:
+        # Nothing of ours is there: an old entry is stale, except env values we added that are still set.
+        env_obj = new.get("env")
+        env: dict[str, Any] = env_obj if isinstance(env_obj, dict) else {}
+        kept_env = {k: v for k, v in st.env_added.items() if env.get(k) == v}
+        created_env = st.created_env and bool(kept_env)
+        st = _State(known=True, env_added=kept_env, created_env=created_env)
+    st.known = True
+    notes: list[str] = []
+
+    guard = before.budget_guard if opts.budget_guard is None else opts.budget_guard
+    wanted = list(HOOK_EVENTS) + (list(GUARD_EVENTS) if guard else [])
+    if "hooks" not in new:
+        new["hooks"] = {}
+        st.created_hooks = True
+    hooks = new["hooks"]
+    for event in list(hooks):
+        if event not in wanted:
+            _drop_event(hooks, event, st)
+    for event in wanted:
+        _ensure_event(hooks, event, opts, st)
+
+    if opts.statusline:
+        _install_statusline(new, opts, st, path)
+    else:
+        _restore_statusline(new, st, notes)
+
+    telemetry = bool(st.env_added) if opts.telemetry is None else opts.telemetry
+    if telemetry:
+        _add_env(new, telemetry_env(opts.telemetry_protocol, opts.telemetry_endpoint), st, notes)
+    else:
+        _remove_env(new, st, notes)
+    if not before.installed and text.strip():
+        # Will uninstall, serialising in the style it then detects, reproduce these bytes? If not
+        # (a compact one-line file, or \u escapes that only our replaced statusLine had), keep them.
+        style = detect_style(text)
+        after_install = dumps_json(new, style)
+        if dumps_json(settings, detect_style(after_install, bom=style.bom)) != text:
+            st.original_text = text
+    return Plan(new, st.dump(), notes)
+
+
+def plan_uninstall(
+    settings: Mapping[str, Any],
+    state: Mapping[str, Any] | None = None,
+    *,
+    path: Path | str | None = None,
+    text: str = "",
+) -> Plan:
+    """The settings after removing exactly what install added (state entry: None, i.e. forget it).
+
+    Without a state entry, event lists and the ``hooks`` object that become empty by removing our
+    entries are removed too, and a chained statusLine is restored from its command.
+    """
+    _check_shape(settings, path, text)
+    new: dict[str, Any] = copy.deepcopy(dict(settings))
+    st = _State.load(state)
+    notes: list[str] = []
+    hooks = new.get("hooks")
+    if isinstance(hooks, dict):
+        had_ours = bool(installed_entries(new).hooks)
+        for event in list(hooks):
+            _drop_event(hooks, event, st)
+        if not hooks and (st.created_hooks or (not st.known and had_ours)):
+            del new["hooks"]
+    _restore_statusline(new, st, notes)
+    _remove_env(new, st, notes)
+    if not st.known and _is_our_statusline(settings.get("statusLine")) and "statusLine" not in new:
+        notes.append("no install record was found, so a statusLine replaced by cchooks could not be restored")
+    exact: str | None = None
+    if st.original_text is not None:
+        with contextlib.suppress(ValueError):
+            if _ordered(json.loads(st.original_text)) == _ordered(new):
+                exact = st.original_text
+    return Plan(new, None, notes, exact)
+
+
+# --------------------------------------------------------------------------------------------------
+# files
+
+
+def load_settings(path: Path | str) -> dict[str, Any]:
+    """The settings dict of ``path`` (``{}`` if missing); raises :class:`MalformedSettings`."""
+    sf = read_settings_file(path)
+    _check_shape(sf.data, path, sf.text)
+    return sf.data
+
+
+def write_settings_atomic(
+    path: Path | str, data: Mapping[str, Any], *, style: JsonStyle | None = None, backup: bool = True
+) -> str:
+    """Write ``data`` atomically in ``style`` (default: the existing file's style); returns the text."""
+    if style is None:
+        try:
+            style = read_settings_file(path).style
+        except SettingsError:
+            style = JsonStyle()
+    text = dumps_json(data, style)
+    write_bytes_atomic(path, encode_text(text, style), backup=backup)
+    return text
+
+
+def _state_path(settings_file: Path) -> Path:
+    return settings_file.parent / STATE_FILE_NAME
+
+
+def _read_state_file(path: Path) -> dict[str, Any]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (FileNotFoundError, ValueError):
+        return {"version": STATE_VERSION, "files": {}}
+    if not isinstance(data, dict) or not isinstance(data.get("files"), dict):
+        return {"version": STATE_VERSION, "files": {}}
+    return data
+
+
+@dataclass
+class ChangeResult:
+    """What :func:`install` / :func:`uninstall` did (or, with ``dry_run``, would do)."""
+
+    path: Path
+    changed: bool
+    diff: str
+    notes: list[str]
+    entries: InstalledEntries
+    dry_run: bool = False
+
+
+@contextlib.contextmanager
+def _maybe_locked(directory: Path) -> Iterator[None]:
+    if not directory.is_dir():  # nothing there to protect, and no directory to create for a lock
+        yield
+        return
+    with file_lock(directory / LOCK_FILE_NAME):
+        yield
+
+
+def _apply(
+    path: Path | str,
+    planner: Callable[[SettingsFile, dict[str, Any] | None], Plan],
+    *,
+    dry_run: bool,
+    create: bool,
+) -> ChangeResult:
+    path = Path(path)
+    real = Path(os.path.realpath(path))
+    if not dry_run and create:
+        real.parent.mkdir(parents=True, exist_ok=True)
+    with _maybe_locked(real.parent):
+        sf = read_settings_file(path)
+        state_file = _state_path(real)
+        state_all = _read_state_file(state_file)
+        entry = state_all["files"].get(real.name)
+        plan = planner(sf, entry if isinstance(entry, dict) else None)
+        changed = plan.changes(sf.data) or (not sf.exists and create)
+        new_text = sf.text
+        if changed:
+            new_text = plan.text if plan.text is not None else dumps_json(plan.settings, sf.style)
+        label = str(path)
+        diff = "".join(
+            difflib.unified_diff(
+                sf.text.splitlines(keepends=True),
+                new_text.splitlines(keepends=True),
+                fromfile=label if sf.exists else "/dev/null",
+                tofile=label,
+            )
+        )
+        result = ChangeResult(path, changed, diff, plan.notes, installed_entries(plan.settings), dry_run)
+        if dry_run:
+            return result
+        # the record first: a crash between the two writes leaves a record of something not (yet) done,
+        # which is harmless, never the reverse
+        files = state_all["files"]
+        if plan.state is None:
+            files.pop(real.name, None)
+        else:
+            files[real.name] = plan.state
+        if files != _read_state_file(state_file)["files"]:
+            if files:
+                payload = json.dumps({"version": STATE_VERSION, "files": files}, indent=2) + "\n"
+                try:  # the record may hold a copy of the settings text: same permissions
+                    mode: int | None = real.stat().st_mode & 0o777
+                except FileNotFoundError:
+                    mode = None
+                write_bytes_atomic(state_file, payload.encode("utf-8"), backup=False, mode=mode)
+            else:
+                with contextlib.suppress(FileNotFoundError):
+                    state_file.unlink()
+        if changed:
+            write_bytes_atomic(path, encode_text(new_text, sf.style), backup=True)
+        return result
+
+
+def install(
+    path: Path | str, options: InstallOptions | None = None, *, dry_run: bool = False
+) -> ChangeResult:
+    """Install cchooks into the settings file ``path`` (locked, atomic, idempotent)."""
+
+    def planner(sf: SettingsFile, entry: dict[str, Any] | None) -> Plan:
+        return plan_install(sf.data, options, entry, path=sf.path, text=sf.text)
+
+    return _apply(path, planner, dry_run=dry_run, create=True)
+
+
+def uninstall(path: Path | str, *, dry_run: bool = False) -> ChangeResult:
+    """Remove what :func:`install` added to ``path``."""
+
+    def planner(sf: SettingsFile, entry: dict[str, Any] | None) -> Plan:
+        return plan_uninstall(sf.data, entry, path=sf.path, text=sf.text)
+
+    return _apply(path, planner, dry_run=dry_run, create=False)
+
+
+def find_installations(
+    *,
+    project_dir: Path | str | None = None,
+    claude_dir: Path | str | None = None,
+    env: Mapping[str, str] | None = None,
+) -> list[tuple[Scope, Path, InstalledEntries | SettingsError]]:
+    """cchooks' entries in each scope's settings file that exists (an unreadable file gives its error)."""
+    found: list[tuple[Scope, Path, InstalledEntries | SettingsError]] = []
+    for scope, path in scope_paths(project_dir=project_dir, claude_dir=claude_dir, env=env).items():
+        if not path.exists():
+            continue
+        try:
+            found.append((scope, path, installed_entries(load_settings(path))))
+        except SettingsError as exc:
+            found.append((scope, path, exc))
+    return found
