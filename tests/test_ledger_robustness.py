@@ -53,6 +53,13 @@ def _ledger_totals(path: Path) -> dict[str, int]:
             "SELECT count(*), sum(input_tokens), sum(output_tokens), sum(cache_5m_tokens),"
             " sum(cache_1h_tokens), sum(cache_read_tokens) FROM responses"
         ).fetchone()
+        rolled = led.conn.execute(
+            "SELECT sum(responses), sum(input_tokens), sum(output_tokens), sum(cache_5m_tokens),"
+            " sum(cache_1h_tokens), sum(cache_read_tokens) FROM usage_rollup"
+        ).fetchone()
+        stale = led.rollup_stale()
+    # The 15-minute rollup behind period reports always agrees with the responses (or is marked stale).
+    assert stale or tuple(int(x or 0) for x in rolled) == tuple(int(x or 0) for x in row)
     return dict(zip(["responses", "input", "output", "c5", "c1", "cr"], [int(x or 0) for x in row], strict=True))
 
 

@@ -15,6 +15,7 @@ import os
 import time
 import zlib
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -29,6 +30,7 @@ FINGERPRINT_BYTES = 4096
 READ_CHUNK = 8 << 20  # bytes read per step
 COMMIT_EVERY = 32 << 20  # bytes parsed per transaction
 BULK_BYTES = 4 << 20  # above this much new data, use the fastest JSON decoder available
+PARALLEL_BYTES = 64 << 20  # above this much new data, parse in worker processes
 
 
 @dataclass(slots=True)
@@ -156,82 +158,38 @@ def _file_state(ledger: Ledger, path: str) -> FileState | None:
     return None if row is None else tuple(row)
 
 
-class _Batch:
-    """Records and read positions of several files, committed together in one transaction.
+@dataclass(slots=True)
+class Segment:
+    """Records parsed from a stretch of one file and the read position after it."""
 
-    A position is only ever committed with the records read before it, so a crash at
-    any point leaves the ledger consistent; batching only saves per-commit overhead.
+    records: list[UsageRecord]
+    position: tuple[object, ...]  # a `files` row
+    nbytes: int
+
+
+@dataclass(slots=True)
+class FileRead:
+    segments: list[Segment] = field(default_factory=list)
+    stats: ParseStats = field(default_factory=ParseStats)
+    bytes_read: int = 0
+    reset: bool = False
+    error: str | None = None
+
+
+def read_new_bytes(
+    tf: TranscriptFile, st: os.stat_result, state: FileState | None, bulk: bool = False
+) -> FileRead:
+    """Parse what is new in one file since `state`; touches no ledger (runs in worker processes).
+
+    A file whose identity or fingerprints no longer match `state` is read from the start.
     """
-
-    def __init__(self, ledger: Ledger, limit_bytes: int) -> None:
-        self.ledger = ledger
-        self.limit_bytes = limit_bytes
-        self.records: list[UsageRecord] = []
-        self.positions: list[tuple[object, ...]] = []
-        self.bytes = 0
-
-    def add(self, records: Iterable[UsageRecord], position: tuple[object, ...], nbytes: int) -> None:
-        self.records.extend(records)
-        self.positions.append(position)
-        self.bytes += nbytes
-        if self.bytes >= self.limit_bytes:
-            self.flush()
-
-    def flush(self) -> None:
-        if not self.positions:
-            return
-        with self.ledger.write():
-            self.ledger.upsert_records(self.records)
-            self.ledger.conn.executemany(_SAVE_POSITION, self.positions)
-        self.records, self.positions, self.bytes = [], [], 0
-
-
-_SAVE_POSITION = (
-    "INSERT INTO files (path, dev, ino, size, mtime_ns, offset, head_hash, tail_hash, session_id,"
-    " malformed, updated_ms) VALUES (?,?,?,?,?,?,?,?,?,?,?)"
-    " ON CONFLICT(path) DO UPDATE SET dev=excluded.dev, ino=excluded.ino, size=excluded.size,"
-    " mtime_ns=excluded.mtime_ns, offset=excluded.offset, head_hash=excluded.head_hash,"
-    " tail_hash=excluded.tail_hash, malformed=files.malformed + excluded.malformed,"
-    " updated_ms=excluded.updated_ms"
-)
-
-
-def ingest_file(
-    ledger: Ledger,
-    tf: TranscriptFile,
-    state: FileState | None = None,
-    *,
-    known: bool = False,
-    st: os.stat_result | None = None,
-    batch: _Batch | None = None,
-    loads: Loads | None = None,
-) -> IngestResult:
-    """Read the new bytes of one transcript into the ledger.
-
-    `state` is the stored read position (looked up when not given and not `known`).
-    Without a `batch`, the file's records commit before this returns.
-    """
-    result = IngestResult(files_seen=1)
-    key = str(tf.path)
+    out = FileRead()
     try:
-        st = st or os.stat(key)
+        fh = open(tf.path, "rb")  # noqa: SIM115 - closed in finally
     except OSError as exc:
         if not isinstance(exc, FileNotFoundError):
-            result.errors.append(f"{key}: {exc}")
-        return result
-    if state is None and not known:
-        state = _file_state(ledger, key)
-    if state is not None:
-        dev, ino, size, mtime, _offset, _h, _t = state
-        if (dev, ino, size, mtime) == (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns):
-            return result
-    try:
-        fh = open(key, "rb")  # noqa: SIM115 - closed in finally; a context manager hides the flow here
-    except OSError as exc:
-        result.errors.append(f"{key}: {exc}")
-        return result
-    own_batch = batch is None
-    batch = batch or _Batch(ledger, COMMIT_EVERY)
+            out.error = f"{tf.path}: {exc}"
+        return out
     try:
         start = 0
         if state is not None:
@@ -239,33 +197,31 @@ def ingest_file(
             same_file = (dev, ino) == (st.st_dev, st.st_ino) and st.st_size >= offset
             if same_file and (offset == 0 or _fingerprints(fh, offset) == (head, tail)):
                 start = offset
-            if start == 0 and offset > 0:
-                result.files_reset = 1
-        agent_type = _agent_type_from_meta(tf)
-        _read_from(batch, tf, fh, start, st, agent_type, result, loads or json.loads)
+            out.reset = start == 0 and offset > 0
+        loads = bulk_loads() if bulk else json.loads
+        _parse_from(tf, fh, start, st, _agent_type_from_meta(tf), out, loads)
+    except OSError as exc:
+        out.error = f"{tf.path}: {exc}"
     finally:
         fh.close()
-    if own_batch:
-        batch.flush()
-    return result
+    return out
 
 
-def _read_from(
-    batch: _Batch,
+def _parse_from(
     tf: TranscriptFile,
     fh: BinaryIO,
     start: int,
     st: os.stat_result,
     agent_type: str | None,
-    result: IngestResult,
+    out: FileRead,
     loads: Loads,
 ) -> None:
     fh.seek(start)
     offset = start
     pending = b""
     acc: dict[str, UsageRecord] = {}
-    stats = result.stats
-    bad_before = stats.malformed + stats.non_utf8
+    stats = out.stats
+    bad_before = 0
     since_save = 0
     while True:
         chunk = fh.read(READ_CHUNK)
@@ -279,17 +235,18 @@ def _read_from(
         pending = data[used:]
         offset += used
         since_save += used
-        result.bytes_read += len(chunk)
+        out.bytes_read += len(chunk)
         if since_save >= COMMIT_EVERY:
             # Very large files commit part-way so a crash does not redo all of it.
             bad = stats.malformed + stats.non_utf8
-            batch.add(acc.values(), _position(tf, fh, st, offset, bad - bad_before), since_save)
-            result.records += len(acc)
+            out.segments.append(
+                Segment(list(acc.values()), _position(tf, fh, st, offset, bad - bad_before), since_save)
+            )
             acc, since_save, bad_before = {}, 0, bad
     bad = stats.malformed + stats.non_utf8
-    batch.add(acc.values(), _position(tf, fh, st, offset, bad - bad_before), since_save)
-    result.records += len(acc)
-    result.files_read = 1
+    out.segments.append(
+        Segment(list(acc.values()), _position(tf, fh, st, offset, bad - bad_before), since_save)
+    )
 
 
 def _position(
@@ -315,12 +272,103 @@ def bulk_loads() -> Loads:
     return orjson.loads
 
 
+class _Batch:
+    """Segments of several files, committed together in one transaction.
+
+    A position is only ever committed with the records read before it, so a crash at
+    any point leaves the ledger consistent; batching only saves per-commit overhead.
+    """
+
+    def __init__(self, ledger: Ledger, limit_bytes: int) -> None:
+        self.ledger = ledger
+        self.limit_bytes = limit_bytes
+        self.records: list[UsageRecord] = []
+        self.positions: list[tuple[object, ...]] = []
+        self.bytes = 0
+
+    def add(self, seg: Segment) -> None:
+        self.records.extend(seg.records)
+        self.positions.append(seg.position)
+        self.bytes += seg.nbytes
+        if self.bytes >= self.limit_bytes:
+            self.flush()
+
+    def flush(self) -> None:
+        if not self.positions:
+            return
+        with self.ledger.write():
+            self.ledger.upsert_records(self.records)
+            self.ledger.conn.executemany(_SAVE_POSITION, self.positions)
+        self.records, self.positions, self.bytes = [], [], 0
+
+
+_SAVE_POSITION = (
+    "INSERT INTO files (path, dev, ino, size, mtime_ns, offset, head_hash, tail_hash, session_id,"
+    " malformed, updated_ms) VALUES (?,?,?,?,?,?,?,?,?,?,?)"
+    " ON CONFLICT(path) DO UPDATE SET dev=excluded.dev, ino=excluded.ino, size=excluded.size,"
+    " mtime_ns=excluded.mtime_ns, offset=excluded.offset, head_hash=excluded.head_hash,"
+    " tail_hash=excluded.tail_hash, malformed=files.malformed + excluded.malformed,"
+    " updated_ms=excluded.updated_ms"
+)
+
+
+def _apply(batch: _Batch, fr: FileRead, result: IngestResult) -> None:
+    result.files_read += 1 if fr.segments else 0
+    result.files_reset += 1 if fr.reset else 0
+    result.bytes_read += fr.bytes_read
+    result.stats.merge(fr.stats)
+    if fr.error:
+        result.errors.append(fr.error)
+    for seg in fr.segments:
+        result.records += len(seg.records)
+        batch.add(seg)
+
+
+def ingest_file(
+    ledger: Ledger,
+    tf: TranscriptFile,
+    state: FileState | None = None,
+    *,
+    known: bool = False,
+    st: os.stat_result | None = None,
+) -> IngestResult:
+    """Read the new bytes of one transcript into the ledger (committed before returning).
+
+    `state` is the stored read position (looked up when not given and not `known`).
+    """
+    result = IngestResult(files_seen=1)
+    key = str(tf.path)
+    try:
+        st = st or os.stat(key)
+    except OSError as exc:
+        if not isinstance(exc, FileNotFoundError):
+            result.errors.append(f"{key}: {exc}")
+        return result
+    if state is None and not known:
+        state = _file_state(ledger, key)
+    if state is not None and state[:4] == (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns):
+        return result
+    batch = _Batch(ledger, COMMIT_EVERY)
+    _apply(batch, read_new_bytes(tf, st, state), result)
+    batch.flush()
+    return result
+
+
+def _read_task(task: tuple[TranscriptFile, os.stat_result, FileState | None]) -> FileRead:
+    return read_new_bytes(task[0], task[1], task[2], bulk=True)
+
+
 def ingest_files(
     ledger: Ledger,
     files: Iterable[TranscriptFile],
     progress: Callable[[int, int], None] | None = None,
+    workers: int | None = None,
 ) -> IngestResult:
-    """Ingest many files; `progress(bytes_done, bytes_total)` is called for long backfills."""
+    """Ingest many files; `progress(bytes_done, bytes_total)` is called for long backfills.
+
+    Large backfills parse in worker processes (parsing is pure) while this process
+    writes; `workers=1` keeps everything in-process.
+    """
     states = load_file_states(ledger)
     todo: list[tuple[TranscriptFile, os.stat_result, FileState | None]] = []
     total = IngestResult()
@@ -336,21 +384,40 @@ def ingest_files(
             continue
         todo.append((tf, st, state))
     pending_bytes = sum(st.st_size - (s[4] if s else 0) for _, st, s in todo)
-    loads = bulk_loads() if pending_bytes > BULK_BYTES else json.loads
+    bulk = pending_bytes > BULK_BYTES
+    if workers is None:
+        workers = min(os.cpu_count() or 1, 4) if pending_bytes > PARALLEL_BYTES and len(todo) > 1 else 1
+    ledger.rebuild_rollup_if_stale()  # after a crashed backfill
     batch = _Batch(ledger, COMMIT_EVERY)
     done = 0
-    for tf, st, state in todo:
-        r = ingest_file(ledger, tf, state, known=True, st=st, batch=batch, loads=loads)
-        r.files_seen = 0
-        total.merge(r)
-        done += r.bytes_read
-        if progress is not None:
-            progress(done, pending_bytes)
-    batch.flush()
+    with ledger.deferred_rollup() if bulk else nullcontext():
+        for fr in _read_all(todo, bulk, workers):
+            _apply(batch, fr, total)
+            done += fr.bytes_read
+            if progress is not None:
+                progress(done, pending_bytes)
+        batch.flush()
     if todo:
         with ledger.write():
             ledger.mark_ingested()
     return total
+
+
+def _read_all(
+    todo: list[tuple[TranscriptFile, os.stat_result, FileState | None]], bulk: bool, workers: int
+) -> Iterator[FileRead]:
+    if workers <= 1:
+        for tf, st, state in todo:
+            yield read_new_bytes(tf, st, state, bulk)
+        return
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    # Big files first so the pool is not left waiting on one straggler at the end.
+    order = sorted(todo, key=lambda t: -(t[1].st_size - (t[2][4] if t[2] else 0)))
+    method = "fork" if "fork" in multiprocessing.get_all_start_methods() else None
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context(method)) as pool:
+        yield from pool.map(_read_task, order, chunksize=4)
 
 
 def ingest_config_dirs(

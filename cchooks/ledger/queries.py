@@ -71,7 +71,7 @@ def group_sums(
     project: str | None = None,
 ) -> list[GroupSums]:
     aligned = all(b is None or b % ROLLUP_BUCKET_MS == 0 for b in (since_ms, until_ms))
-    if group in ROLLUP_GROUPS and aligned and not session_id and not project:
+    if group in ROLLUP_GROUPS and aligned and not session_id and not project and not ledger.rollup_stale():
         return _rollup_sums(ledger, group, tz, since_ms, until_ms)
     where, params = time_filter(since_ms, until_ms)
     if session_id:
@@ -95,7 +95,9 @@ def group_sums(
     out = []
     for r in ledger.conn.execute(sql, params):
         n, inp, outp, c5, c1, cr, web, first, last = (int(x) for x in r[3:12])
-        out.append(GroupSums(str(r[0]), str(r[1]), bool(r[2]), n, inp, outp, c5, c1, cr, web, first, last, r[12]))
+        out.append(
+            GroupSums(str(r[0]), str(r[1]), bool(r[2]), n, inp, outp, c5, c1, cr, web, first, last, r[12])
+        )
     return out
 
 
@@ -111,7 +113,9 @@ def _rollup_sums(
         where.append("bucket < ?")
         params.append(until_ms // ROLLUP_BUCKET_MS)
     clause = (" WHERE " + " AND ".join(where)) if where else ""
-    lo, hi = ledger.conn.execute(f"SELECT min(bucket), max(bucket) FROM usage_rollup{clause}", params).fetchone()
+    lo, hi = ledger.conn.execute(
+        f"SELECT min(bucket), max(bucket) FROM usage_rollup{clause}", params
+    ).fetchone()
     if lo is None:
         return []
     ts = f"(bucket * {ROLLUP_BUCKET_MS})"

@@ -55,7 +55,6 @@ def _m001_core(db: sqlite3.Connection) -> None:
         );
         CREATE INDEX responses_ts ON responses(ts_ms);
         CREATE INDEX responses_session ON responses(session_id, ts_ms);
-        CREATE INDEX responses_message ON responses(message_id);
 
         -- Read position per transcript file, committed with the records it produced.
         CREATE TABLE files (
@@ -198,18 +197,47 @@ def _m002_otlp(db: sqlite3.Connection) -> None:
 ROLLUP_BUCKET_MS = 900_000
 
 
+def _lc(row: str) -> str:
+    return f"(({row}.input_tokens + {row}.cache_5m_tokens + {row}.cache_1h_tokens + {row}.cache_read_tokens) > 200000)"
+
+
+_TOKENS = (
+    "input_tokens, output_tokens, cache_5m_tokens, cache_1h_tokens, cache_read_tokens, web_search_requests"
+)
+_ADD = ", ".join(f"{t} = {t} + excluded.{t}" for t in _TOKENS.split(", "))
+_SUB = ", ".join(f"{t} = {t} - OLD.{t}" for t in _TOKENS.split(", "))
+_NEW = ", ".join(f"NEW.{t}" for t in _TOKENS.split(", "))
+_ADD_NEW = f"""
+    INSERT INTO usage_rollup VALUES (NEW.ts_ms / {ROLLUP_BUCKET_MS}, NEW.model, {_lc("NEW")}, 1, {_NEW})
+    ON CONFLICT (bucket, model, long_context) DO UPDATE SET responses = responses + 1, {_ADD};"""
+_SUB_OLD = f"""
+    UPDATE usage_rollup SET responses = responses - 1, {_SUB}
+    WHERE bucket = OLD.ts_ms / {ROLLUP_BUCKET_MS} AND model = OLD.model AND long_context = {_lc("OLD")};"""
+
+# TEMP triggers: every Ledger connection installs them (Ledger.open), and a bulk backfill
+# drops them on its own connection and rebuilds the rollup once instead of per row.
+ROLLUP_TRIGGERS = [
+    f"CREATE TEMP TRIGGER IF NOT EXISTS rollup_insert AFTER INSERT ON main.responses BEGIN {_ADD_NEW} END",
+    f"CREATE TEMP TRIGGER IF NOT EXISTS rollup_delete AFTER DELETE ON main.responses BEGIN {_SUB_OLD} END",
+    f"CREATE TEMP TRIGGER IF NOT EXISTS rollup_update AFTER UPDATE OF ts_ms, model, {_TOKENS}"
+    f" ON main.responses BEGIN {_SUB_OLD} {_ADD_NEW} END",
+]
+DROP_ROLLUP_TRIGGERS = [
+    f"DROP TRIGGER IF EXISTS temp.{n}" for n in ("rollup_insert", "rollup_delete", "rollup_update")
+]
+REBUILD_ROLLUP = [
+    "DELETE FROM usage_rollup",
+    f"INSERT INTO usage_rollup SELECT ts_ms / {ROLLUP_BUCKET_MS}, model, {_lc('responses')}, count(*),"
+    f" {', '.join(f'sum({t})' for t in _TOKENS.split(', '))} FROM responses GROUP BY 1, 2, 3",
+]
+
+
 def _m003_rollup(db: sqlite3.Connection) -> None:
-    """Per-15-minute, per-model sums kept exact by triggers, so period reports and the
-    statusline never scan every response."""
-    lc_new = (
-        "((NEW.input_tokens + NEW.cache_5m_tokens + NEW.cache_1h_tokens + NEW.cache_read_tokens) > 200000)"
-    )
-    lc_old = (
-        "((OLD.input_tokens + OLD.cache_5m_tokens + OLD.cache_1h_tokens + OLD.cache_read_tokens) > 200000)"
-    )
+    """Per-15-minute, per-model sums, so period reports and the statusline never scan
+    every response. Kept exact by ROLLUP_TRIGGERS."""
     run_script(
         db,
-        f"""
+        """
         CREATE TABLE usage_rollup (
             bucket INTEGER NOT NULL,
             model TEXT NOT NULL,
@@ -223,27 +251,10 @@ def _m003_rollup(db: sqlite3.Connection) -> None:
             web_search_requests INTEGER NOT NULL,
             PRIMARY KEY (bucket, model, long_context)
         ) WITHOUT ROWID;
-        CREATE TRIGGER responses_rollup_insert AFTER INSERT ON responses BEGIN
-            INSERT INTO usage_rollup VALUES (NEW.ts_ms / {ROLLUP_BUCKET_MS}, NEW.model, {lc_new}, 1, NEW.input_tokens, NEW.output_tokens, NEW.cache_5m_tokens, NEW.cache_1h_tokens, NEW.cache_read_tokens, NEW.web_search_requests)
-            ON CONFLICT (bucket, model, long_context) DO UPDATE SET responses = responses + 1, input_tokens = input_tokens + excluded.input_tokens, output_tokens = output_tokens + excluded.output_tokens, cache_5m_tokens = cache_5m_tokens + excluded.cache_5m_tokens, cache_1h_tokens = cache_1h_tokens + excluded.cache_1h_tokens, cache_read_tokens = cache_read_tokens + excluded.cache_read_tokens, web_search_requests = web_search_requests + excluded.web_search_requests;
-        END;
-        CREATE TRIGGER responses_rollup_delete AFTER DELETE ON responses BEGIN
-            UPDATE usage_rollup SET responses = responses - 1, input_tokens = input_tokens - OLD.input_tokens, output_tokens = output_tokens - OLD.output_tokens, cache_5m_tokens = cache_5m_tokens - OLD.cache_5m_tokens, cache_1h_tokens = cache_1h_tokens - OLD.cache_1h_tokens, cache_read_tokens = cache_read_tokens - OLD.cache_read_tokens, web_search_requests = web_search_requests - OLD.web_search_requests
-            WHERE bucket = OLD.ts_ms / {ROLLUP_BUCKET_MS} AND model = OLD.model AND long_context = {lc_old};
-        END;
-        CREATE TRIGGER responses_rollup_update
-        AFTER UPDATE OF ts_ms, model, input_tokens, output_tokens, cache_5m_tokens, cache_1h_tokens, cache_read_tokens, web_search_requests ON responses BEGIN
-            UPDATE usage_rollup SET responses = responses - 1, input_tokens = input_tokens - OLD.input_tokens, output_tokens = output_tokens - OLD.output_tokens, cache_5m_tokens = cache_5m_tokens - OLD.cache_5m_tokens, cache_1h_tokens = cache_1h_tokens - OLD.cache_1h_tokens, cache_read_tokens = cache_read_tokens - OLD.cache_read_tokens, web_search_requests = web_search_requests - OLD.web_search_requests
-            WHERE bucket = OLD.ts_ms / {ROLLUP_BUCKET_MS} AND model = OLD.model AND long_context = {lc_old};
-            INSERT INTO usage_rollup VALUES (NEW.ts_ms / {ROLLUP_BUCKET_MS}, NEW.model, {lc_new}, 1, NEW.input_tokens, NEW.output_tokens, NEW.cache_5m_tokens, NEW.cache_1h_tokens, NEW.cache_read_tokens, NEW.web_search_requests)
-            ON CONFLICT (bucket, model, long_context) DO UPDATE SET responses = responses + 1, input_tokens = input_tokens + excluded.input_tokens, output_tokens = output_tokens + excluded.output_tokens, cache_5m_tokens = cache_5m_tokens + excluded.cache_5m_tokens, cache_1h_tokens = cache_1h_tokens + excluded.cache_1h_tokens, cache_read_tokens = cache_read_tokens + excluded.cache_read_tokens, web_search_requests = web_search_requests + excluded.web_search_requests;
-        END;
-        INSERT INTO usage_rollup
-            SELECT ts_ms / {ROLLUP_BUCKET_MS}, model, ((responses.input_tokens + responses.cache_5m_tokens + responses.cache_1h_tokens + responses.cache_read_tokens) > 200000), count(*),
-                   sum(input_tokens), sum(output_tokens), sum(cache_5m_tokens), sum(cache_1h_tokens), sum(cache_read_tokens), sum(web_search_requests)
-            FROM responses GROUP BY 1, 2, 3;
         """,
     )
+    for sql in REBUILD_ROLLUP:
+        db.execute(sql)
 
 
 MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [

@@ -14,7 +14,7 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from cchooks.ledger.schema import MIGRATIONS
+from cchooks.ledger.schema import DROP_ROLLUP_TRIGGERS, MIGRATIONS, REBUILD_ROLLUP, ROLLUP_TRIGGERS
 from cchooks.records import RateLimitSnapshot, UsageRecord
 
 BUSY_TIMEOUT_MS = 30_000
@@ -91,6 +91,7 @@ class Ledger:
     def __init__(self, path: Path, conn: sqlite3.Connection) -> None:
         self.path = path
         self.conn = conn
+        self._rollup_deferred = False
 
     # -- opening ---------------------------------------------------------------
     @classmethod
@@ -106,11 +107,17 @@ class Ledger:
                 os.close(fd)
         try:
             if readonly:
-                conn = sqlite3.connect(f"file:{p}?mode=ro", uri=True, timeout=BUSY_TIMEOUT_MS / 1000,
-                                       isolation_level=None, check_same_thread=False)
+                conn = sqlite3.connect(
+                    f"file:{p}?mode=ro",
+                    uri=True,
+                    timeout=BUSY_TIMEOUT_MS / 1000,
+                    isolation_level=None,
+                    check_same_thread=False,
+                )
             else:
-                conn = sqlite3.connect(p, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None,
-                                       check_same_thread=False)
+                conn = sqlite3.connect(
+                    p, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None, check_same_thread=False
+                )
             conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
             if not readonly:
                 mode = conn.execute("PRAGMA journal_mode").fetchone()[0]
@@ -120,6 +127,8 @@ class Ledger:
             ledger = cls(p, conn)
             if not readonly:
                 ledger.migrate()
+                for sql in ROLLUP_TRIGGERS:
+                    conn.execute(sql)
         except sqlite3.DatabaseError as exc:
             raise LedgerError(f"cannot open ledger {p}: {exc}") from exc
         return ledger
@@ -165,10 +174,42 @@ class Ledger:
         else:
             self.conn.execute("COMMIT")
 
+    @contextmanager
+    def deferred_rollup(self) -> Iterator[None]:
+        """Bulk writes without the per-row rollup triggers; the rollup is rebuilt once after.
+
+        Every transaction in between marks the rollup stale (committed with the data), so
+        readers and a run after a crash know to rebuild it.
+        """
+        for sql in DROP_ROLLUP_TRIGGERS:
+            self.conn.execute(sql)
+        self._rollup_deferred = True
+        try:
+            yield
+        finally:
+            self._rollup_deferred = False
+            for sql in ROLLUP_TRIGGERS:
+                self.conn.execute(sql)
+            self.rebuild_rollup_if_stale()
+
+    def rollup_stale(self) -> bool:
+        return self.meta_get("rollup_stale") is not None
+
+    def rebuild_rollup_if_stale(self) -> None:
+        if not self.rollup_stale():
+            return
+        with self.write():
+            if self.rollup_stale():
+                for sql in REBUILD_ROLLUP:
+                    self.conn.execute(sql)
+                self.conn.execute("DELETE FROM meta WHERE key = 'rollup_stale'")
+
     # -- writes (call inside `write()`) ------------------------------------------
     def upsert_records(self, records: Iterable[UsageRecord]) -> int:
         rows = [record_row(r) for r in records]
         if rows:
+            if self._rollup_deferred:
+                self.conn.execute("INSERT OR REPLACE INTO meta VALUES ('rollup_stale', '1')")
             self.conn.executemany(_UPSERT, rows)
         return len(rows)
 
@@ -200,7 +241,9 @@ class Ledger:
     def rate_limit_snapshots(
         self, window: str | None = None, since_ms: int | None = None
     ) -> list[RateLimitSnapshot]:
-        sql = "SELECT observed_ms, window, used_percentage, resets_at_ms, session_id FROM rate_limit_snapshots"
+        sql = (
+            "SELECT observed_ms, window, used_percentage, resets_at_ms, session_id FROM rate_limit_snapshots"
+        )
         where: list[str] = []
         params: list[object] = []
         if window:

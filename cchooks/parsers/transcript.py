@@ -147,6 +147,32 @@ def merge_into(acc: dict[str, UsageRecord], rec: UsageRecord) -> None:
         acc[key] = rec
 
 
+def _is_known_copy(obj: object, acc: dict[str, UsageRecord]) -> bool:
+    """True for another line of a response already in `acc` that carries nothing more.
+
+    Claude Code writes one line per content block with the same usage; skipping the
+    copies early saves building a record for each. Anything unusual goes the slow way.
+    """
+    try:
+        message = obj["message"]  # type: ignore[index]
+        usage = message["usage"]
+        rid = obj.get("requestId")  # type: ignore[attr-defined]
+        old = acc.get(rid if rid else "m:" + message["id"])
+        if old is None or type(usage["output_tokens"]) is not int:
+            return False
+        inside = (
+            _int(usage.get("input_tokens"))
+            + _int(usage.get("cache_creation_input_tokens"))
+            + _int(usage.get("cache_read_input_tokens"))
+        )
+        old_inside = old.input_tokens + old.cache_creation_tokens + old.cache_read_tokens
+        return bool(usage["output_tokens"] < old.output_tokens or (
+            usage["output_tokens"] == old.output_tokens and inside <= old_inside
+        ))
+    except (KeyError, TypeError, AttributeError):
+        return False
+
+
 def parse_chunk(
     data: bytes,
     acc: dict[str, UsageRecord],
@@ -186,6 +212,9 @@ def parse_chunk(
             else:
                 stats.malformed += 1
                 stats.note("malformed", repr(line[:60]))
+            continue
+        if _is_known_copy(obj, acc):
+            stats.records += 1
             continue
         rec = record_from_line(
             obj,
