@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
+from typing import Any
 
 
 def add_ledger_args(parser: argparse.ArgumentParser) -> None:
@@ -14,16 +16,20 @@ def add_ledger_args(parser: argparse.ArgumentParser) -> None:
     )  # fmt: skip
 
 
-def progress_printer(enabled: bool):  # type: ignore[no-untyped-def]
+def progress_printer(
+    enabled: bool,
+) -> tuple[Callable[[int, int], None] | None, Callable[[], None] | None]:
     """A progress(done, total) callback that shows a rich bar on a terminal for long backfills."""
     if not enabled or not sys.stderr.isatty():
         return None, None
-    state: dict[str, object] = {}
+    bar: Any = None
+    task: Any = None
 
     def progress(done: int, total: int) -> None:
-        if total < (64 << 20) and "bar" not in state:
-            return
-        if "bar" not in state:
+        nonlocal bar, task
+        if bar is None:
+            if total < (64 << 20):
+                return
             from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn
 
             bar = Progress(
@@ -31,14 +37,12 @@ def progress_printer(enabled: bool):  # type: ignore[no-untyped-def]
                 TimeRemainingColumn(), transient=True,
             )  # fmt: skip
             bar.start()
-            state["bar"] = bar
-            state["task"] = bar.add_task("backfilling ledger", total=total)
-        bar = state["bar"]
-        bar.update(state["task"], completed=done)  # type: ignore[attr-defined]
+            task = bar.add_task("backfilling ledger", total=total)
+        bar.update(task, completed=done)
 
     def finish() -> None:
-        if "bar" in state:
-            state["bar"].stop()  # type: ignore[attr-defined]
+        if bar is not None:
+            bar.stop()
 
     return progress, finish
 
