@@ -93,6 +93,12 @@ def _m002_otlp(db: sqlite3.Connection) -> None:
     run_script(
         db,
         """
+        -- OTLP resources (service.version, os.type, ...), stored once, named by a hash.
+        CREATE TABLE otlp_resources (
+            id          TEXT PRIMARY KEY,
+            attributes  TEXT NOT NULL
+        );
+
         -- Every OTLP metric data point, once: the same point exported twice (a retry) has the
         -- same (series, start_ns, time_ns). `series` identifies metric + resource + scope +
         -- point attributes. `delta` is what the point adds: the value itself for delta sums,
@@ -100,7 +106,9 @@ def _m002_otlp(db: sqlite3.Connection) -> None:
         -- lower value of a monotonic sum is a restart: the whole value counts), NULL for
         -- gauges. claude_code.token.usage / cost.usage and every other metric live here;
         -- session_id, model and type are copied out of the attributes for indexed queries.
+        -- A rowid table (appends stay sequential) with a unique key, for write speed.
         CREATE TABLE otlp_points (
+            id          INTEGER PRIMARY KEY,
             series      TEXT NOT NULL,
             start_ns    INTEGER NOT NULL,
             time_ns     INTEGER NOT NULL,
@@ -115,13 +123,14 @@ def _m002_otlp(db: sqlite3.Connection) -> None:
             model       TEXT,
             type        TEXT,
             attributes  TEXT NOT NULL,
-            resource    TEXT NOT NULL,
+            resource_id TEXT NOT NULL REFERENCES otlp_resources(id),
             scope       TEXT,
             extra       TEXT,
             received_ms INTEGER NOT NULL,
-            PRIMARY KEY (series, start_ns, time_ns)
-        ) WITHOUT ROWID;
-        CREATE INDEX otlp_points_series_time ON otlp_points(series, time_ns);
+            UNIQUE (series, start_ns, time_ns)
+        );
+        -- Cumulative series are read back in time order to turn them into deltas.
+        CREATE INDEX otlp_points_cumulative ON otlp_points(series, time_ns) WHERE temporality = 2;
         CREATE INDEX otlp_points_metric ON otlp_points(metric, session_id);
 
         -- claude_code.api_request events: one billed API call each, as Claude Code saw it.
@@ -167,7 +176,7 @@ def _m002_otlp(db: sqlite3.Connection) -> None:
             seq         INTEGER,
             body        TEXT,
             attributes  TEXT NOT NULL,
-            resource    TEXT NOT NULL,
+            resource_id TEXT NOT NULL REFERENCES otlp_resources(id),
             received_ms INTEGER NOT NULL
         );
         CREATE INDEX otlp_events_session ON otlp_events(session_id, ts_ms);
