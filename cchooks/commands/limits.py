@@ -1,0 +1,64 @@
+"""`cchooks limits`: the current 5-hour window, week and month against your plan's limits.
+
+`--json` prints `cchooks.windows.limits_summary` as is. Exit codes: 0, 1 ledger or config unusable,
+2 bad argument (unknown zone or plan).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from cchooks.commands.common import add_ledger_args, ingest_or_warn
+
+PLAN_CHOICES = ["auto", "pro", "max5", "max20", "custom"]
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    add_ledger_args(parser)
+    parser.add_argument("--json", action="store_true", help="machine-readable JSON (limits_summary)")
+    parser.add_argument(
+        "--plan", choices=PLAN_CHOICES,
+        help="plan whose limits to use (default: [limits] plan in the config, else auto = learned)",
+    )  # fmt: skip
+    parser.add_argument("--tz", help="IANA time zone for week/month boundaries (default: config, else local)")
+    parser.add_argument("--no-ingest", action="store_true", help="query the ledger as it is")
+    parser.add_argument("--verbose", "-v", action="store_true")
+
+
+def run(args: argparse.Namespace) -> int:
+    from cchooks.config import ConfigError
+    from cchooks.ledger import Ledger, LedgerError
+    from cchooks.monitor.data import ViewContext, load_window_data, now_ms, summary
+    from cchooks.monitor.text import render_limits
+
+    try:
+        ledger = Ledger.open(args.ledger)
+    except LedgerError as exc:
+        print(f"cchooks: {exc}", file=sys.stderr)
+        return 1
+    with ledger:
+        try:
+            ctx = ViewContext.load(ledger, plan=args.plan, tz=args.tz)
+        except ConfigError as exc:
+            print(f"cchooks: {exc}", file=sys.stderr)
+            return 1
+        except ValueError as exc:
+            print(f"cchooks: {exc}", file=sys.stderr)
+            return 2
+        if not args.no_ingest:
+            ingest_or_warn(ledger, args.claude_dir, args.verbose, show_progress=not args.json)
+        now = now_ms()
+        result = summary(ctx, load_window_data(ledger, now), now)
+    if args.json:
+        print(json.dumps(result, indent=2))
+    else:
+        print(render_limits(result, ctx.tz, _width()))
+    return 0
+
+
+def _width() -> int:
+    import shutil
+
+    return max(60, min(shutil.get_terminal_size((80, 24)).columns, 100))
