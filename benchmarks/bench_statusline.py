@@ -20,7 +20,8 @@ Measured, interleaved round-robin so machine noise hits every row alike (after 3
 * `statusline` rate_limits: the payload carries official `rate_limits` (snapshot dedupe path);
 * `hook PostToolUse`: the hook hot path on the same ledger;
 * against ccusage (if `benchmarks/.tools/ccusage-20.0.24` is installed, see benchmarks/ccusage.py):
-  `ccusage claude statusline --offline --no-cache` (its cache disabled) and with its cache on, and
+  `ccusage claude statusline --offline --no-cache` (its cache disabled) and a cache hit (its cache on,
+  filled by an unmeasured run just before: it expires after 1 s), and
   `cchooks statusline` on a ledger ingested from the same corpus, with the same payload
   (the corpus' live session), measured in the same loop; ratios = ccusage / cchooks.
 
@@ -248,8 +249,8 @@ def measure(cases: list[Case], runs: int, warmup: int = 3) -> None:
     for i in range(runs):
         rng.shuffle(order)
         for c in order:
-            if c.group == "ccusage-nocache" and i >= max(5, runs // 4):
-                continue  # seconds each; fewer runs are enough
+            if c.group.startswith("ccusage") and i >= max(5, runs // 4):
+                continue  # seconds each (the cache hit needs a priming run); fewer runs are enough
             c.once()
 
 
@@ -415,14 +416,15 @@ def main(argv: list[str] | None = None) -> int:
                     nenv,
                     group="ccusage-nocache",
                 ),  # fmt: skip
-                Case(
-                    "ccusage statusline (cache on)",
-                    [str(CCUSAGE), "claude", "statusline", "--offline"],
-                    corpus_payload,
-                    nenv,
-                    group="ccusage-cache",
-                ),  # fmt: skip
             ]
+            cached = [str(CCUSAGE), "claude", "statusline", "--offline"]
+
+            def prime() -> None:  # its cache expires after --refresh-interval (1 s): fill it right before
+                subprocess.run(cached, input=corpus_payload, env=nenv, capture_output=True, timeout=600)
+
+            cases.append(
+                Case("ccusage statusline, cache hit", cached, corpus_payload, nenv, prime, "ccusage-cache")
+            )
         elif not a.no_ccusage:
             result["ccusage"] = f"not installed at {CCUSAGE} (python benchmarks/ccusage.py install)"
 
@@ -437,6 +439,12 @@ def main(argv: list[str] | None = None) -> int:
             "p95": round(ours["p95_ms"] - floor["p95_ms"], 1),
         }
         result["target_met"] = ours["p50_ms"] < TARGET_P50_MS and ours["p95_ms"] < TARGET_P95_MS
+        # design.md's budget assumes a ~30 ms interpreter; what is ours to spend is the rest.
+        over = result["statusline_over_interpreter_ms"]
+        result["target_over_interpreter_ms"] = {"p50": TARGET_P50_MS - 30, "p95": TARGET_P95_MS - 30}
+        result["target_over_interpreter_met"] = (
+            over["p50"] < TARGET_P50_MS - 30 and over["p95"] < TARGET_P95_MS - 30
+        )
         by_group = {c.group: c.stats() for c in cases if c.group.startswith(("ccusage", "corpus"))}
         if "corpus" in by_group:
             base = by_group["corpus"]
@@ -481,7 +489,9 @@ def markdown(r: dict[str, Any]) -> str:
     lines += [
         "",
         f"Statusline above the bare interpreter: p50 +{o['p50']} ms, p95 +{o['p95']} ms."
-        f" Target p50 < {TARGET_P50_MS:g} ms and p95 < {TARGET_P95_MS:g} ms: {'met' if r['target_met'] else 'NOT met'}.",
+        f" Target p50 < {TARGET_P50_MS:g} ms and p95 < {TARGET_P95_MS:g} ms: {'met' if r['target_met'] else 'NOT met'};"
+        f" above a 30 ms interpreter (+{TARGET_P50_MS - 30:g} / +{TARGET_P95_MS - 30:g} ms):"
+        f" {'met' if r['target_over_interpreter_met'] else 'NOT met'}.",
     ]
     if "corpus" in r:
         c = r["corpus"]

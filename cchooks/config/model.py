@@ -33,14 +33,22 @@ class PriceOverride(BaseModel):
 
 
 class StatuslineConfig(_Section):
+    """`cchooks statusline`; read without pydantic on the hot path by cchooks.statusline.settings."""
+
     segments: list[str] = Field(
-        default_factory=lambda: ["model", "cost", "tokens", "burn", "five_hour", "context"]
+        default_factory=lambda: ["model", "cost", "tokens", "burn", "five_hour", "seven_day", "context"]
     )
     lines: list[list[str]] | None = None  # several lines, each a list of segments
     separator: str = " | "
     icons: bool = False
     colors: bool = True
     thresholds: tuple[float, float] = (60.0, 80.0)  # percent: green below, yellow, red above
+    ledger_marker: str = "*"  # after figures counted by cchooks' ledger
+    estimate_marker: str = "~"  # before figures cchooks estimates (heuristics, assumed limits)
+    burn_minutes: int = Field(default=60, gt=0)  # the span of the tok/min burn rate
+    chain_position: Literal["right", "left", "below"] = "right"  # where `--chain` output goes
+    chain_timeout: float = Field(default=1.0, gt=0)  # seconds to wait for the chained command
+    timeout: float = Field(default=3.0, gt=0)  # hard limit for one statusline run, seconds
 
 
 class BudgetConfig(_Section):
@@ -50,6 +58,7 @@ class BudgetConfig(_Section):
     weekly_usd: float | None = None
     block: bool = False  # PreToolUse denies tool calls once a hard limit is crossed
     hard_limit_factor: float = 1.0  # hard limit = threshold * factor
+    inform_model: bool = False  # also pass warnings to Claude (UserPromptSubmit additionalContext)
 
 
 class LimitsConfig(_Section):

@@ -1,0 +1,72 @@
+"""`cchooks hook <Event>`: the command Claude Code runs for each hook event.
+
+Reads the event JSON on stdin, ingests the new transcript bytes of that session into the
+ledger, and prints JSON on stdout only when Claude Code has something to act on (a budget
+warning or a denied tool call). Whatever goes wrong, it exits 0 within its time limit
+(default 5 s, `--timeout` or `$CCHOOKS_HOOK_TIMEOUT`) and logs the problem to the rotating
+log in the cchooks log dir (`cchooks status` shows where). It imports neither pydantic nor
+anything else heavy; see `python -X importtime -m cchooks hook Stop < payload.json`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+DEFAULT_TIMEOUT = 5.0
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "event", nargs="?", help="hook event name (default: the payload's hook_event_name), e.g. Stop"
+    )
+    parser.add_argument(
+        "--ledger", metavar="PATH", help="ledger file (default: $CCHOOKS_LEDGER or the user data dir)"
+    )
+    parser.add_argument(
+        "--config", metavar="PATH", help="config file (default: $CCHOOKS_CONFIG or the user config dir)"
+    )
+    parser.add_argument(
+        "--timeout", type=float, metavar="SECONDS",
+        help=f"hard time limit; give up cleanly (exit 0) after it (default {DEFAULT_TIMEOUT:g}, $CCHOOKS_HOOK_TIMEOUT)",
+    )  # fmt: skip
+
+
+def run(args: argparse.Namespace) -> int:
+    from cchooks.hooks.log import Deadline, log_error, seconds_from_env
+
+    event_arg: str | None = args.event
+    where = f"hook {event_arg or '?'}"
+    timeout = (
+        args.timeout
+        if args.timeout and args.timeout > 0
+        else seconds_from_env("CCHOOKS_HOOK_TIMEOUT", DEFAULT_TIMEOUT)
+    )
+    deadline = Deadline(timeout, where).start()
+    try:
+        import json
+
+        data = sys.stdin.buffer.read()
+        try:
+            payload = json.loads(data)
+        except (ValueError, RecursionError) as exc:
+            log_error(where, exc, f"stdin is not JSON ({len(data)} bytes)")
+            return 0
+        if not isinstance(payload, dict):
+            log_error(where, message=f"stdin is JSON but not an object ({type(payload).__name__})")
+            return 0
+        named = payload.get("hook_event_name")
+        event = named if isinstance(named, str) and named else (event_arg or "")
+        from cchooks.hooks.handlers import HookOptions, handle
+
+        out = handle(event, payload, HookOptions(args.ledger, args.config))
+        if out is not None and deadline.claim():
+            sys.stdout.write(json.dumps(out) + "\n")
+            sys.stdout.flush()
+    except Exception as exc:
+        log_error(where, exc)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        deadline.done()
+    return 0

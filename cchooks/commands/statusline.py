@@ -1,0 +1,268 @@
+"""`cchooks statusline`: the statusLine command Claude Code runs on every refresh.
+
+Reads Claude Code's statusline JSON on stdin, ingests the new transcript bytes of that
+session, records Claude Code's official rate-limit figures (when the payload has them) in
+the ledger, and prints one line (or the configured lines). Segments, markers and colours
+are described in `cchooks.statusline` and docs/statusline.md.
+
+It always prints something and exits 0: garbage on stdin, a missing transcript or an
+unusable ledger give a shorter line, and a hard time limit (`[statusline] timeout`,
+default 3 s) prints the payload-only line and stops. Errors go to the rotating log.
+
+`--chain '<command>'` runs another statusline command with the same stdin, in parallel,
+and shows its output beside ours (`[statusline] chain_position`); `cchooks install` sets
+it up when you keep a statusline of your own. `--preview` renders a bundled sample
+payload (or `--payload FILE`) against the ledger without writing anything.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import sys
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import subprocess
+
+    from cchooks.ledger.store import Ledger
+    from cchooks.statusline.payload import StatusPayload
+    from cchooks.statusline.settings import StatuslineSettings
+
+BUSY_MS = 250  # wait at most this long for another writer before skipping our writes
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--ledger", metavar="PATH", help="ledger file (default: $CCHOOKS_LEDGER or the user data dir)"
+    )
+    parser.add_argument(
+        "--config", metavar="PATH", help="config file (default: $CCHOOKS_CONFIG or the user config dir)"
+    )
+    parser.add_argument(
+        "--chain", metavar="COMMAND",
+        help="also run this statusline command with the same stdin and show its output beside ours",
+    )  # fmt: skip
+    parser.add_argument(
+        "--preview", action="store_true",
+        help="render a bundled sample payload (or --payload) without Claude Code; writes nothing",
+    )  # fmt: skip
+    parser.add_argument(
+        "--payload", metavar="FILE", help="with --preview: read the payload from FILE ('-' = stdin)"
+    )
+    parser.add_argument(
+        "--no-ingest", action="store_true", help="do not read transcripts; show what the ledger has"
+    )
+    parser.add_argument("--color", choices=("auto", "always", "never"), default="auto",
+                        help="colours: auto = as configured (default), always, never")  # fmt: skip
+    parser.add_argument("--timeout", type=float, metavar="SECONDS",
+                        help="hard time limit (default: [statusline] timeout, 3 s)")  # fmt: skip
+
+
+class _Chain:
+    """Another statusline command, run in parallel with ours on the same stdin."""
+
+    def __init__(self, command: str, data: bytes) -> None:
+        import subprocess
+
+        self.proc: subprocess.Popen[bytes] | None = subprocess.Popen(
+            command, shell=True, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL, start_new_session=True,
+        )  # fmt: skip
+        self.data = data
+
+    def output(self, timeout: float) -> str:
+        import subprocess
+
+        proc = self.proc
+        if proc is None:
+            return ""
+        try:
+            out, _ = proc.communicate(self.data, timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.kill()
+            from cchooks.hooks.log import log_warning
+
+            log_warning("statusline --chain", f"chained command took over {timeout:g} s; left out")
+            return ""
+        except OSError:  # it exited without reading stdin
+            out = proc.stdout.read() if proc.stdout else b""
+            proc.wait()
+        return out.decode("utf-8", "replace").rstrip("\n")
+
+    def kill(self) -> None:
+        import os
+        import signal
+
+        if self.proc is not None and self.proc.poll() is None:
+            with contextlib.suppress(OSError):
+                os.killpg(self.proc.pid, signal.SIGKILL)
+
+
+def _read_input(args: argparse.Namespace, now_s: float) -> bytes:
+    if args.preview:
+        if args.payload and args.payload != "-":
+            with open(args.payload, "rb") as fh:
+                return fh.read()
+        if not args.payload:
+            import json
+
+            from cchooks.statusline.sample import sample_payload
+
+            return json.dumps(sample_payload(now_s)).encode()
+    return sys.stdin.buffer.read()
+
+
+def _open_ledger(args: argparse.Namespace) -> Ledger | None:
+    from cchooks.hooks.log import log_error
+    from cchooks.ledger.store import Ledger
+
+    if args.preview:
+        from pathlib import Path
+
+        from cchooks.paths import default_ledger_path
+
+        path = Path(args.ledger).expanduser() if args.ledger else default_ledger_path()
+        if not path.exists():
+            return None
+        try:
+            return Ledger.open(path, readonly=True)
+        except Exception as exc:
+            log_error("statusline --preview", exc, "cannot open the ledger read-only")
+            return None
+    try:
+        from cchooks.ledger.live import open_hot
+
+        return open_hot(args.ledger, BUSY_MS)
+    except Exception as exc:
+        log_error("statusline", exc, "cannot open the ledger for writing; trying read-only")
+    try:
+        return Ledger.open(args.ledger, readonly=True)
+    except Exception:
+        return None
+
+
+def _update_ledger(ledger: Ledger, payload: StatusPayload, now: int, ingest: bool) -> None:
+    """Ingest the session's new bytes and record official rate-limit snapshots; never raises."""
+    from cchooks.hooks.log import log_error
+    from cchooks.ledger.live import is_locked_error, record_snapshots
+
+    if ingest and payload.transcript_path:
+        try:
+            from cchooks.ledger.ingest import ingest_session
+
+            result = ingest_session(ledger, payload.transcript_path)
+            for err in result.errors:
+                log_error("statusline ingest", message=err)
+        except Exception as exc:
+            if not is_locked_error(exc):
+                log_error("statusline ingest", exc)
+    if payload.rate_limits:
+        try:
+            record_snapshots(ledger, payload.snapshots(now))
+        except Exception as exc:
+            if not is_locked_error(exc):
+                log_error("statusline rate-limit snapshot", exc)
+
+
+def _segments(settings: StatuslineSettings) -> set[str]:
+    return {name for line in settings.lines for name in line}
+
+
+def render(
+    payload: StatusPayload, ledger: Ledger | None, settings: StatuslineSettings, now: int
+) -> list[str]:
+    from cchooks.hooks.log import log_error
+    from cchooks.statusline.figures import gather
+    from cchooks.statusline.render import render_lines
+
+    def on_error(what: str, exc: BaseException) -> None:
+        log_error(f"statusline {what}", exc)
+
+    figures = gather(payload, ledger, settings, now, _segments(settings), on_error)
+    return render_lines(figures, settings)
+
+
+def _combine(ours: list[str], theirs: str, settings: StatuslineSettings) -> list[str]:
+    if not theirs:
+        return ours
+    if not ours:
+        return theirs.split("\n")
+    other = theirs.split("\n")
+    if settings.chain_position == "below":
+        return ours + other
+    if settings.chain_position == "left":
+        return [other[0] + settings.separator + ours[0], *ours[1:], *other[1:]]
+    return [ours[0] + settings.separator + other[0], *ours[1:], *other[1:]]
+
+
+def run(args: argparse.Namespace) -> int:
+    import time
+
+    from cchooks.hooks.log import Deadline, log_error, log_warning
+    from cchooks.statusline.payload import StatusPayload, parse_payload
+    from cchooks.statusline.render import fallback_line
+    from cchooks.statusline.settings import StatuslineSettings, load_settings
+
+    try:
+        settings = load_settings(args.config)
+    except Exception as exc:
+        log_error("statusline config", exc)
+        settings = StatuslineSettings()
+    if settings.problems:
+        log_warning("statusline config", "; ".join(settings.problems))
+    if args.color == "always":
+        settings.colors = True
+    elif args.color == "never":
+        settings.colors = False
+    state: dict[str, Any] = {"payload": StatusPayload(), "now": int(time.time() * 1000)}
+
+    def last_words() -> None:
+        lines = render(state["payload"], None, settings, state["now"]) or [fallback_line()]
+        sys.stdout.write("\n".join(lines) + "\n")
+
+    timeout = args.timeout if args.timeout and args.timeout > 0 else settings.timeout
+    deadline = Deadline(timeout, "statusline", last_words).start()
+    chain: _Chain | None = None
+    lines: list[str] = []
+    try:
+        now_s = time.time()
+        now = state["now"] = int(now_s * 1000)
+        data = _read_input(args, now_s)
+        if args.chain:
+            try:
+                chain = _Chain(args.chain, data)
+            except Exception as exc:
+                log_error("statusline --chain", exc)
+        payload = state["payload"] = parse_payload(data)
+        if not payload.valid:
+            log_warning("statusline", f"stdin is not a JSON object ({len(data)} bytes)")
+        ledger = _open_ledger(args)
+        try:
+            if ledger is not None and not args.preview:
+                _update_ledger(ledger, payload, now, ingest=not args.no_ingest)
+            lines = render(payload, ledger, settings, now)
+        finally:
+            if ledger is not None:
+                ledger.close()
+    except Exception as exc:
+        log_error("statusline", exc)
+        try:
+            lines = render(state["payload"], None, settings, state["now"])
+        except Exception:
+            lines = []
+    if chain is not None:
+        try:
+            lines = _combine(lines, chain.output(settings.chain_timeout), settings)
+        except Exception as exc:
+            log_error("statusline --chain", exc)
+    if not lines:
+        lines = [fallback_line()]
+    if deadline.claim():
+        try:
+            sys.stdout.write("\n".join(lines) + "\n")
+            sys.stdout.flush()
+        except OSError:
+            pass
+    deadline.done()
+    return 0

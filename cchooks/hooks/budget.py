@@ -1,0 +1,233 @@
+"""The budget guard: spend against the `[budget]` thresholds of the config file.
+
+Opt-in: nothing happens unless at least one of `session_usd`, `daily_usd`, `five_hour_usd`,
+`weekly_usd` is set. Then
+
+- on Stop and UserPromptSubmit, a threshold that the spend has reached produces one warning
+  for the user, once per crossing: the ledger's `meta` table remembers, per session and
+  threshold, the period (day, 5-hour window, week) already warned about, so the warning
+  comes back only when a new period crosses the threshold again;
+- with `block = true`, PreToolUse denies every tool call while a spend is at or over its hard
+  limit (threshold x `hard_limit_factor`), with the reason.
+
+Periods: *session* is the whole session; *daily* starts at local midnight (`[report]
+timezone`, else the machine's zone); *five_hour* is Claude Code's official window when a
+statusline payload has recorded one that is still running, else ccusage's 5-hour block
+heuristic; *weekly* is the official `seven_day` window likewise, else the local week
+starting on `[limits] weekly_reset_weekday` / `weekly_reset_hour` (Monday 00:00).
+
+Spend is the ledger's (transcripts x the price table). Responses of unpriced models add
+no dollars; the message says so instead of pretending they were free.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from cchooks.ledger.live import (
+    FIVE_HOURS_MS,
+    WEEK_MS,
+    Spend,
+    current_block,
+    current_official,
+    local_day_start_ms,
+    local_week_start_ms,
+    session_spend,
+    spend_between,
+)
+
+if TYPE_CHECKING:
+    from cchooks.ledger.store import Ledger
+    from cchooks.pricing import PriceTable
+
+KINDS = ("session", "daily", "five_hour", "weekly")
+LABELS = {
+    "session": "this session's spend",
+    "daily": "today's spend",
+    "five_hour": "the current 5-hour window's spend",
+    "weekly": "this week's spend",
+}
+META_PREFIX = "budget_warned:"
+
+
+class BudgetSettings:
+    __slots__ = (
+        "session_usd", "daily_usd", "five_hour_usd", "weekly_usd", "block", "hard_limit_factor", "inform_model",
+        "timezone", "weekly_reset_weekday", "weekly_reset_hour", "price_overrides", "problems",
+    )  # fmt: skip
+
+    def __init__(self) -> None:
+        self.session_usd: float | None = None
+        self.daily_usd: float | None = None
+        self.five_hour_usd: float | None = None
+        self.weekly_usd: float | None = None
+        self.block = False
+        self.hard_limit_factor = 1.0
+        self.inform_model = False  # also tell Claude (UserPromptSubmit additionalContext)
+        self.timezone: str | None = None
+        self.weekly_reset_weekday = 0
+        self.weekly_reset_hour = 0
+        self.price_overrides: dict[str, dict[str, Any]] = {}
+        self.problems: list[str] = []
+
+    @property
+    def enabled(self) -> bool:
+        return any(self.limit(k) is not None for k in KINDS)
+
+    def limit(self, kind: str) -> float | None:
+        value: float | None = getattr(self, f"{kind}_usd")
+        return value
+
+
+def _positive(section: dict[str, Any], key: str, problems: list[str], where: str = "budget") -> float | None:
+    v = section.get(key)
+    if v is None:
+        return None
+    if isinstance(v, bool) or not isinstance(v, int | float) or v <= 0:
+        problems.append(f"[{where}] {key} must be a positive number; ignored")
+        return None
+    return float(v)
+
+
+def budget_from_raw(raw: dict[str, Any]) -> BudgetSettings:
+    """Build the settings from the raw TOML dict (no pydantic); bad values are skipped and noted."""
+    s = BudgetSettings()
+    sec = raw.get("budget")
+    if isinstance(sec, dict):
+        for kind in KINDS:
+            setattr(s, f"{kind}_usd", _positive(sec, f"{kind}_usd", s.problems))
+        for key in ("block", "inform_model"):
+            v = sec.get(key)
+            if isinstance(v, bool):
+                setattr(s, key, v)
+            elif v is not None:
+                s.problems.append(f"[budget] {key} must be true or false; ignored")
+        factor = _positive(sec, "hard_limit_factor", s.problems)
+        if factor is not None:
+            s.hard_limit_factor = factor
+    report = raw.get("report")
+    if isinstance(report, dict) and isinstance(report.get("timezone"), str) and report["timezone"]:
+        s.timezone = report["timezone"]
+    limits = raw.get("limits")
+    if isinstance(limits, dict):
+        wd, hr = limits.get("weekly_reset_weekday"), limits.get("weekly_reset_hour")
+        if isinstance(wd, int) and not isinstance(wd, bool) and 0 <= wd <= 6:
+            s.weekly_reset_weekday = wd
+        if isinstance(hr, int) and not isinstance(hr, bool) and 0 <= hr <= 23:
+            s.weekly_reset_hour = hr
+    prices = raw.get("prices")
+    if isinstance(prices, dict):
+        s.price_overrides = {k: v for k, v in prices.items() if isinstance(v, dict)}
+    return s
+
+
+class Measured:
+    """The spend of one budget kind in its current period."""
+
+    __slots__ = ("kind", "limit_usd", "spend", "period")
+
+    def __init__(self, kind: str, limit_usd: float, spend: Spend, period: str) -> None:
+        self.kind = kind
+        self.limit_usd = limit_usd
+        self.spend = spend
+        self.period = period  # identifies the period, so a warning is given once per period
+
+    @property
+    def cost_usd(self) -> float:
+        return self.spend.cost_usd
+
+    def describe(self) -> str:
+        amount = f"${self.spend.cost_usd:,.2f}"
+        if not self.spend.cost_known:
+            amount += f" (plus {self.spend.unpriced_tokens:,} tokens of unpriced models)"
+        return f"{LABELS[self.kind]} {amount}"
+
+
+def measure(
+    ledger: Ledger, prices: PriceTable | None, settings: BudgetSettings, session_id: str | None, now: int
+) -> list[Measured]:
+    """Spend per configured budget kind, in the period running at `now`."""
+    out: list[Measured] = []
+    for kind in KINDS:
+        limit = settings.limit(kind)
+        if limit is None:
+            continue
+        if kind == "session":
+            if not session_id:
+                continue
+            out.append(Measured(kind, limit, session_spend(ledger, prices, session_id), "session"))
+        elif kind == "daily":
+            start = local_day_start_ms(now, settings.timezone)
+            out.append(Measured(kind, limit, spend_between(ledger, prices, start), f"day:{start}"))
+        elif kind == "five_hour":
+            official = current_official(ledger, "five_hour", now)
+            if official is not None and official.resets_at_ms is not None:
+                start = official.resets_at_ms - FIVE_HOURS_MS
+                period = f"official:{official.resets_at_ms}"
+            else:
+                block = current_block(ledger, now)
+                if block is None:
+                    continue
+                start, period = block.start_ms, f"block:{block.start_ms}"
+            out.append(Measured(kind, limit, spend_between(ledger, prices, start), period))
+        else:
+            official = current_official(ledger, "seven_day", now)
+            if official is not None and official.resets_at_ms is not None:
+                start = official.resets_at_ms - WEEK_MS
+                period = f"official:{official.resets_at_ms}"
+            else:
+                start = local_week_start_ms(
+                    now, settings.weekly_reset_weekday, settings.weekly_reset_hour, settings.timezone
+                )
+                period = f"week:{start}"
+            out.append(Measured(kind, limit, spend_between(ledger, prices, start), period))
+    return out
+
+
+def warning_text(m: Measured) -> str:
+    return (
+        f"cchooks budget: {m.describe()} has reached your {m.kind.replace('_', '-')} budget of"
+        f" ${m.limit_usd:,.2f} ([budget] {m.kind}_usd)."
+    )
+
+
+def new_warnings(ledger: Ledger, measured: list[Measured], session_id: str | None) -> list[str]:
+    """Warnings for thresholds reached and not yet warned about in this period and session.
+
+    Remembered in the ledger's `meta` table in the same transaction that decides, so two
+    hooks racing on one session still warn once.
+    """
+    crossed = [m for m in measured if m.cost_usd >= m.limit_usd]
+    if not crossed:
+        return []
+    sid = session_id or "-"
+    out: list[str] = []
+    with ledger.write():
+        for m in crossed:
+            key = f"{META_PREFIX}{sid}:{m.kind}"
+            if ledger.meta_get(key) == m.period:
+                continue
+            ledger.meta_set(key, m.period)
+            out.append(warning_text(m))
+    return out
+
+
+def deny_reason(measured: list[Measured], settings: BudgetSettings) -> str | None:
+    """Why a tool call must be denied (a spend at or over its hard limit), or None."""
+    over = [m for m in measured if m.cost_usd >= m.limit_usd * settings.hard_limit_factor]
+    if not over:
+        return None
+    parts = [
+        f"{m.describe()} is over the hard limit of ${m.limit_usd * settings.hard_limit_factor:,.2f}"
+        f" ([budget] {m.kind}_usd"
+        + (f" x hard_limit_factor {settings.hard_limit_factor:g}" if settings.hard_limit_factor != 1 else "")
+        + ")"
+        for m in over
+    ]
+    return (
+        "cchooks budget guard: "
+        + "; ".join(parts)
+        + ". Tool calls are denied while a spend is over its limit (a session limit for the rest of the"
+        " session, the others until their period resets); raise the limit or set `block = false` in the"
+        " [budget] section of the cchooks config to continue."
+    )

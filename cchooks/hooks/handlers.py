@@ -1,0 +1,154 @@
+"""cchooks' own hook handlers: keep the ledger current, and the opt-in budget guard.
+
+`handle(event, payload, options)` is what `cchooks hook <Event>` runs for every event
+Claude Code sends. The payload is the event JSON as a plain dict (parsed with `json`,
+no pydantic: this runs after every tool call). It
+
+1. ingests the new bytes of `transcript_path` and of that session's subagent transcripts
+   (plus `agent_transcript_path` on SubagentStop) into the ledger;
+2. with a `[budget]` threshold configured: on Stop and UserPromptSubmit returns a warning for
+   the user when a threshold was crossed (once per crossing and session), and with
+   `block = true` on PreToolUse returns a deny decision while a hard limit is exceeded.
+
+It returns the JSON object to print on stdout, or None to print nothing. It may raise;
+the command (`cchooks.commands.hook`) logs every error and still exits 0.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from cchooks.ledger.live import is_locked_error, now_ms, open_hot
+
+if TYPE_CHECKING:
+    from cchooks.hooks.budget import BudgetSettings
+    from cchooks.ledger.store import Ledger
+
+WARN_EVENTS = frozenset({"Stop", "UserPromptSubmit"})
+GUARD_EVENTS = frozenset({"PreToolUse"})
+# A hook waits this long for another writer (another hook, a backfill) before skipping its
+# ingest; the next hook catches up. Below the hard time limit on purpose.
+BUSY_MS = 2000
+
+
+class HookOptions:
+    __slots__ = ("ledger_path", "config_path")
+
+    def __init__(self, ledger_path: str | None = None, config_path: str | None = None) -> None:
+        self.ledger_path = ledger_path
+        self.config_path = config_path
+
+
+def load_raw_config(config_path: str | None) -> dict[str, Any]:
+    """The config file as a plain dict, without importing tomllib when there is no file."""
+    from cchooks.paths import config_file_path
+
+    p = Path(config_path) if config_path else config_file_path()
+    if not p.is_file():
+        return {}
+    from cchooks.config import load_raw
+
+    return load_raw(p)
+
+
+def _str(v: object) -> str | None:
+    return v if isinstance(v, str) and v else None
+
+
+def ingest_for_event(ledger: Ledger, payload: dict[str, Any]) -> int:
+    """Ingest what this event's payload points at; returns how many responses were written.
+
+    The session's transcript and every subagent transcript next to it, plus
+    `agent_transcript_path` (SubagentStop) when it lies elsewhere or was not there yet.
+    """
+    from cchooks.ledger.ingest import TranscriptFile, describe, ingest_file, session_files
+
+    files: list[TranscriptFile] = []
+    transcript = _str(payload.get("transcript_path"))
+    if transcript:
+        files.extend(session_files(transcript))
+    agent_path = _str(payload.get("agent_transcript_path"))
+    if agent_path and all(str(tf.path) != agent_path for tf in files):
+        files.append(describe(Path(agent_path)))
+    written = 0
+    for tf in files:
+        result = ingest_file(ledger, tf)
+        written += result.records
+        for err in result.errors:
+            _note_error(err)
+    return written
+
+
+def _note_error(message: str) -> None:
+    from cchooks.hooks.log import log_warning
+
+    log_warning("hook ingest", message)
+
+
+def handle(event: str, payload: dict[str, Any], options: HookOptions | None = None) -> dict[str, Any] | None:
+    options = options or HookOptions()
+    try:
+        raw = load_raw_config(options.config_path)
+    except Exception as exc:  # a broken config file must not stop the ledger from being kept
+        from cchooks.hooks.log import log_error
+
+        log_error("config", exc, "using defaults (budget guard off)")
+        raw = {}
+    budget: BudgetSettings | None = None
+    if isinstance(raw.get("budget"), dict):
+        from cchooks.hooks.budget import budget_from_raw
+
+        budget = budget_from_raw(raw)
+        if budget.problems:
+            from cchooks.hooks.log import log_warning
+
+            log_warning("config", "; ".join(budget.problems))
+    ledger = open_hot(options.ledger_path, BUSY_MS)
+    try:
+        try:
+            ingest_for_event(ledger, payload)
+        except Exception as exc:
+            if not is_locked_error(exc):
+                raise
+            from cchooks.hooks.log import log_warning
+
+            log_warning(f"hook {event}", "ledger busy; ingest skipped (the next hook catches up)")
+        if budget is None or not budget.enabled:
+            return None
+        guard = event in GUARD_EVENTS and budget.block
+        if event not in WARN_EVENTS and not guard:
+            return None
+        return _budget_output(ledger, event, payload, budget, guard)
+    finally:
+        ledger.close()
+
+
+def _budget_output(
+    ledger: Ledger, event: str, payload: dict[str, Any], budget: BudgetSettings, guard: bool
+) -> dict[str, Any] | None:
+    from cchooks.hooks.budget import deny_reason, measure, new_warnings
+    from cchooks.pricing import load_price_table
+
+    prices = load_price_table(budget.price_overrides)
+    session_id = _str(payload.get("session_id"))
+    measured = measure(ledger, prices, budget, session_id, now_ms())
+    if guard:
+        reason = deny_reason(measured, budget)
+        if reason is None:
+            return None
+        return {
+            "hookSpecificOutput": {
+                "hookEventName": "PreToolUse",
+                "permissionDecision": "deny",
+                "permissionDecisionReason": reason,
+            }
+        }
+    warnings = new_warnings(ledger, measured, session_id)
+    if not warnings:
+        return None
+    message = "\n".join(warnings)
+    out: dict[str, Any] = {"systemMessage": message}
+    if event == "UserPromptSubmit" and budget.inform_model:
+        out["hookSpecificOutput"] = {"hookEventName": "UserPromptSubmit", "additionalContext": message}
+    return out

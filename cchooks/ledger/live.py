@@ -1,0 +1,281 @@
+"""Small, indexed queries for the hot paths (statusline and hooks).
+
+Everything here answers one question with one or two SQL statements that use the
+`responses_ts` / `responses_session` indexes, so the cost stays flat however big the
+ledger grows: session totals, totals since a moment (today, last hour, this week), the
+current 5-hour block by ccusage's heuristic, and Claude Code's latest official
+rate-limit snapshot. Reports use `cchooks.ledger.queries` instead; these functions never
+build a report and import nothing heavy (no pydantic, no zoneinfo unless a named zone is
+asked for).
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import time
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
+from cchooks.records import RateLimitSnapshot
+
+if TYPE_CHECKING:
+    from cchooks.ledger.store import Ledger
+    from cchooks.pricing import PriceTable
+
+# Same threshold as `cchooks.ledger.queries.LONG_CONTEXT_TOKENS` (not imported: that module
+# pulls in the time-zone machinery the hot path does not need). A test keeps them equal.
+LONG_CONTEXT_TOKENS = 200_000
+
+MINUTE_MS = 60_000
+HOUR_MS = 3_600_000
+FIVE_HOURS_MS = 5 * HOUR_MS
+DAY_MS = 24 * HOUR_MS
+WEEK_MS = 7 * DAY_MS
+
+_SUMS = (
+    "SELECT model, (input_tokens + cache_5m_tokens + cache_1h_tokens + cache_read_tokens) > "
+    f"{LONG_CONTEXT_TOKENS} AS lc, count(*), sum(input_tokens), sum(output_tokens), sum(cache_5m_tokens),"
+    " sum(cache_1h_tokens), sum(cache_read_tokens), min(ts_ms), max(ts_ms) FROM responses"
+)
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+class Spend:
+    """Token and dollar sums over a set of responses.
+
+    `cost_usd` counts priced responses only; `unpriced_tokens` says how many tokens belong to
+    models missing from the price table, so a caller can show `?` instead of a wrong `$0.00`.
+    (A plain class, like the others on the hot paths: defining a dataclass costs ~0.4 ms.)
+    """
+
+    __slots__ = (
+        "responses", "input_tokens", "output_tokens", "cache_creation_tokens", "cache_read_tokens",
+        "cost_usd", "unpriced_tokens", "first_ms", "last_ms",
+    )  # fmt: skip
+
+    def __init__(
+        self,
+        responses: int = 0,
+        input_tokens: int = 0,
+        output_tokens: int = 0,
+        cache_creation_tokens: int = 0,
+        cache_read_tokens: int = 0,
+        cost_usd: float = 0.0,
+        unpriced_tokens: int = 0,
+        first_ms: int | None = None,
+        last_ms: int | None = None,
+    ) -> None:
+        self.responses = responses
+        self.input_tokens = input_tokens
+        self.output_tokens = output_tokens
+        self.cache_creation_tokens = cache_creation_tokens
+        self.cache_read_tokens = cache_read_tokens
+        self.cost_usd = cost_usd
+        self.unpriced_tokens = unpriced_tokens
+        self.first_ms = first_ms
+        self.last_ms = last_ms
+
+    def __repr__(self) -> str:
+        return "Spend(" + ", ".join(f"{k}={getattr(self, k)!r}" for k in self.__slots__) + ")"
+
+    @property
+    def total_tokens(self) -> int:
+        return self.input_tokens + self.output_tokens + self.cache_creation_tokens + self.cache_read_tokens
+
+    @property
+    def io_tokens(self) -> int:
+        """Input + output only: what the community plan presets count."""
+        return self.input_tokens + self.output_tokens
+
+    @property
+    def cost_known(self) -> bool:
+        """True when every token is priced (so `cost_usd` is the whole cost)."""
+        return self.unpriced_tokens == 0
+
+    @property
+    def priced(self) -> bool:
+        """True when at least some of the spend has a price."""
+        return self.responses > 0 and self.unpriced_tokens < self.total_tokens
+
+
+def spend(ledger: Ledger, prices: PriceTable | None, where: str, params: Iterable[object]) -> Spend:
+    """Sum the responses matching `where` (an SQL condition), priced per model and context tier."""
+    out = Spend()
+    sql = f"{_SUMS} WHERE {where} GROUP BY model, lc"
+    for model, lc, n, inp, outp, c5, c1, cr, lo, hi in ledger.conn.execute(sql, tuple(params)):
+        out.responses += n
+        out.input_tokens += inp
+        out.output_tokens += outp
+        out.cache_creation_tokens += c5 + c1
+        out.cache_read_tokens += cr
+        out.first_ms = lo if out.first_ms is None else min(out.first_ms, lo)
+        out.last_ms = hi if out.last_ms is None else max(out.last_ms, hi)
+        price = prices.lookup(model) if prices is not None else None
+        if price is None:
+            out.unpriced_tokens += inp + outp + c5 + c1 + cr
+        else:
+            out.cost_usd += price.cost(
+                inp, outp, c5, c1, cr, long_context=bool(lc) and price.long_context_threshold is not None
+            )
+    return out
+
+
+def session_spend(ledger: Ledger, prices: PriceTable | None, session_id: str) -> Spend:
+    return spend(ledger, prices, "session_id = ?", (session_id,))
+
+
+def spend_between(
+    ledger: Ledger, prices: PriceTable | None, since_ms: int, until_ms: int | None = None
+) -> Spend:
+    if until_ms is None:
+        return spend(ledger, prices, "ts_ms >= ?", (since_ms,))
+    return spend(ledger, prices, "ts_ms >= ? AND ts_ms < ?", (since_ms, until_ms))
+
+
+def last_main_response(ledger: Ledger, session_id: str) -> tuple[str, int, int] | None:
+    """(model, context tokens, ts_ms) of the session's newest main-thread response."""
+    row = ledger.conn.execute(
+        "SELECT model, input_tokens + cache_5m_tokens + cache_1h_tokens + cache_read_tokens, ts_ms"
+        " FROM responses WHERE session_id = ? AND agent_id IS NULL ORDER BY ts_ms DESC LIMIT 1",
+        (session_id,),
+    ).fetchone()
+    return None if row is None else (str(row[0]), int(row[1]), int(row[2]))
+
+
+# -- time boundaries --------------------------------------------------------------------------
+
+
+def local_day_start_ms(now: int, tz_name: str | None = None) -> int:
+    """Epoch ms of the latest local midnight at or before `now` (the machine's zone unless named)."""
+    if tz_name:
+        from datetime import datetime
+        from zoneinfo import ZoneInfo
+
+        tz = ZoneInfo(tz_name)
+        d = datetime.fromtimestamp(now / 1000, tz)
+        return int(d.replace(hour=0, minute=0, second=0, microsecond=0).timestamp() * 1000)
+    t = time.localtime(now // 1000)
+    return int(time.mktime((t.tm_year, t.tm_mon, t.tm_mday, 0, 0, 0, 0, 0, -1)) * 1000)
+
+
+def local_week_start_ms(now: int, weekday: int = 0, hour: int = 0, tz_name: str | None = None) -> int:
+    """Start of the current local week, weeks starting on `weekday` (Monday = 0) at `hour`."""
+    day0 = local_day_start_ms(now, tz_name)
+    if tz_name:
+        from datetime import datetime
+        from zoneinfo import ZoneInfo
+
+        wd = datetime.fromtimestamp(now / 1000, ZoneInfo(tz_name)).weekday()
+    else:
+        wd = time.localtime(now // 1000).tm_wday
+    back = (wd - weekday) % 7
+    midnight = day0
+    # Step back through local midnights (not 24 h steps) so DST days count right.
+    for _ in range(back):
+        midnight = local_day_start_ms(midnight - HOUR_MS, tz_name)
+    if midnight + hour * HOUR_MS > now:
+        for _ in range(7):
+            midnight = local_day_start_ms(midnight - HOUR_MS, tz_name)
+    return midnight + hour * HOUR_MS
+
+
+class BlockEstimate:
+    """The active 5-hour block by ccusage's heuristic (an estimate: no official figures)."""
+
+    __slots__ = ("start_ms", "end_ms", "last_ms")
+
+    def __init__(self, start_ms: int, end_ms: int, last_ms: int) -> None:
+        self.start_ms = start_ms
+        self.end_ms = end_ms
+        self.last_ms = last_ms
+
+
+def current_block(ledger: Ledger, now: int, lookback_ms: int = DAY_MS) -> BlockEstimate | None:
+    """The active 5-hour block, or None when nothing happened in the last 5 hours.
+
+    ccusage's rule: a block starts at its first response's timestamp floored to the hour and
+    lasts 5 hours; a response 5 hours or more after the block's start, or after the previous
+    response, starts a new block. The chain is followed from `lookback_ms` ago (an index-only
+    scan of a day's timestamps), which matches the full-history result whenever that day holds
+    an idle gap of 5 hours.
+    """
+    block: BlockEstimate | None = None
+    for (t,) in ledger.conn.execute(
+        "SELECT ts_ms FROM responses WHERE ts_ms >= ? AND ts_ms <= ? ORDER BY ts_ms", (now - lookback_ms, now)
+    ):
+        if block is None or t >= block.end_ms or t - block.last_ms >= FIVE_HOURS_MS:
+            start = t - t % HOUR_MS
+            block = BlockEstimate(start, start + FIVE_HOURS_MS, t)
+        else:
+            block.last_ms = t
+    if block is None or now >= block.end_ms or now - block.last_ms >= FIVE_HOURS_MS:
+        return None
+    return block
+
+
+# -- official rate-limit snapshots ----------------------------------------------------------
+
+
+def latest_snapshot(ledger: Ledger, window: str) -> RateLimitSnapshot | None:
+    row = ledger.conn.execute(
+        "SELECT observed_ms, window, used_percentage, resets_at_ms, session_id FROM rate_limit_snapshots"
+        " WHERE window = ? ORDER BY observed_ms DESC LIMIT 1",
+        (window,),
+    ).fetchone()
+    return None if row is None else RateLimitSnapshot(*row)
+
+
+def record_snapshots(ledger: Ledger, snaps: Iterable[RateLimitSnapshot]) -> int:
+    """Store snapshots that differ from the latest stored one of their window; returns how many.
+
+    The statusline refreshes every few seconds with the same figures; storing only changes
+    keeps the table at a few rows per window and hour instead of thousands.
+    """
+    todo = []
+    for s in snaps:
+        last = latest_snapshot(ledger, s.window)
+        if (
+            last is not None
+            and last.used_percentage == s.used_percentage
+            and last.resets_at_ms == s.resets_at_ms
+            and s.observed_ms >= last.observed_ms
+        ):
+            continue
+        todo.append(s)
+    if todo:
+        with ledger.write():
+            for s in todo:
+                ledger.add_rate_limit_snapshot(s)
+    return len(todo)
+
+
+def current_official(ledger: Ledger, window: str, now: int) -> RateLimitSnapshot | None:
+    """The latest stored snapshot of `window` whose reset time is still ahead, else None."""
+    s = latest_snapshot(ledger, window)
+    if s is None or s.resets_at_ms is None or s.resets_at_ms <= now:
+        return None
+    return s
+
+
+# -- opening on the hot path ----------------------------------------------------------------
+
+
+def open_hot(path: str | os.PathLike[str] | None, busy_ms: int) -> Ledger:
+    """Open the ledger for a hot path: waits on another writer at most `busy_ms`.
+
+    Readers never wait in WAL mode; a busy writer only makes our own write fail fast
+    (`sqlite3.OperationalError: database is locked`), which callers treat as "skip the write".
+    """
+    from cchooks.ledger.store import Ledger
+
+    ledger = Ledger.open(path)
+    ledger.conn.execute(f"PRAGMA busy_timeout = {int(busy_ms)}")
+    return ledger
+
+
+def is_locked_error(exc: BaseException) -> bool:
+    return isinstance(exc, sqlite3.OperationalError) and "locked" in str(exc).lower()
