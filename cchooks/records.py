@@ -1,11 +1,12 @@
 """Typed records that flow from parsers into the ledger and out to views.
 
-Plain dataclasses (no pydantic) because these sit on the hook and statusline hot paths.
+Plain `__slots__` classes rather than dataclasses: these sit on the hook and statusline
+hot paths, and `import dataclasses` pulls in `inspect` (about 6 ms per process).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from typing import Any
 
 # Where a response's numbers were seen.
 SOURCE_TRANSCRIPT = "transcript"
@@ -13,30 +14,79 @@ SOURCE_OTLP = "otlp"
 SOURCE_BOTH = "both"
 
 
-@dataclass(slots=True)
-class UsageRecord:
+class SlotRecord:
+    """Value semantics (repr, ==) from `__slots__`, as a dataclass would give."""
+
+    __slots__: tuple[str, ...] = ()
+
+    def _values(self) -> tuple[Any, ...]:
+        return tuple(getattr(self, name) for name in self.__slots__)
+
+    def __eq__(self, other: object) -> bool:
+        if type(other) is not type(self):
+            return NotImplemented
+        return self._values() == other._values()
+
+    __hash__ = None  # type: ignore[assignment]  # mutable, like a dataclass with eq
+
+    def __repr__(self) -> str:
+        fields = ", ".join(f"{name}={getattr(self, name)!r}" for name in self.__slots__)
+        return f"{type(self).__name__}({fields})"
+
+
+class UsageRecord(SlotRecord):
     """One billed API response, identified by (message_id, request_id); see `key`."""
 
-    message_id: str
-    request_id: str
-    session_id: str
-    timestamp_ms: int  # UTC, milliseconds since the epoch
-    model: str
-    input_tokens: int = 0
-    output_tokens: int = 0
-    cache_creation_5m_tokens: int = 0
-    cache_creation_1h_tokens: int = 0
-    cache_read_tokens: int = 0
-    web_search_requests: int = 0
-    service_tier: str | None = None
-    speed: str | None = None
-    agent_id: str | None = None
-    agent_type: str | None = None
-    project: str | None = None  # the real cwd when known
-    project_dir: str | None = None  # the encoded folder name under projects/
-    source: str = SOURCE_TRANSCRIPT
-    otlp_cost_usd: float | None = None
-    host: str | None = None
+    __slots__ = (
+        "message_id", "request_id", "session_id", "timestamp_ms", "model", "input_tokens",
+        "output_tokens", "cache_creation_5m_tokens", "cache_creation_1h_tokens", "cache_read_tokens",
+        "web_search_requests", "service_tier", "speed", "agent_id", "agent_type", "project",
+        "project_dir", "source", "otlp_cost_usd", "host",
+    )  # fmt: skip
+
+    def __init__(
+        self,
+        message_id: str,
+        request_id: str,
+        session_id: str,
+        timestamp_ms: int,  # UTC, milliseconds since the epoch
+        model: str,
+        input_tokens: int = 0,
+        output_tokens: int = 0,
+        cache_creation_5m_tokens: int = 0,
+        cache_creation_1h_tokens: int = 0,
+        cache_read_tokens: int = 0,
+        web_search_requests: int = 0,
+        service_tier: str | None = None,
+        speed: str | None = None,
+        agent_id: str | None = None,
+        agent_type: str | None = None,
+        project: str | None = None,  # the real cwd when known
+        project_dir: str | None = None,  # the encoded folder name under projects/
+        source: str = SOURCE_TRANSCRIPT,
+        otlp_cost_usd: float | None = None,
+        host: str | None = None,
+    ) -> None:
+        self.message_id = message_id
+        self.request_id = request_id
+        self.session_id = session_id
+        self.timestamp_ms = timestamp_ms
+        self.model = model
+        self.input_tokens = input_tokens
+        self.output_tokens = output_tokens
+        self.cache_creation_5m_tokens = cache_creation_5m_tokens
+        self.cache_creation_1h_tokens = cache_creation_1h_tokens
+        self.cache_read_tokens = cache_read_tokens
+        self.web_search_requests = web_search_requests
+        self.service_tier = service_tier
+        self.speed = speed
+        self.agent_id = agent_id
+        self.agent_type = agent_type
+        self.project = project
+        self.project_dir = project_dir
+        self.source = source
+        self.otlp_cost_usd = otlp_cost_usd
+        self.host = host
 
     @property
     def cache_creation_tokens(self) -> int:
@@ -58,17 +108,19 @@ class UsageRecord:
         return self.request_id if self.request_id else "m:" + self.message_id
 
 
-@dataclass(slots=True)
-class ParseStats:
+class ParseStats(SlotRecord):
     """Counted outcomes of reading transcript bytes; nothing bad is ever silent."""
 
-    lines: int = 0
-    records: int = 0
-    skipped_no_usage: int = 0
-    malformed: int = 0
-    non_utf8: int = 0
-    not_billed: int = 0  # <synthetic>, API errors, lines without ids
-    examples: list[str] = field(default_factory=list)
+    __slots__ = ("lines", "records", "skipped_no_usage", "malformed", "non_utf8", "not_billed", "examples")
+
+    def __init__(self) -> None:
+        self.lines = 0
+        self.records = 0  # response lines (several per response)
+        self.skipped_no_usage = 0
+        self.malformed = 0
+        self.non_utf8 = 0
+        self.not_billed = 0  # <synthetic>, API errors, lines without ids
+        self.examples: list[str] = []
 
     def note(self, kind: str, detail: str) -> None:
         if len(self.examples) < 20:
@@ -86,12 +138,21 @@ class ParseStats:
                 self.examples.append(e)
 
 
-@dataclass(slots=True)
-class RateLimitSnapshot:
+class RateLimitSnapshot(SlotRecord):
     """Claude Code's official rate-limit figures, as the statusline payload carried them."""
 
-    observed_ms: int
-    window: str  # five_hour | seven_day | seven_day_opus | seven_day_sonnet
-    used_percentage: float
-    resets_at_ms: int | None
-    session_id: str | None = None
+    __slots__ = ("observed_ms", "window", "used_percentage", "resets_at_ms", "session_id")
+
+    def __init__(
+        self,
+        observed_ms: int,
+        window: str,  # five_hour | seven_day | seven_day_opus | seven_day_sonnet
+        used_percentage: float,
+        resets_at_ms: int | None,
+        session_id: str | None = None,
+    ) -> None:
+        self.observed_ms = observed_ms
+        self.window = window
+        self.used_percentage = used_percentage
+        self.resets_at_ms = resets_at_ms
+        self.session_id = session_id

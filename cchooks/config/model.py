@@ -45,6 +45,7 @@ class StatuslineConfig(_Section):
     thresholds: tuple[float, float] = (60.0, 80.0)  # percent: green below, yellow, red above
     ledger_marker: str = "*"  # after figures counted by cchooks' ledger
     estimate_marker: str = "~"  # before figures cchooks estimates (heuristics, assumed limits)
+    confirmed_marker: str = "✓"  # instead of ledger_marker: session figures fresh OTLP agrees with
     burn_minutes: int = Field(default=60, gt=0)  # the span of the tok/min burn rate
     chain_position: Literal["right", "left", "below"] = "right"  # where `--chain` output goes
     chain_timeout: float = Field(default=1.0, gt=0)  # seconds to wait for the chained command

@@ -16,13 +16,12 @@ import time
 import zlib
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import nullcontext
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
 
 from cchooks.ledger.store import Ledger
 from cchooks.parsers.transcript import parse_chunk
-from cchooks.records import ParseStats, UsageRecord
+from cchooks.records import ParseStats, SlotRecord, UsageRecord
 
 Loads = Callable[[bytes], Any]
 
@@ -33,25 +32,30 @@ BULK_BYTES = 4 << 20  # above this much new data, use the fastest JSON decoder a
 PARALLEL_BYTES = 64 << 20  # above this much new data, parse in worker processes
 
 
-@dataclass(slots=True)
-class TranscriptFile:
+class TranscriptFile(SlotRecord):
     """A transcript on disk and what its location says about it."""
 
-    path: Path
-    project_dir: str
-    session_id: str | None  # from the file name (main transcripts) or parent dir (subagents)
-    agent_id: str | None = None
+    __slots__ = ("path", "project_dir", "session_id", "agent_id")
+
+    def __init__(self, path: Path, project_dir: str, session_id: str | None, agent_id: str | None = None) -> None:
+        self.path = path
+        self.project_dir = project_dir
+        # from the file name (main transcripts) or the session folder (subagents)
+        self.session_id = session_id
+        self.agent_id = agent_id
 
 
-@dataclass(slots=True)
-class IngestResult:
-    files_seen: int = 0
-    files_read: int = 0
-    files_reset: int = 0  # truncated or replaced, read again from the start
-    bytes_read: int = 0
-    records: int = 0
-    errors: list[str] = field(default_factory=list)
-    stats: ParseStats = field(default_factory=ParseStats)
+class IngestResult(SlotRecord):
+    __slots__ = ("files_seen", "files_read", "files_reset", "bytes_read", "records", "errors", "stats")
+
+    def __init__(self, files_seen: int = 0) -> None:
+        self.files_seen = files_seen
+        self.files_read = 0
+        self.files_reset = 0  # truncated or replaced, read again from the start
+        self.bytes_read = 0
+        self.records = 0
+        self.errors: list[str] = []
+        self.stats = ParseStats()
 
     def merge(self, other: IngestResult) -> None:
         self.files_seen += other.files_seen
@@ -158,22 +162,26 @@ def _file_state(ledger: Ledger, path: str) -> FileState | None:
     return None if row is None else tuple(row)
 
 
-@dataclass(slots=True)
-class Segment:
+class Segment(SlotRecord):
     """Records parsed from a stretch of one file and the read position after it."""
 
-    records: list[UsageRecord]
-    position: tuple[object, ...]  # a `files` row
-    nbytes: int
+    __slots__ = ("records", "position", "nbytes")
+
+    def __init__(self, records: list[UsageRecord], position: tuple[object, ...], nbytes: int) -> None:
+        self.records = records
+        self.position = position  # a `files` row
+        self.nbytes = nbytes
 
 
-@dataclass(slots=True)
-class FileRead:
-    segments: list[Segment] = field(default_factory=list)
-    stats: ParseStats = field(default_factory=ParseStats)
-    bytes_read: int = 0
-    reset: bool = False
-    error: str | None = None
+class FileRead(SlotRecord):
+    __slots__ = ("segments", "stats", "bytes_read", "reset", "error")
+
+    def __init__(self) -> None:
+        self.segments: list[Segment] = []
+        self.stats = ParseStats()
+        self.bytes_read = 0
+        self.reset = False
+        self.error: str | None = None
 
 
 def read_new_bytes(

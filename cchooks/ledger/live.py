@@ -3,10 +3,11 @@
 Everything here answers one question with one or two SQL statements that use the
 `responses_ts` / `responses_session` indexes, so the cost stays flat however big the
 ledger grows: session totals, totals since a moment (today, last hour, this week), the
-current 5-hour block by ccusage's heuristic, and Claude Code's latest official
-rate-limit snapshot. Reports use `cchooks.ledger.queries` instead; these functions never
-build a report and import nothing heavy (no pydantic, no zoneinfo unless a named zone is
-asked for).
+current 5-hour block by ccusage's heuristic, Claude Code's latest official rate-limit
+snapshot, and whether fresh OTLP confirms a session's figures. No query filters on
+`responses.source`: calls only OTLP saw (the /compact summary) count like any other.
+Reports use `cchooks.ledger.queries` instead; these functions never build a report and
+import nothing heavy (no pydantic, no zoneinfo unless a named zone is asked for).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import time
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
-from cchooks.records import RateLimitSnapshot
+from cchooks.records import SOURCE_TRANSCRIPT, RateLimitSnapshot
 
 if TYPE_CHECKING:
     from cchooks.ledger.store import Ledger
@@ -134,6 +135,37 @@ def spend_between(
     if until_ms is None:
         return spend(ledger, prices, "ts_ms >= ?", (since_ms,))
     return spend(ledger, prices, "ts_ms >= ? AND ts_ms < ?", (since_ms, until_ms))
+
+
+# -- OTLP confirmation ------------------------------------------------------------------------
+
+# How recent the session's last OTLP api_request event must be for its figures to count as
+# confirmed: Claude Code exports log events every 5 s by default (OTEL_LOGS_EXPORT_INTERVAL).
+CONFIRM_FRESH_MS = 60_000
+
+# One statement: the newest event's arrival is one seek (otlp_api_requests_received); only when
+# it is fresh, the first event's time (otlp_api_requests_session) and a walk of the session's
+# responses from then on (responses_session) that stops at the first transcript-only one. So
+# without fresh OTLP it costs one seek, and with it a fraction of what `session_spend` costs
+# (0.5 ms against 3 ms for a 5,000-response session), which the statusline runs anyway.
+_CONFIRMED_SQL = (
+    "SELECT CASE WHEN (SELECT max(received_ms) FROM otlp_api_requests WHERE session_id = ?1) >= ?2"
+    " THEN NOT EXISTS (SELECT 1 FROM responses WHERE session_id = ?1 AND source = ?3"
+    " AND ts_ms >= (SELECT min(ts_ms) FROM otlp_api_requests WHERE session_id = ?1)) ELSE 0 END"
+)
+
+
+def session_confirmed(ledger: Ledger, session_id: str, now: int, fresh_ms: int = CONFIRM_FRESH_MS) -> bool:
+    """True when OTLP confirms the session's ledger figures right now.
+
+    That is: Claude Code's telemetry delivered an api_request event of this session within
+    the last `fresh_ms`, and every response of the session since its first event is either
+    confirmed by an event (source 'both') or known only from one (source 'otlp', e.g. the
+    /compact summary call). A response that only a transcript holds (its event not here yet,
+    or lost) means the two witnesses do not agree, and the figure is merely the ledger's.
+    """
+    row = ledger.conn.execute(_CONFIRMED_SQL, (session_id, now - fresh_ms, SOURCE_TRANSCRIPT)).fetchone()
+    return bool(row and row[0])
 
 
 def last_main_response(ledger: Ledger, session_id: str) -> tuple[str, int, int] | None:

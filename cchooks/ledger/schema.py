@@ -266,8 +266,17 @@ def _m003_rollup(db: sqlite3.Connection) -> None:
         db.execute(sql)
 
 
+def _m004_otlp_received(db: sqlite3.Connection) -> None:
+    """A session's newest OTLP arrival in one index seek, for the statusline's OTLP confirmation
+    (cchooks.ledger.live.session_confirmed). Its other half, "a transcript-only response since
+    the first event?", walks responses_session and needs no index of its own: a partial index
+    on source = 'transcript' would make every ingested response ~50 % dearer to write."""
+    db.execute("CREATE INDEX otlp_api_requests_received ON otlp_api_requests(session_id, received_ms)")
+
+
 MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
     _m001_core,
     _m002_otlp,
     _m003_rollup,
+    _m004_otlp_received,
 ]

@@ -6,30 +6,48 @@ fixes history. An unknown model resolves to None, never to a silent $0.
 
 from __future__ import annotations
 
-import re
-import tomllib
-from dataclasses import dataclass
-from importlib import resources
+import json
+from pathlib import Path
 from typing import Any
+
+from cchooks.records import SlotRecord
 
 PER_MILLION = 1_000_000.0
 
 
-@dataclass(frozen=True, slots=True)
-class Price:
+class Price(SlotRecord):
     """USD per million tokens for one model."""
 
-    model: str
-    input: float
-    output: float
-    cache_read: float
-    cache_write_5m: float
-    cache_write_1h: float
-    long_context_threshold: int | None = None
-    long_input: float | None = None
-    long_output: float | None = None
-    date: str | None = None
-    source: str | None = None
+    __slots__ = (
+        "model", "input", "output", "cache_read", "cache_write_5m", "cache_write_1h",
+        "long_context_threshold", "long_input", "long_output", "date", "source",
+    )  # fmt: skip
+
+    def __init__(
+        self,
+        model: str,
+        input: float,
+        output: float,
+        cache_read: float,
+        cache_write_5m: float,
+        cache_write_1h: float,
+        long_context_threshold: int | None = None,
+        long_input: float | None = None,
+        long_output: float | None = None,
+        date: str | None = None,
+        source: str | None = None,
+    ) -> None:
+        self.model = model
+        self.input = input
+        self.output = output
+        self.cache_read = cache_read
+        self.cache_write_5m = cache_write_5m
+        self.cache_write_1h = cache_write_1h
+        self.long_context_threshold = long_context_threshold
+        self.long_input = long_input
+        self.long_output = long_output
+        self.date = date
+        self.source = source
 
     def cost(
         self,
@@ -78,19 +96,16 @@ def price_from_mapping(model: str, entry: dict[str, Any]) -> Price:
     )
 
 
-_BEDROCK_PREFIX = re.compile(r"^(?:[a-z]{2,4}\.)?anthropic\.")
-_VERSION_SUFFIX = re.compile(r"-v\d+(?::\d+)?$")
-_DATE_SUFFIX = re.compile(r"-\d{8}$")
-
-
 def normalize_model_id(model: str) -> str:
     """Strip provider prefixes, version/date suffixes and context markers from a model id."""
+    import re  # only on a miss of the exact id and aliases: keeps `re` off the hot path
+
     m = model.strip().lower()
     m = m.removesuffix("[1m]")
-    m = _BEDROCK_PREFIX.sub("", m)
-    m = m.split("@", 1)[0]
-    m = _VERSION_SUFFIX.sub("", m)
-    m = _DATE_SUFFIX.sub("", m)
+    m = re.sub(r"^(?:[a-z]{2,4}\.)?anthropic\.", "", m)  # Bedrock: us.anthropic.claude-...
+    m = m.split("@", 1)[0]  # Vertex: claude-...@20250929
+    m = re.sub(r"-v\d+(?::\d+)?$", "", m)
+    m = re.sub(r"-\d{8}$", "", m)
     return m.removesuffix("-latest")
 
 
@@ -129,8 +144,24 @@ class PriceTable:
         return sorted(self._prices)
 
 
+BUNDLED_TOML = Path(__file__).with_name("prices.toml")
+# The TOML is the source; this JSON copy of it (`python -m cchooks.pricing`) is what the
+# hot paths read, since json is already loaded there and tomllib is not. A test keeps
+# the two equal.
+BUNDLED_JSON = Path(__file__).with_name("prices.json")
+
+
+def read_bundled_toml() -> dict[str, Any]:
+    import tomllib
+
+    return tomllib.loads(BUNDLED_TOML.read_text("utf-8"))
+
+
 def load_bundled() -> PriceTable:
-    data = tomllib.loads(resources.files("cchooks.pricing").joinpath("prices.toml").read_text("utf-8"))
+    try:
+        data = json.loads(BUNDLED_JSON.read_bytes())
+    except (OSError, ValueError):
+        data = read_bundled_toml()
     table = PriceTable(version=str(data.get("version", "")))
     for model, entry in data.get("models", {}).items():
         table.add(price_from_mapping(model, entry), list(entry.get("aliases", [])))

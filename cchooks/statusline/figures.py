@@ -5,7 +5,10 @@ Sources (see `cchooks.statusline` for how they are marked on screen):
 - ``ledger``: counted by cchooks from its ledger (transcripts x the price table), or an
   official Claude Code figure remembered in the ledger from an earlier refresh;
 - ``estimate``: a cchooks heuristic (the 5-hour block rule, a plan preset's limit, an
-  assumed context window size).
+  assumed context window size);
+- ``confirmed``: counted by cchooks from its ledger, and OTLP agrees: Claude Code's telemetry
+  reached the ledger within the last minute and confirmed every response of the session
+  since its first event (`Figures.session_confirmed`, for the session's ledger figures).
 
 Only the queries the configured segments need are run; each is indexed and small (see
 `cchooks.ledger.live`). A failing query loses its segment, never the line.
@@ -23,6 +26,7 @@ from cchooks.ledger.live import (
     current_official,
     last_main_response,
     local_day_start_ms,
+    session_confirmed,
     session_spend,
     spend_between,
 )
@@ -36,6 +40,7 @@ if TYPE_CHECKING:
 CC = "cc"
 LEDGER = "ledger"
 ESTIMATE = "estimate"
+CONFIRMED = "confirmed"
 
 DEFAULT_CONTEXT_WINDOW = 200_000
 # Community estimates per 5-hour block (input + output tokens, USD); see cchooks.windows.limits,
@@ -73,7 +78,7 @@ class Figures:
     __slots__ = (
         "now_ms", "model", "model_source", "session_cost", "session_cost_source", "session", "today", "burn",
         "burn_minutes", "five_hour", "seven_day", "context_pct", "context_source", "lines_added",
-        "lines_removed", "duration_ms", "cwd",
+        "lines_removed", "duration_ms", "cwd", "session_confirmed",
     )  # fmt: skip
 
     def __init__(self, now_ms: int) -> None:
@@ -83,6 +88,7 @@ class Figures:
         self.session_cost: float | None = None
         self.session_cost_source = CC
         self.session: Spend | None = None  # the ledger's view of this session
+        self.session_confirmed = False  # fresh OTLP agrees with `session` (live.session_confirmed)
         self.today: Spend | None = None
         self.burn: Spend | None = None
         self.burn_minutes = 0.0
@@ -166,6 +172,12 @@ def gather(
             f.session = session_spend(ledger, prices.get(), sid or "")
 
         attempt("session spend", _session)
+        if f.session is not None and f.session.responses:
+
+            def _confirmed() -> None:
+                f.session_confirmed = session_confirmed(ledger, sid or "", now)
+
+            attempt("OTLP confirmation", _confirmed)
     # Claude Code's cost is the truth when it has one; a 0 with responses in the ledger means
     # it could not price them, and the ledger's count (with `?` for unpriced tokens) says more.
     if f.session is not None and f.session.responses and (f.session_cost is None or f.session_cost == 0):

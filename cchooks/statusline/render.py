@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from cchooks.ledger.live import Spend
-from cchooks.statusline.figures import CC, ESTIMATE, LEDGER, Figures, WindowFigure
+from cchooks.statusline.figures import CC, CONFIRMED, ESTIMATE, LEDGER, Figures, WindowFigure
 from cchooks.statusline.settings import StatuslineSettings
 
 RESET = "\x1b[0m"
@@ -47,9 +47,14 @@ class Painter:
         return f"{color}{text}{RESET}"
 
     def mark(self, number: str, source: str) -> str:
-        """A number with its source marker: estimate `~62%`, ledger `62%*`, Claude Code `62%`."""
+        """A number with its source marker: estimate `~62%`, ledger `62%*`, ledger confirmed by
+        OTLP `54,231✓` (the ledger marker when `confirmed_marker` is empty), Claude Code `62%`."""
         if source == ESTIMATE and self.s.estimate_marker:
             return self.paint(self.s.estimate_marker, DIM) + number
+        if source == CONFIRMED:
+            if self.s.confirmed_marker:
+                return number + self.paint(self.s.confirmed_marker, DIM)
+            source = LEDGER
         if source == LEDGER and self.s.ledger_marker:
             return number + self.paint(self.s.ledger_marker, DIM)
         return number
@@ -109,6 +114,11 @@ def seg_model(f: Figures, p: Painter) -> str | None:
     return p.paint(p.mark(f.model, f.model_source), CYAN)
 
 
+def _session_source(f: Figures) -> str:
+    """The session's ledger figures: confirmed by fresh OTLP, or the ledger's alone."""
+    return CONFIRMED if f.session_confirmed else LEDGER
+
+
 def _session_cost_text(f: Figures, p: Painter) -> str | None:
     if f.session_cost is not None and f.session_cost_source == CC:
         color = None
@@ -119,7 +129,7 @@ def _session_cost_text(f: Figures, p: Painter) -> str | None:
     s = f.session
     if s is None or not s.responses:
         return None
-    text = p.mark(fmt_spend_usd(s), LEDGER)
+    text = p.mark(fmt_spend_usd(s), _session_source(f))
     if not s.priced:
         # Never a silent $0.00: say how many tokens have no price.
         text += f" ({fmt_tokens(s.total_tokens)} tok)"
@@ -165,7 +175,7 @@ def seg_tokens(f: Figures, p: Painter) -> str | None:
     s = f.session
     if s is None or not s.responses:
         return None
-    return f"{p.mark(fmt_tokens(s.total_tokens), LEDGER)} tok"
+    return f"{p.mark(fmt_tokens(s.total_tokens), _session_source(f))} tok"
 
 
 def seg_burn(f: Figures, p: Painter) -> str | None:

@@ -33,8 +33,9 @@ class StatuslineSettings:
 
     __slots__ = (
         "lines", "separator", "icons", "colors", "thresholds", "ledger_marker", "estimate_marker",
-        "burn_minutes", "chain_position", "chain_timeout", "timeout", "timezone", "price_overrides", "plan",
-        "five_hour_usd", "five_hour_tokens", "daily_budget_usd", "session_budget_usd", "problems",
+        "confirmed_marker", "burn_minutes", "chain_position", "chain_timeout", "timeout", "timezone",
+        "price_overrides", "plan", "five_hour_usd", "five_hour_tokens", "daily_budget_usd", "session_budget_usd",
+        "problems",
     )  # fmt: skip
 
     def __init__(self, *, colors: bool = True, icons: bool = False) -> None:
@@ -45,6 +46,7 @@ class StatuslineSettings:
         self.thresholds: tuple[float, float] = (60.0, 80.0)  # percent: yellow from, red from
         self.ledger_marker = "*"
         self.estimate_marker = "~"
+        self.confirmed_marker = "✓"  # instead of ledger_marker when fresh OTLP agrees; "" = ledger_marker
         self.burn_minutes = 60
         self.chain_position = "right"
         self.chain_timeout = 1.0
@@ -107,7 +109,7 @@ def settings_from_raw(raw: dict[str, Any]) -> StatuslineSettings:
         seg = names(sec["segments"], "segments")
         if seg is not None:
             s.lines = [seg]
-    for key in ("separator", "ledger_marker", "estimate_marker"):
+    for key in ("separator", "ledger_marker", "estimate_marker", "confirmed_marker"):
         if key in sec:
             if isinstance(sec[key], str):
                 setattr(s, key, sec[key])
