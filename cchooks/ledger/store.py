@@ -206,7 +206,10 @@ class Ledger:
 
     # -- writes (call inside `write()`) ------------------------------------------
     def upsert_records(self, records: Iterable[UsageRecord]) -> int:
-        rows = [record_row(r) for r in records]
+        return self.upsert_rows([record_row(r) for r in records])
+
+    def upsert_rows(self, rows: list[tuple[object, ...]]) -> int:
+        """`upsert_records` for rows already made by `record_row` (cheap to pass between processes)."""
         if rows:
             if self._rollup_deferred:
                 self.conn.execute("INSERT OR REPLACE INTO meta VALUES ('rollup_stale', '1')")
