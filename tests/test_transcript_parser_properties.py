@@ -110,3 +110,32 @@ def test_old_format_without_cache_split_counts_as_5m() -> None:
     )
     [rec], _ = parse_bytes(line)
     assert (rec.cache_creation_5m_tokens, rec.cache_creation_1h_tokens) == (100, 0)
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=20),
+    lambda children: st.lists(children, max_size=3)
+    | st.dictionaries(st.sampled_from(["content", "stop_reason", "usage", "output_tokens", "x"]), children,
+                      max_size=3),
+    max_leaves=12,
+)  # fmt: skip
+
+
+@settings(max_examples=300)
+@given(tool_input=json_values, text=st.text(max_size=40))
+def test_decoding_without_content_gives_the_same_numbers(tool_input: object, text: str) -> None:
+    """Tool inputs and texts that mimic the markers around `content` never change what is billed."""
+    import json
+
+    from cchooks.parsers.transcript import _loads_without_content
+
+    r = Resp(1, "s", 11, 22, 33, 44, 55)
+    obj = json.loads(assistant_line(r))
+    obj["message"]["content"] = [
+        {"type": "text", "text": text + '],"stop_reason":"x","usage":{"output_tokens":999}'},
+        {"type": "tool_use", "id": "t", "name": "n", "input": {"a": tool_input, "stop_reason": [1]}},
+    ]
+    line = json.dumps(obj, separators=(",", ":")).encode()
+    cut = _loads_without_content(line, json.loads)
+    assert cut["message"]["usage"] == obj["message"]["usage"]
+    assert cut["requestId"] == obj["requestId"] and cut["sessionId"] == obj["sessionId"]

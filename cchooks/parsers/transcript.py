@@ -147,6 +147,32 @@ def merge_into(acc: dict[str, UsageRecord], rec: UsageRecord) -> None:
         acc[key] = rec
 
 
+_CONTENT = b'"content":['
+_AFTER_CONTENT = b'],"stop_reason":'
+
+
+def _loads_without_content(line: bytes, loads: Callable[[bytes], Any]) -> Any:
+    """Decode an assistant line without its `message.content` (most of its bytes).
+
+    Claude Code writes `"content":[...]` before `"stop_reason"` in every assistant
+    message, and quotes inside strings are escaped, so the first `"content":[` and the
+    last `],"stop_reason":` bound it. Billing needs none of it. When the cut does not
+    give exactly that (another writer, a future layout), the whole line is decoded.
+    """
+    start = line.find(_CONTENT)
+    end = line.rfind(_AFTER_CONTENT)
+    if 0 < start < end:
+        try:
+            obj = loads(line[: start + len(_CONTENT)] + line[end:])
+        except ValueError:
+            obj = None
+        if isinstance(obj, dict):
+            message = obj.get("message")
+            if isinstance(message, dict) and message.get("content") == [] and "usage" in message:
+                return obj
+    return loads(line)
+
+
 def _is_known_copy(obj: object, acc: dict[str, UsageRecord]) -> bool:
     """True for another line of a response already in `acc` that carries nothing more.
 
@@ -204,7 +230,7 @@ def parse_chunk(
             stats.skipped_no_usage += 1
             continue
         try:
-            obj = loads(line)
+            obj = _loads_without_content(line, loads)
         except ValueError as exc:  # UnicodeDecodeError is a ValueError too
             if isinstance(exc, UnicodeDecodeError) or "UTF-8" in str(exc):
                 stats.non_utf8 += 1
