@@ -17,7 +17,7 @@ Facts this relies on (see shared/docs/formats.md):
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -216,19 +216,15 @@ def parse_chunk(
     unless `final` is set, in which case it is parsed if it is valid JSON.
     """
     end = data.rfind(b"\n") + 1
-    body = data[:end]
     tail = data[end:] if final and end < len(data) else b""
-    lines = body.split(b"\n")
-    if lines and lines[-1] == b"":
-        lines.pop()
-    if tail.strip():
-        lines.append(tail)
-    stats.lines += len(lines)
-    for line in lines:
-        # Cheap byte tests first: only assistant lines with a usage object are decoded.
-        if _USAGE not in line or _ASSISTANT not in line:
-            stats.skipped_no_usage += 1
+    count = data.count(b"\n", 0, end) + (1 if tail.strip() else 0)
+    stats.lines += count
+    decoded = 0
+    for line in _usage_lines(data, end, tail):
+        # Only assistant lines with a usage object are decoded; the rest never leave C.
+        if _ASSISTANT not in line:
             continue
+        decoded += 1
         try:
             obj = _loads_without_content(line, loads)
         except ValueError as exc:  # UnicodeDecodeError is a ValueError too
@@ -255,7 +251,24 @@ def parse_chunk(
         else:
             stats.records += 1
             merge_into(acc, rec)
+    stats.skipped_no_usage += count - decoded
     return len(data) if final else end
+
+
+def _usage_lines(data: bytes, end: int, tail: bytes) -> Iterator[bytes]:
+    """The lines of data[:end] (and `tail`) that contain `"usage"`, found without splitting."""
+    pos = 0
+    find, rfind = data.find, data.rfind
+    while True:
+        i = find(_USAGE, pos, end)
+        if i < 0:
+            break
+        start = rfind(b"\n", 0, i) + 1
+        stop = find(b"\n", i, end)
+        yield data[start:stop]
+        pos = stop + 1
+    if tail.strip() and _USAGE in tail:
+        yield tail
 
 
 def parse_bytes(
