@@ -28,6 +28,7 @@ Loads = Callable[[bytes], Any]
 FINGERPRINT_BYTES = 4096
 READ_CHUNK = 8 << 20  # bytes read per step
 COMMIT_EVERY = 32 << 20  # bytes parsed per transaction
+BULK_COMMIT_EVERY = 128 << 20  # the same for backfills: fewer commits, still bounded rework after a crash
 BULK_BYTES = 4 << 20  # above this much new data, use the fastest JSON decoder available
 PARALLEL_BYTES = 64 << 20  # above this much new data, parse in worker processes
 
@@ -402,7 +403,7 @@ def ingest_files(
         cap = int(os.environ.get("CCHOOKS_WORKERS") or 0) or min(os.cpu_count() or 1, 4)
         workers = cap if pending_bytes > PARALLEL_BYTES and len(todo) > 1 else 1
     ledger.rebuild_rollup_if_stale()  # after a crashed backfill
-    batch = _Batch(ledger, COMMIT_EVERY)
+    batch = _Batch(ledger, BULK_COMMIT_EVERY if bulk else COMMIT_EVERY)
     done = 0
     with ledger.deferred_rollup() if bulk else nullcontext():
         for fr in _read_all(todo, bulk, workers):
