@@ -176,10 +176,32 @@ def _api_row(a: ApiRequest, received_ms: int) -> tuple[object, ...]:
     )  # fmt: skip
 
 
+# The ledger keeps numbers and ids, never what was typed or read: attributes that can
+# carry prompt text, tool inputs or outputs (with OTEL_LOG_USER_PROMPTS / tool details on)
+# are dropped, and so is any long string and the log body.
+_CONTENT_ATTRIBUTES = frozenset({
+    "prompt", "tool_parameters", "tool_input", "tool_output", "tool_result", "content", "message",
+    "text", "body", "output", "input", "arguments", "command", "file_path", "stdout", "stderr",
+})  # fmt: skip
+MAX_KEPT_STRING = 200
+
+
+def content_free(attributes: dict[str, object]) -> dict[str, object]:
+    out: dict[str, object] = {}
+    for key, value in attributes.items():
+        if key in _CONTENT_ATTRIBUTES:
+            out[key] = "<dropped>"
+        elif isinstance(value, str) and len(value) > MAX_KEPT_STRING:
+            out[key] = f"<dropped: {len(value)} chars>"
+        else:
+            out[key] = value
+    return out
+
+
 def _event_row(e: LogEvent, received_ms: int) -> tuple[object, ...]:
-    body = e.body if isinstance(e.body, str) or e.body is None else _dumps(e.body)
+    body = None if e.body is None else "<dropped>"
     return (
-        e.key, e.name, e.session_id, e.prompt_id, e.ts_ms, e.sequence, body, _dumps(e.attributes),
+        e.key, e.name, e.session_id, e.prompt_id, e.ts_ms, e.sequence, body, _dumps(content_free(e.attributes)),
         resource_id(canonical_json(e.resource)), received_ms,
     )  # fmt: skip
 
