@@ -2,14 +2,18 @@
 
 Each command lives in its own module under `cchooks.commands` exposing
 `add_arguments(parser)` and `run(args) -> int`; only the module of the command being
-run is imported, so `cchooks hook` and `cchooks statusline` stay cheap.
+run is imported, so `cchooks hook` and `cchooks statusline` stay cheap. Those two also
+have `fast_args(argv)`, which parses their usual command lines without importing argparse
+(see `cchooks.commands`); anything it is unsure of goes through argparse.
 """
 
 from __future__ import annotations
 
-import argparse
-import importlib
 import sys
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    import argparse
 
 # name -> (module, one-line help). Order is the order shown in --help.
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -32,6 +36,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
 
 
 def _top_parser() -> argparse.ArgumentParser:
+    import argparse
+
     from cchooks import __version__
 
     parser = argparse.ArgumentParser(
@@ -56,10 +62,16 @@ def main(argv: list[str] | None = None) -> int:
         return 0 if not argv else 2
     name = argv[0]
     module_name, help_text = COMMANDS[name]
-    module = importlib.import_module(module_name)
-    parser = argparse.ArgumentParser(prog=f"cchooks {name}", description=help_text)
-    module.add_arguments(parser)
-    args = parser.parse_args(argv[1:])
+    __import__(module_name)
+    module = sys.modules[module_name]
+    fast_args = getattr(module, "fast_args", None)
+    args = fast_args(argv[1:]) if fast_args is not None else None
+    if args is None:
+        import argparse
+
+        parser = argparse.ArgumentParser(prog=f"cchooks {name}", description=help_text)
+        module.add_arguments(parser)
+        args = parser.parse_args(argv[1:])
     try:
         return int(module.run(args) or 0)
     except KeyboardInterrupt:

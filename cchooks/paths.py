@@ -1,14 +1,100 @@
-"""Where things live: Claude config dirs and cchooks' own files."""
+"""Where things live: Claude config dirs and cchooks' own files.
+
+The hot paths (hook, statusline) use the `*_file` / `*_str` functions, which return plain
+strings and import neither pathlib nor platformdirs in the common case:
+
+platformdirs is the source of truth for cchooks' default directories, but importing it costs
+~4 ms per process (it pulls in pathlib, tempfile, random, copy...), a tenth of the statusline's
+whole budget. So on Linux, when the inputs are plain (``$HOME`` an absolute clean path, each
+``$XDG_*_HOME`` unset, empty or an absolute clean path; not Android), the user data and config
+data, config and cache dirs are computed here by the XDG rule every platformdirs 4.x applies to
+exactly those inputs (``$XDG_DATA_HOME`` or ``~/.local/share``, ``$XDG_CONFIG_HOME`` or
+``~/.config``, ``$XDG_CACHE_HOME`` or ``~/.cache``, plus ``/cchooks``). Anything else (macOS, Windows, a relative XDG value, an unusual HOME) asks
+platformdirs. tests/test_hot_path.py checks both give the same answer over a matrix of
+environments. The log dir (only needed when something goes wrong) always asks platformdirs.
+"""
 
 from __future__ import annotations
 
 import os
-from pathlib import Path
+import sys
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from pathlib import Path
 
 APP_NAME = "cchooks"
 
 
+def clean_path(p: str) -> str:
+    """``str(Path(p))`` (pathlib's normal form) without importing pathlib for an already clean path."""
+    if (
+        p
+        and os.name != "nt"
+        and "//" not in p
+        and "/./" not in p
+        and not p.endswith(("/", "/."))
+        and not p.startswith("./")
+        and p != "."
+    ):
+        return p
+    from pathlib import Path
+
+    return str(Path(p))
+
+
+def _plain_abs(p: str) -> bool:
+    return p.startswith("/") and "//" not in p and "/./" not in p and p[-2:] != "/."
+
+
+def _xdg_user_dir(var: str, default: str) -> str | None:
+    """platformdirs' user dir under ``$var`` (else ``~/default``) for plain inputs on Linux, else None."""
+    if sys.platform != "linux" or hasattr(sys, "getandroidapilevel") or "ANDROID_DATA" in os.environ:
+        return None
+    value = os.environ.get(var, "")
+    if value.strip():
+        # platformdirs 4.x ignores a relative value (newer) or uses it as given (older): ask it.
+        return os.path.join(value, APP_NAME) if _plain_abs(value) else None
+    home = os.environ.get("HOME", "")
+    if not _plain_abs(home):
+        return None
+    # os.path.expanduser("~/" + default), as platformdirs calls it
+    return os.path.join(home.rstrip("/") + "/" + default, APP_NAME)
+
+
+def user_data_dir() -> str:
+    """platformdirs' ``user_data_dir("cchooks")``, as ``str(user_data_path(...))``."""
+    fast = _xdg_user_dir("XDG_DATA_HOME", ".local/share")
+    if fast is not None:
+        return clean_path(fast)
+    from platformdirs import user_data_path
+
+    return str(user_data_path(APP_NAME))
+
+
+def user_config_dir() -> str:
+    """platformdirs' ``user_config_dir("cchooks")``, as ``str(user_config_path(...))``."""
+    fast = _xdg_user_dir("XDG_CONFIG_HOME", ".config")
+    if fast is not None:
+        return clean_path(fast)
+    from platformdirs import user_config_path
+
+    return str(user_config_path(APP_NAME))
+
+
+def user_cache_dir() -> str:
+    """platformdirs' ``user_cache_dir("cchooks")``, as ``str(user_cache_path(...))``."""
+    fast = _xdg_user_dir("XDG_CACHE_HOME", ".cache")
+    if fast is not None:
+        return clean_path(fast)
+    from platformdirs import user_cache_path
+
+    return str(user_cache_path(APP_NAME))
+
+
 def _expand(entry: str) -> Path:
+    from pathlib import Path
+
     p = Path(entry.strip()).expanduser()
     # An entry may name the config dir or its projects/ folder.
     return p.parent if p.name == "projects" else p
@@ -21,6 +107,8 @@ def claude_config_dirs(override: str | os.PathLike[str] | None = None) -> list[P
     comma-separated list); else both ``$XDG_CONFIG_HOME/claude`` and ``~/.claude``.
     Directories that do not exist are kept: callers decide whether that matters.
     """
+    from pathlib import Path
+
     if override:
         raw = [str(override)] if isinstance(override, os.PathLike) else str(override).split(",")
     elif os.environ.get("CLAUDE_CONFIG_DIR"):
@@ -45,25 +133,37 @@ def projects_dirs(override: str | os.PathLike[str] | None = None) -> list[Path]:
     return [d / "projects" for d in claude_config_dirs(override)]
 
 
-def default_ledger_path() -> Path:
+def default_ledger_file() -> str:
+    """The ledger file: ``$CCHOOKS_LEDGER``, else ``ledger.sqlite3`` in the user data dir."""
     env = os.environ.get("CCHOOKS_LEDGER")
     if env:
-        return Path(env).expanduser()
-    from platformdirs import user_data_path
+        return clean_path(os.path.expanduser(env))
+    return os.path.join(user_data_dir(), "ledger.sqlite3")
 
-    return user_data_path(APP_NAME) / "ledger.sqlite3"
+
+def default_ledger_path() -> Path:
+    from pathlib import Path
+
+    return Path(default_ledger_file())
+
+
+def config_file_str() -> str:
+    """The config file: ``$CCHOOKS_CONFIG``, else ``config.toml`` in the user config dir."""
+    env = os.environ.get("CCHOOKS_CONFIG")
+    if env:
+        return clean_path(os.path.expanduser(env))
+    return os.path.join(user_config_dir(), "config.toml")
 
 
 def config_file_path() -> Path:
-    env = os.environ.get("CCHOOKS_CONFIG")
-    if env:
-        return Path(env).expanduser()
-    from platformdirs import user_config_path
+    from pathlib import Path
 
-    return user_config_path(APP_NAME) / "config.toml"
+    return Path(config_file_str())
 
 
 def log_dir() -> Path:
+    from pathlib import Path
+
     env = os.environ.get("CCHOOKS_LOG_DIR")
     if env:
         return Path(env).expanduser()

@@ -6,7 +6,9 @@ hot paths, and `import dataclasses` pulls in `inspect` (about 6 ms per process).
 
 from __future__ import annotations
 
-from typing import Any
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 # Where a response's numbers were seen.
 SOURCE_TRANSCRIPT = "transcript"

@@ -59,6 +59,9 @@ def test_hooks_alone_fill_the_ledger_with_the_ground_truth(
     assert res.ok, res.describe()
     settings = json.loads((res.config_dir / "settings.json").read_text())
     assert any("cchooks" in h["command"] for g in settings["hooks"]["Stop"] for h in g["hooks"])
+    # the command form `cchooks install` prefers: the interpreter without `site`, via the -S launcher
+    stop = [h["command"] for g in settings["hooks"]["Stop"] for h in g["hooks"]]
+    assert any(" -S " in c and "/cchooks/hot.py" in c and c.endswith(" hook Stop") for c in stop), stop
 
     truth: dict[str, dict[str, Any]] = {}
     for name in scenarios:

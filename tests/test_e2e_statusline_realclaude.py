@@ -98,7 +98,9 @@ def test_statusline_in_a_real_interactive_session_with_otlp(
     sid = sc.session_id
     assert sid
     settings = res.settings_as_written.read_text()
-    assert "cchooks statusline" in settings and "statusline-tee" in settings
+    # ours, as `cchooks install` writes it (`<python> -S …/cchooks/hot.py … statusline`), in the tee
+    assert re.search(r"(cchooks|/cchooks/hot\.py( --sys-path \S+)*) statusline", settings), settings
+    assert "statusline-tee" in settings
 
     # 1. The ledger is the ground truth: 7 calls, exact tokens, transcript calls confirmed by OTLP.
     truth = {r["request_id"]: r for r in sc.responses}

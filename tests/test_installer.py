@@ -88,6 +88,13 @@ def test_project_dir_defaults_to_cwd(tmp_path: Path, monkeypatch: pytest.MonkeyP
         ("cchooks statusline --chain 'ccusage statusline'", "statusline"),
         ("'/path with space/cchooks' statusline", "statusline"),
         ("CCHOOKS_DEBUG=1 /x/cchooks hook Stop", "hook"),
+        ("/venv/bin/python -S /venv/lib/site/cchooks/hot.py hook Stop", "hook"),
+        ("'/my venv/bin/py' -S '/my src/cchooks/hot.py' --sys-path '/my venv/site' statusline", "statusline"),
+        ("/usr/bin/python3 -S -X importtime /s/cchooks/hot.py --sys-path=/a --sys-path /b hook Stop", "hook"),
+        ("/usr/bin/python3 /src/cchooks/hot.py statusline --chain 'x y'", "statusline"),
+        ("/usr/bin/python3 -S /src/cchooks/hot.py report", None),
+        ("/usr/bin/python3 -S /src/other/hot.py hook Stop", None),
+        ("/usr/bin/python3 wrapper.py /src/cchooks/hot.py hook Stop", None),  # the script is not ours
         ("python3 /tmp/ccwork/bin/capture_hook.py hook Stop", None),
         ("python3 /tmp/ccwork/bin/capture_hook.py statusline", None),
         ("ccusage statusline", None),
@@ -152,13 +159,19 @@ def test_commands_survive_the_shell(tmp_path: Path) -> None:
         assert json.loads(out.stdout) == expected
 
 
-def test_real_interpreter_in_odd_path_runs_cchooks(tmp_path: Path) -> None:
+@pytest.mark.parametrize("hot", [False, True])
+def test_real_interpreter_in_odd_path_runs_cchooks(tmp_path: Path, hot: bool) -> None:
     odd = tmp_path / 'my venv\'s "bin"'
     odd.mkdir()
     link = odd / "python"
     link.symlink_to(sys.executable)
-    prefix = st.command_prefix(str(link))
-    assert "-m cchooks" in prefix
+    prefix = st.command_prefix(str(link), hot=hot)
+    if hot:
+        words = shlex.split(prefix)
+        assert words[:3] == [str(link), "-S", st.hot_script()], prefix
+        assert words[3:] in ([], ["--sys-path", *st.hot_sys_path()])
+    else:
+        assert "-m cchooks" in prefix
     out = subprocess.run(
         ["sh", "-c", f"{prefix} install --help"],
         capture_output=True,
@@ -169,6 +182,47 @@ def test_real_interpreter_in_odd_path_runs_cchooks(tmp_path: Path) -> None:
     )
     assert out.returncode == 0, out.stderr
     assert "--statusline-chain" in out.stdout
+
+
+def test_hot_prefix_is_verified(tmp_path: Path) -> None:
+    """The -S form is only used when `hot.py --check` answers right with that interpreter."""
+    fake = _argv_echo(tmp_path / "bin", "python3")  # runs, exits 0, but is not a Python
+    assert st.hot_command_prefix(str(fake)) is None
+    assert shlex.split(st.command_prefix(str(fake)))[1:] == ["-m", "cchooks"]
+    unverified = st.hot_command_prefix(str(fake), verify=False)
+    assert unverified is not None and shlex.split(unverified)[:3] == [str(fake), "-S", st.hot_script()]
+    real = st.hot_command_prefix()
+    assert real is not None, "the -S launcher should work with the interpreter running the tests"
+    assert st.command_prefix() == real
+
+
+def test_hot_commands_run_hook_and_statusline(tmp_path: Path) -> None:
+    """The installed -S form, run by a shell as Claude Code does, keeps the ledger and prints a line."""
+    prefix = st.command_prefix()
+    assert " -S " in prefix
+    env = env_for_subprocess(tmp_path)
+    env.pop("PYTHONPATH")  # the launcher must find cchooks and its dependencies by itself
+    env["CCHOOKS_LEDGER"] = str(tmp_path / "ledger.sqlite3")
+    transcript = ROOT / "fixtures" / "claude-code-2.1.330" / "config" / "projects" / "-tmp-ccwork-proj"
+    transcript = next(transcript.glob("*.jsonl"))
+    event = {"session_id": transcript.stem, "transcript_path": str(transcript), "hook_event_name": "Stop"}
+    hook = subprocess.run(
+        ["sh", "-c", st.hook_command(prefix, "Stop")], input=json.dumps(event), capture_output=True,
+        text=True, env=env, cwd=tmp_path, timeout=120,
+    )  # fmt: skip
+    assert hook.returncode == 0 and hook.stdout == "" and hook.stderr == "", hook.stderr
+    import sqlite3
+
+    with sqlite3.connect(tmp_path / "ledger.sqlite3") as conn:
+        assert conn.execute("SELECT count(*) FROM responses").fetchone()[0] > 0
+    payload = {**event, "model": {"display_name": "Opus"}}
+    del payload["hook_event_name"]
+    line = subprocess.run(
+        ["sh", "-c", st.statusline_command(prefix) + " --color never"], input=json.dumps(payload),
+        capture_output=True, text=True, env=env, cwd=tmp_path, timeout=120,
+    )  # fmt: skip
+    assert line.returncode == 0 and line.stdout.startswith("Opus"), line.stdout + line.stderr
+    assert "tok" in line.stdout
 
 
 # --------------------------------------------------------------------------------------------------
@@ -303,6 +357,33 @@ def test_reinstall_from_moved_venv_replaces() -> None:
     }
 
 
+HOT_PREFIX = "'/my venv/bin/python3' -S '/my src/cchooks/hot.py' --sys-path '/my venv/lib/site-packages'"
+
+
+@pytest.mark.parametrize(
+    ("before", "after"), [(PREFIX, HOT_PREFIX), (HOT_PREFIX, PREFIX), (HOT_PREFIX, HOT_PREFIX)]
+)
+def test_reinstall_switches_between_hot_and_dash_m_forms(before: str, after: str) -> None:
+    """The -S launcher form replaces an older `-m cchooks` install (and back); uninstall is exact."""
+    original = {
+        "hooks": {"Stop": [{"hooks": [{"type": "command", "command": "echo x"}]}]},
+        "statusLine": {"type": "command", "command": "ccusage statusline", "padding": 1},
+    }
+    first = st.plan_install(original, opts(command=before, statusline_mode="chain"))
+    second = st.plan_install(first.settings, opts(command=after), first.state)
+    entries = st.installed_entries(second.settings)
+    assert all(cmds == [f"{after} hook {ev}"] for ev, cmds in entries.hooks.items())
+    assert entries.statusline == st.statusline_command(after, "ccusage statusline")
+    assert entries.chained == "ccusage statusline"
+    again = st.plan_install(second.settings, opts(command=after), second.state)
+    assert ordered(again.settings) == ordered(second.settings)
+    assert ordered(st.plan_uninstall(second.settings, second.state).settings) == ordered(original)
+    # without the state file, too
+    assert ordered(st.plan_uninstall(second.settings, None).settings) == ordered(
+        {**original, "statusLine": {"type": "command", "command": "ccusage statusline", "padding": 0}}
+    )
+
+
 def test_duplicates_are_collapsed_and_user_edits_kept() -> None:
     ours = {"type": "command", "command": "/old/cchooks hook Stop", "timeout": 42}
     settings = {
@@ -388,6 +469,10 @@ def test_installed_entries_and_problems(tmp_path: Path) -> None:
     assert entries.telemetry_env == telemetry_env()
     problems = entries.problems()
     assert any("does not exist" in p for p in problems)
+    hot = f"{sys.executable} -S {tmp_path}/gone/cchooks/hot.py --sys-path /x"
+    problems = st.installed_entries(st.plan_install({}, opts(command=hot)).settings).problems()
+    gone = f"{tmp_path}/gone/cchooks/hot.py"
+    assert problems == [f"{gone} does not exist (venv moved?); rerun `cchooks install`"]
     dup = plan.settings["hooks"]["Stop"] * 2
     broken = {**plan.settings, "hooks": {**plan.settings["hooks"], "Stop": dup}}
     del broken["hooks"]["SessionEnd"]
@@ -628,3 +713,5 @@ def test_python_dash_m_cchooks(tmp_path: Path) -> None:
     cmd = data["hooks"]["PreToolUse"][0]["hooks"][0]["command"]
     assert cmd.endswith(" hook PreToolUse")
     assert os.path.isabs(shlex.split(cmd)[0])
+    assert cmd == st.hook_command(st.command_prefix(), "PreToolUse")  # the -S launcher form
+    assert shlex.split(cmd)[1:3] == ["-S", st.hot_script()]

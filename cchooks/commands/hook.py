@@ -10,8 +10,13 @@ anything else heavy; see `python -X importtime -m cchooks hook Stop < payload.js
 
 from __future__ import annotations
 
-import argparse
 import sys
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    import argparse
+
+    from cchooks.commands import Args
 
 DEFAULT_TIMEOUT = 5.0
 
@@ -32,7 +37,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )  # fmt: skip
 
 
-def run(args: argparse.Namespace) -> int:
+def fast_args(argv: list[str]) -> Args | None:
+    """`add_arguments`' parse without argparse, or None to let argparse do it (see cchooks.commands)."""
+    from cchooks.commands import parse_simple
+
+    return parse_simple(argv, {"--ledger": str, "--config": str, "--timeout": float}, positional="event")
+
+
+def run(args: argparse.Namespace | Args) -> int:
     from cchooks.hooks.log import Deadline, log_error, seconds_from_env
 
     event_arg: str | None = args.event
@@ -44,11 +56,11 @@ def run(args: argparse.Namespace) -> int:
     )
     deadline = Deadline(timeout, where).start()
     try:
-        import json
+        from cchooks.fastjson import loads
 
         data = sys.stdin.buffer.read()
         try:
-            payload = json.loads(data)
+            payload = loads(data)
         except (ValueError, RecursionError) as exc:
             log_error(where, exc, f"stdin is not JSON ({len(data)} bytes)")
             return 0
@@ -61,6 +73,8 @@ def run(args: argparse.Namespace) -> int:
 
         out = handle(event, payload, HookOptions(args.ledger, args.config))
         if out is not None and deadline.claim():
+            import json
+
             sys.stdout.write(json.dumps(out) + "\n")
             sys.stdout.flush()
     except Exception as exc:

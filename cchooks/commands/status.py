@@ -73,6 +73,11 @@ def _fallback_entries(path: Path) -> dict[str, Any]:
                 i + 1 < len(words) and words[i + 1] == kind
             ):
                 return True
+            if w.replace("\\", "/").endswith("/cchooks/hot.py"):  # the `-S` launcher
+                rest = words[i + 1 :]
+                while rest[:1] == ["--sys-path"]:
+                    rest = rest[2:]
+                return rest[:1] == [kind]
         return False
 
     hooks: dict[str, list[str]] = {}

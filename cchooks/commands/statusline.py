@@ -17,14 +17,15 @@ payload (or `--payload FILE`) against the ledger without writing anything.
 
 from __future__ import annotations
 
-import argparse
-import contextlib
 import sys
-from typing import TYPE_CHECKING, Any
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    import argparse
     import subprocess
+    from typing import Any
 
+    from cchooks.commands import Args
     from cchooks.ledger.store import Ledger
     from cchooks.statusline.payload import StatusPayload
     from cchooks.statusline.settings import StatuslineSettings
@@ -57,6 +58,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="colours: auto = as configured (default), always, never")  # fmt: skip
     parser.add_argument("--timeout", type=float, metavar="SECONDS",
                         help="hard time limit (default: [statusline] timeout, 3 s)")  # fmt: skip
+
+
+def fast_args(argv: list[str]) -> Args | None:
+    """`add_arguments`' parse without argparse, or None to let argparse do it (see cchooks.commands)."""
+    from cchooks.commands import parse_simple
+
+    options = {
+        "--ledger": str, "--config": str, "--chain": str, "--preview": bool, "--payload": str,
+        "--no-ingest": bool, "--color": ("auto", "always", "never"), "--timeout": float,
+    }  # fmt: skip
+    return parse_simple(argv, options, defaults={"color": "auto"})
 
 
 class _Chain:
@@ -95,11 +107,13 @@ class _Chain:
         import signal
 
         if self.proc is not None and self.proc.poll() is None:
-            with contextlib.suppress(OSError):
+            try:  # noqa: SIM105 - contextlib is not loaded on the hot path
                 os.killpg(self.proc.pid, signal.SIGKILL)
+            except OSError:
+                pass
 
 
-def _read_input(args: argparse.Namespace, now_s: float) -> bytes:
+def _read_input(args: argparse.Namespace | Args, now_s: float) -> bytes:
     if args.preview:
         if args.payload and args.payload != "-":
             with open(args.payload, "rb") as fh:
@@ -113,7 +127,7 @@ def _read_input(args: argparse.Namespace, now_s: float) -> bytes:
     return sys.stdin.buffer.read()
 
 
-def _open_ledger(args: argparse.Namespace) -> Ledger | None:
+def _open_ledger(args: argparse.Namespace | Args) -> Ledger | None:
     from cchooks.hooks.log import log_error
     from cchooks.ledger.store import Ledger
 
@@ -165,6 +179,27 @@ def _update_ledger(ledger: Ledger, payload: StatusPayload, now: int, ingest: boo
                 log_error("statusline rate-limit snapshot", exc)
 
 
+def _load_settings(config_path: str | None) -> StatuslineSettings:
+    """`cchooks.statusline.settings.load_settings(config_path)` without pathlib, and with the parsed
+    config cached (`cchooks.config.load_raw_hot`: no tomllib either). A test keeps them equal."""
+    import os
+
+    from cchooks.config import load_raw_hot
+    from cchooks.paths import config_file_str
+    from cchooks.statusline.settings import StatuslineSettings, settings_from_raw
+
+    path = config_path or config_file_str()
+    if not os.path.isfile(path):
+        return StatuslineSettings()
+    try:
+        raw = load_raw_hot(path)
+    except Exception as exc:  # ConfigError, or anything odd: the statusline still renders
+        s = StatuslineSettings()
+        s.problems.append(str(exc))
+        return s
+    return StatuslineSettings() if raw is None else settings_from_raw(raw)
+
+
 def _segments(settings: StatuslineSettings) -> set[str]:
     return {name for line in settings.lines for name in line}
 
@@ -196,16 +231,16 @@ def _combine(ours: list[str], theirs: str, settings: StatuslineSettings) -> list
     return [ours[0] + settings.separator + other[0], *ours[1:], *other[1:]]
 
 
-def run(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace | Args) -> int:
     import time
 
     from cchooks.hooks.log import Deadline, log_error, log_warning
     from cchooks.statusline.payload import StatusPayload, parse_payload
     from cchooks.statusline.render import fallback_line
-    from cchooks.statusline.settings import StatuslineSettings, load_settings
+    from cchooks.statusline.settings import StatuslineSettings
 
     try:
-        settings = load_settings(args.config)
+        settings = _load_settings(args.config)
     except Exception as exc:
         log_error("statusline config", exc)
         settings = StatuslineSettings()

@@ -6,10 +6,10 @@ hot path of cchooks' own hook handlers) does not import pydantic.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
-
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Any
+
     from cchooks.hooks.models import (
         EVENT_MODELS,
         KNOWN_EVENTS,
@@ -145,6 +145,8 @@ _MODELS = frozenset(__all__) - _SDK
 
 
 def __getattr__(name: str) -> Any:
+    import importlib
+
     if name in _MODELS:
         module = importlib.import_module("cchooks.hooks.models")
     elif name in _SDK:

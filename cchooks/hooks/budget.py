@@ -22,8 +22,6 @@ no dollars; the message says so instead of pretending they were free.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
-
 from cchooks.ledger.live import (
     FIVE_HOURS_MS,
     WEEK_MS,
@@ -36,7 +34,10 @@ from cchooks.ledger.live import (
     spend_between,
 )
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Any
+
     from cchooks.ledger.store import Ledger
     from cchooks.pricing import PriceTable
 

@@ -16,12 +16,12 @@ the command (`cchooks.commands.hook`) logs every error and still exits 0.
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
-
 from cchooks.ledger.live import is_locked_error, now_ms, open_hot
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Any
+
     from cchooks.hooks.budget import BudgetSettings
     from cchooks.ledger.store import Ledger
 
@@ -41,15 +41,10 @@ class HookOptions:
 
 
 def load_raw_config(config_path: str | None) -> dict[str, Any]:
-    """The config file as a plain dict, without importing tomllib when there is no file."""
-    from cchooks.paths import config_file_path
+    """The config file as a plain dict ({} without one); cached, see `cchooks.config.load_raw_hot`."""
+    from cchooks.config import load_raw_hot
 
-    p = Path(config_path) if config_path else config_file_path()
-    if not p.is_file():
-        return {}
-    from cchooks.config import load_raw
-
-    return load_raw(p)
+    return load_raw_hot(config_path) or {}
 
 
 def _str(v: object) -> str | None:
@@ -69,8 +64,8 @@ def ingest_for_event(ledger: Ledger, payload: dict[str, Any]) -> int:
     if transcript:
         files.extend(session_files(transcript))
     agent_path = _str(payload.get("agent_transcript_path"))
-    if agent_path and all(str(tf.path) != agent_path for tf in files):
-        files.append(describe(Path(agent_path)))
+    if agent_path and all(tf.path != agent_path for tf in files):
+        files.append(describe(agent_path))
     written = 0
     for tf in files:
         result = ingest_file(ledger, tf)

@@ -10,16 +10,21 @@ last-words callback (the statusline prints a minimal line), logs, and ends the p
 with `os._exit(0)`. A thread rather than `signal.alarm` because a Python signal handler
 cannot run while the main thread waits inside SQLite or a read; `os._exit` is safe for
 the ledger (an unfinished transaction is rolled back by SQLite, locks die with the process).
+It is a bare `_thread` thread with `_thread` locks: `threading` would cost ~1 ms of imports
+on every hook and statusline run, and a thread that `threading` does not know is never
+joined at exit, i.e. a daemon.
 """
 
 from __future__ import annotations
 
-import contextlib
+import _thread
 import os
 import sys
-import threading
-from collections.abc import Callable
-from typing import Any
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from typing import Any
 
 LOG_NAME = "cchooks.log"
 MAX_BYTES = 512 * 1024
@@ -71,8 +76,10 @@ def log_error(where: str, exc: BaseException | None = None, message: str = "") -
 
 
 def log_warning(where: str, message: str) -> None:
-    with contextlib.suppress(Exception):
+    try:  # noqa: SIM105 - contextlib is not loaded on the hot path
         _get_logger().warning(f"{where}: {message}")
+    except Exception:
+        pass
 
 
 def seconds_from_env(name: str, default: float) -> float:
@@ -98,13 +105,15 @@ class Deadline:
         self.seconds = seconds
         self.where = where
         self.last_words = last_words
-        self._lock = threading.Lock()
+        self._lock = _thread.allocate_lock()
         self._claimed = False
-        self._done = threading.Event()
-        self._thread = threading.Thread(target=self._watch, name="cchooks-deadline", daemon=True)
+        # Held until `done()`: the watchdog waits on it (an Event without importing threading).
+        self._done = _thread.allocate_lock()
+        self._done.acquire()
+        self._finished = False
 
     def start(self) -> Deadline:
-        self._thread.start()
+        _thread.start_new_thread(self._watch, ())
         return self
 
     def claim(self) -> bool:
@@ -116,14 +125,25 @@ class Deadline:
             return True
 
     def done(self) -> None:
-        self._done.set()
+        with self._lock:
+            if self._finished:
+                return
+            self._finished = True
+        self._done.release()
+
+    def _wait_done(self, seconds: float) -> bool:
+        """True once `done()` was called, waiting at most `seconds` for it."""
+        if self._done.acquire(timeout=min(max(seconds, 0.0), _thread.TIMEOUT_MAX)):
+            self._done.release()  # stay "done" for any later wait
+            return True
+        return False
 
     def _watch(self) -> None:
-        if self._done.wait(self.seconds):
+        if self._wait_done(self.seconds):
             return
         if not self.claim():
             # The main thread is writing its output: give it a moment, then stop regardless.
-            if self._done.wait(1.0):
+            if self._wait_done(1.0):
                 return
         else:
             try:

@@ -10,20 +10,27 @@ crash at any point loses nothing and counts nothing twice.
 
 from __future__ import annotations
 
-import json
 import os
 import time
 import zlib
-from collections.abc import Callable, Iterable, Iterator
-from contextlib import nullcontext
-from pathlib import Path
-from typing import Any, BinaryIO
 
-from cchooks.ledger.store import Ledger, record_row
+from cchooks.fastjson import loads as json_loads
+from cchooks.ledger.store import record_row
 from cchooks.parsers.transcript import parse_chunk
-from cchooks.records import ParseStats, SlotRecord, UsageRecord
+from cchooks.paths import clean_path
+from cchooks.records import ParseStats, SlotRecord
 
-Loads = Callable[[bytes], Any]
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable, Iterator
+    from typing import Any, BinaryIO
+
+    from cchooks.ledger.store import Ledger
+    from cchooks.records import UsageRecord
+
+    Loads = Callable[[bytes], Any]
+    # dev, ino, size, mtime, offset, head, tail
+    FileState = tuple[int, int, int, int, int, str | None, str | None]
 
 FINGERPRINT_BYTES = 4096
 READ_CHUNK = 8 << 20  # bytes read per step
@@ -34,11 +41,13 @@ PARALLEL_BYTES = 64 << 20  # above this much new data, parse in worker processes
 
 
 class TranscriptFile(SlotRecord):
-    """A transcript on disk and what its location says about it."""
+    """A transcript on disk (`path`, a str in pathlib's normal form) and what its location says about it."""
 
     __slots__ = ("path", "project_dir", "session_id", "agent_id")
 
-    def __init__(self, path: Path, project_dir: str, session_id: str | None, agent_id: str | None = None) -> None:
+    def __init__(
+        self, path: str, project_dir: str, session_id: str | None, agent_id: str | None = None
+    ) -> None:
         self.path = path
         self.project_dir = project_dir
         # from the file name (main transcripts) or the session folder (subagents)
@@ -68,17 +77,20 @@ class IngestResult(SlotRecord):
         self.stats.merge(other.stats)
 
 
-def describe(path: Path) -> TranscriptFile:
+def describe(path: str | os.PathLike[str]) -> TranscriptFile:
     """Infer project folder, session and agent from a transcript's path."""
-    name = path.name
-    if path.parent.name == "subagents":
-        session_dir = path.parent.parent
+    p = clean_path(os.fspath(path))
+    parent, name = os.path.split(p)
+    if os.path.basename(parent) == "subagents":
+        session_dir = os.path.dirname(parent)
         agent = name[len("agent-") : -len(".jsonl")] if name.startswith("agent-") else None
-        return TranscriptFile(path, session_dir.parent.name, session_dir.name, agent)
-    return TranscriptFile(path, path.parent.name, name[: -len(".jsonl")] if name.endswith(".jsonl") else None)
+        project_dir = os.path.basename(os.path.dirname(session_dir))
+        return TranscriptFile(p, project_dir, os.path.basename(session_dir), agent)
+    session = name[: -len(".jsonl")] if name.endswith(".jsonl") else None
+    return TranscriptFile(p, os.path.basename(parent), session)
 
 
-def discover(projects_dir: Path) -> Iterator[TranscriptFile]:
+def discover(projects_dir: str | os.PathLike[str]) -> Iterator[TranscriptFile]:
     """Every main and subagent transcript under one `projects/` folder."""
     try:
         projects = list(os.scandir(projects_dir))
@@ -93,13 +105,13 @@ def discover(projects_dir: Path) -> Iterator[TranscriptFile]:
             continue
         for entry in entries:
             if entry.name.endswith(".jsonl") and entry.is_file():
-                yield TranscriptFile(Path(entry.path), proj.name, entry.name[:-6])
+                yield TranscriptFile(clean_path(entry.path), proj.name, entry.name[:-6])
             elif entry.is_dir(follow_symlinks=False):
-                yield from _subagents(Path(entry.path), proj.name)
+                yield from _subagents(clean_path(entry.path), proj.name)
 
 
-def _subagents(session_dir: Path, project_dir: str) -> Iterator[TranscriptFile]:
-    sub = session_dir / "subagents"
+def _subagents(session_dir: str, project_dir: str) -> Iterator[TranscriptFile]:
+    sub = os.path.join(session_dir, "subagents")
     try:
         entries = list(os.scandir(sub))
     except OSError:
@@ -107,24 +119,26 @@ def _subagents(session_dir: Path, project_dir: str) -> Iterator[TranscriptFile]:
     for entry in entries:
         n = entry.name
         if n.startswith("agent-") and n.endswith(".jsonl") and entry.is_file():
-            yield TranscriptFile(Path(entry.path), project_dir, session_dir.name, n[6:-6])
+            yield TranscriptFile(clean_path(entry.path), project_dir, os.path.basename(session_dir), n[6:-6])
 
 
 def session_files(transcript_path: str | os.PathLike[str]) -> list[TranscriptFile]:
     """A session's own transcript plus its subagent transcripts (the hook hot path)."""
-    p = Path(transcript_path)
-    files = [describe(p)]
-    if p.name.endswith(".jsonl") and p.parent.name != "subagents":
-        files.extend(_subagents(p.with_suffix(""), p.parent.name))
+    first = describe(transcript_path)
+    files = [first]
+    parent, name = os.path.split(first.path)
+    if name.endswith(".jsonl") and name != ".jsonl" and os.path.basename(parent) != "subagents":
+        files.extend(_subagents(first.path[: -len(".jsonl")], os.path.basename(parent)))
     return files
 
 
 def _agent_type_from_meta(tf: TranscriptFile) -> str | None:
     if tf.agent_id is None:
         return None
-    meta = tf.path.with_name(f"agent-{tf.agent_id}.meta.json")
+    meta = os.path.join(os.path.dirname(tf.path), f"agent-{tf.agent_id}.meta.json")
     try:
-        data = json.loads(meta.read_bytes())
+        with open(meta, "rb") as fh:
+            data = json_loads(fh.read())
     except (OSError, ValueError):
         return None
     value = data.get("agentType") if isinstance(data, dict) else None
@@ -142,11 +156,6 @@ def _fingerprints(fh: BinaryIO, offset: int) -> tuple[str, str]:
     fh.seek(tail_start)
     tail = fh.read(offset - tail_start)
     return _crc(head), _crc(tail)
-
-
-FileState = tuple[
-    int, int, int, int, int, str | None, str | None
-]  # dev, ino, size, mtime, offset, head, tail
 
 
 def load_file_states(ledger: Ledger) -> dict[str, FileState]:
@@ -211,7 +220,7 @@ def read_new_bytes(
             if same_file and (offset == 0 or _fingerprints(fh, offset) == (head, tail)):
                 start = offset
             out.reset = start == 0 and offset > 0
-        loads = bulk_loads() if bulk else json.loads
+        loads = bulk_loads() if bulk else json_loads
         _parse_from(tf, fh, start, st, _agent_type_from_meta(tf), out, loads)
     except OSError as exc:
         out.error = f"{tf.path}: {exc}"
@@ -281,7 +290,7 @@ def bulk_loads() -> Loads:
     try:
         import orjson
     except ImportError:
-        return json.loads
+        return json_loads
     return orjson.loads
 
 
@@ -350,7 +359,7 @@ def ingest_file(
     `state` is the stored read position (looked up when not given and not `known`).
     """
     result = IngestResult(files_seen=1)
-    key = str(tf.path)
+    key = tf.path
     try:
         st = st or os.stat(key)
     except OSError as exc:
@@ -386,7 +395,7 @@ def ingest_files(
     todo: list[tuple[TranscriptFile, os.stat_result, FileState | None]] = []
     total = IngestResult()
     for tf in files:
-        key = str(tf.path)
+        key = tf.path
         try:
             st = os.stat(key)
         except OSError:
@@ -402,6 +411,8 @@ def ingest_files(
         # CCHOOKS_WORKERS caps the parse processes of a large backfill (1 = in-process).
         cap = int(os.environ.get("CCHOOKS_WORKERS") or 0) or min(os.cpu_count() or 1, 4)
         workers = cap if pending_bytes > PARALLEL_BYTES and len(todo) > 1 else 1
+    from contextlib import nullcontext
+
     ledger.rebuild_rollup_if_stale()  # after a crashed backfill
     batch = _Batch(ledger, BULK_COMMIT_EVERY if bulk else COMMIT_EVERY)
     done = 0

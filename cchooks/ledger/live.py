@@ -15,12 +15,13 @@ from __future__ import annotations
 import os
 import sqlite3
 import time
-from collections.abc import Iterable
-from typing import TYPE_CHECKING
 
 from cchooks.records import SOURCE_TRANSCRIPT, RateLimitSnapshot
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Iterable
+
     from cchooks.ledger.store import Ledger
     from cchooks.pricing import PriceTable
 

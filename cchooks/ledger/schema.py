@@ -8,7 +8,10 @@ shipped.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 
 def run_script(db: sqlite3.Connection, script: str) -> None:

@@ -10,12 +10,14 @@ from __future__ import annotations
 import os
 import sqlite3
 import time
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
-from pathlib import Path
 
 from cchooks.ledger.schema import DROP_ROLLUP_TRIGGERS, MIGRATIONS, REBUILD_ROLLUP, ROLLUP_TRIGGERS
 from cchooks.records import RateLimitSnapshot, UsageRecord
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Iterator
+    from pathlib import Path
 
 BUSY_TIMEOUT_MS = 30_000
 
@@ -85,23 +87,76 @@ class LedgerError(Exception):
     """The ledger cannot be opened or is from a newer cchooks."""
 
 
+class _Transaction:
+    """`Ledger.write()`: BEGIN IMMEDIATE on enter; COMMIT, or ROLLBACK on an exception."""
+
+    __slots__ = ("conn",)
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+
+    def __enter__(self) -> sqlite3.Connection:
+        self.conn.execute("BEGIN IMMEDIATE")
+        return self.conn
+
+    def __exit__(self, exc_type: type[BaseException] | None, *exc: object) -> None:
+        self.conn.execute("ROLLBACK" if exc_type is not None else "COMMIT")
+
+
+class _DeferredRollup:
+    """`Ledger.deferred_rollup()`; a class rather than @contextmanager (contextlib is not on the hot path)."""
+
+    __slots__ = ("ledger",)
+
+    def __init__(self, ledger: Ledger) -> None:
+        self.ledger = ledger
+
+    def __enter__(self) -> None:
+        ledger = self.ledger
+        for sql in DROP_ROLLUP_TRIGGERS:
+            ledger.conn.execute(sql)
+        # Fewer, larger WAL checkpoints while bulk loading (each one syncs the file).
+        ledger.conn.execute("PRAGMA wal_autocheckpoint = 16384")
+        ledger._rollup_deferred = True
+
+    def __exit__(self, *exc: object) -> None:
+        ledger = self.ledger
+        ledger._rollup_deferred = False
+        for sql in ROLLUP_TRIGGERS:
+            ledger.conn.execute(sql)
+        ledger.rebuild_rollup_if_stale()
+        ledger.conn.execute("PRAGMA wal_autocheckpoint = 1000")
+        ledger.conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
+
+
 class Ledger:
     """One SQLite ledger file. Cheap to open; safe to use from many processes at once."""
 
-    def __init__(self, path: Path, conn: sqlite3.Connection) -> None:
-        self.path = path
+    def __init__(self, path: str | os.PathLike[str], conn: sqlite3.Connection) -> None:
+        self._path = os.fspath(path)
         self.conn = conn
         self._rollup_deferred = False
+
+    @property
+    def path(self) -> Path:
+        """The ledger file (a pathlib.Path, made on demand: the hot paths never import pathlib)."""
+        from pathlib import Path
+
+        return Path(self._path)
+
+    @property
+    def path_str(self) -> str:
+        return self._path
 
     # -- opening ---------------------------------------------------------------
     @classmethod
     def open(cls, path: str | os.PathLike[str] | None = None, *, readonly: bool = False) -> Ledger:
-        from cchooks.paths import default_ledger_path
+        from cchooks.paths import clean_path, default_ledger_file
 
-        p = Path(path).expanduser() if path else default_ledger_path()
+        p = clean_path(os.path.expanduser(os.fspath(path))) if path else default_ledger_file()
         if not readonly:
-            p.parent.mkdir(parents=True, exist_ok=True)
-            if not p.exists():
+            os.makedirs(os.path.dirname(p) or ".", exist_ok=True)
+            if not os.path.exists(p):
                 # Create with 0600 before SQLite touches it: the ledger says what you spent.
                 fd = os.open(p, os.O_CREAT | os.O_WRONLY, 0o600)
                 os.close(fd)
@@ -137,7 +192,7 @@ class Ledger:
         version = self.conn.execute("PRAGMA user_version").fetchone()[0]
         if version > len(MIGRATIONS):
             raise LedgerError(
-                f"ledger {self.path} has schema version {version}; this cchooks knows {len(MIGRATIONS)}."
+                f"ledger {self._path} has schema version {version}; this cchooks knows {len(MIGRATIONS)}."
                 " Upgrade cchooks."
             )
         if version == len(MIGRATIONS):
@@ -149,8 +204,8 @@ class Ledger:
                 MIGRATIONS[i](self.conn)
                 self.conn.execute(f"PRAGMA user_version = {i + 1}")
         for suffix in ("-wal", "-shm"):
-            side = Path(str(self.path) + suffix)
-            if side.exists():
+            side = self._path + suffix
+            if os.path.exists(side):
                 os.chmod(side, 0o600)
 
     def close(self) -> None:
@@ -162,39 +217,18 @@ class Ledger:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    @contextmanager
-    def write(self) -> Iterator[sqlite3.Connection]:
-        """One write transaction; IMMEDIATE so concurrent writers queue on busy_timeout."""
-        self.conn.execute("BEGIN IMMEDIATE")
-        try:
-            yield self.conn
-        except BaseException:
-            self.conn.execute("ROLLBACK")
-            raise
-        else:
-            self.conn.execute("COMMIT")
+    def write(self) -> _Transaction:
+        """One write transaction (`with ledger.write() as conn:`); IMMEDIATE so concurrent writers
+        queue on busy_timeout. Commits at the end of the block, rolls back on an exception."""
+        return _Transaction(self.conn)
 
-    @contextmanager
-    def deferred_rollup(self) -> Iterator[None]:
+    def deferred_rollup(self) -> _DeferredRollup:
         """Bulk writes without the per-row rollup triggers; the rollup is rebuilt once after.
 
         Every transaction in between marks the rollup stale (committed with the data), so
         readers and a run after a crash know to rebuild it.
         """
-        for sql in DROP_ROLLUP_TRIGGERS:
-            self.conn.execute(sql)
-        # Fewer, larger WAL checkpoints while bulk loading (each one syncs the file).
-        self.conn.execute("PRAGMA wal_autocheckpoint = 16384")
-        self._rollup_deferred = True
-        try:
-            yield
-        finally:
-            self._rollup_deferred = False
-            for sql in ROLLUP_TRIGGERS:
-                self.conn.execute(sql)
-            self.rebuild_rollup_if_stale()
-            self.conn.execute("PRAGMA wal_autocheckpoint = 1000")
-            self.conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
+        return _DeferredRollup(self)
 
     def rollup_stale(self) -> bool:
         return self.meta_get("rollup_stale") is not None

@@ -16,12 +16,15 @@ Facts this relies on (see shared/docs/formats.md):
 
 from __future__ import annotations
 
-import json
-from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
-from typing import Any
 
+from cchooks.fastjson import loads as json_loads
 from cchooks.records import ParseStats, UsageRecord
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator
+    from typing import Any
 
 _USAGE = b'"usage"'
 _ASSISTANT = b'"assistant"'
@@ -208,7 +211,7 @@ def parse_chunk(
     project_dir: str | None = None,
     default_session_id: str | None = None,
     default_agent_type: str | None = None,
-    loads: Callable[[bytes], Any] = json.loads,
+    loads: Callable[[bytes], Any] = json_loads,
 ) -> int:
     """Parse the complete lines of `data` into `acc`; return the bytes consumed.
 

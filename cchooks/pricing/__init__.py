@@ -6,11 +6,14 @@ fixes history. An unknown model resolves to None, never to a silent $0.
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-from typing import Any
+import os
 
 from cchooks.records import SlotRecord
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from pathlib import Path
+    from typing import Any
 
 PER_MILLION = 1_000_000.0
 
@@ -132,7 +135,9 @@ class PriceTable:
         return found
 
     def _resolve(self, model: str) -> Price | None:
-        for candidate in (model, model.lower(), normalize_model_id(model)):
+        for candidate in (model, model.lower(), None):
+            if candidate is None:  # normalized last and only when needed: it imports `re`
+                candidate = normalize_model_id(model)
             if candidate in self._prices:
                 return self._prices[candidate]
             target = self._aliases.get(candidate)
@@ -144,22 +149,36 @@ class PriceTable:
         return sorted(self._prices)
 
 
-BUNDLED_TOML = Path(__file__).with_name("prices.toml")
+_HERE = os.path.dirname(os.path.abspath(__file__))
+BUNDLED_TOML_FILE = os.path.join(_HERE, "prices.toml")
 # The TOML is the source; this JSON copy of it (`python -m cchooks.pricing`) is what the
-# hot paths read, since json is already loaded there and tomllib is not. A test keeps
-# the two equal.
-BUNDLED_JSON = Path(__file__).with_name("prices.json")
+# hot paths read (with cchooks.fastjson: neither tomllib nor json is loaded there). A test
+# keeps the two equal.
+BUNDLED_JSON_FILE = os.path.join(_HERE, "prices.json")
+
+
+def __getattr__(name: str) -> Path:
+    # BUNDLED_TOML / BUNDLED_JSON as pathlib.Path, made on first use (pathlib is not on the hot path).
+    if name in ("BUNDLED_TOML", "BUNDLED_JSON"):
+        from pathlib import Path
+
+        return Path(BUNDLED_TOML_FILE if name == "BUNDLED_TOML" else BUNDLED_JSON_FILE)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def read_bundled_toml() -> dict[str, Any]:
     import tomllib
 
-    return tomllib.loads(BUNDLED_TOML.read_text("utf-8"))
+    with open(BUNDLED_TOML_FILE, encoding="utf-8") as fh:
+        return tomllib.loads(fh.read())
 
 
 def load_bundled() -> PriceTable:
+    from cchooks.fastjson import loads
+
     try:
-        data = json.loads(BUNDLED_JSON.read_bytes())
+        with open(BUNDLED_JSON_FILE, "rb") as fh:
+            data = loads(fh.read())
     except (OSError, ValueError):
         data = read_bundled_toml()
     table = PriceTable(version=str(data.get("version", "")))

@@ -16,8 +16,6 @@ Only the queries the configured segments need are run; each is indexed and small
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
-
 from cchooks.ledger.live import (
     FIVE_HOURS_MS,
     MINUTE_MS,
@@ -33,7 +31,10 @@ from cchooks.ledger.live import (
 from cchooks.statusline.payload import StatusPayload
 from cchooks.statusline.settings import StatuslineSettings
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Any
+
     from cchooks.ledger.store import Ledger
     from cchooks.pricing import PriceTable
 

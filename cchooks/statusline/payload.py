@@ -7,9 +7,9 @@ optional; a wrong type reads as missing, never as an error.
 
 from __future__ import annotations
 
-import json
-from typing import TYPE_CHECKING
+from cchooks.fastjson import loads as json_loads
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     from cchooks.records import RateLimitSnapshot
 
@@ -104,7 +104,7 @@ def epoch_ms(v: object) -> int | None:
 def parse_payload(data: bytes | str) -> StatusPayload:
     """Parse statusline stdin; garbage gives an empty (invalid) payload, never an exception."""
     try:
-        obj = json.loads(data)
+        obj = json_loads(data)
     except (ValueError, TypeError, RecursionError):
         return StatusPayload()
     return payload_from_dict(obj) if isinstance(obj, dict) else StatusPayload()

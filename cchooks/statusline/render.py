@@ -6,11 +6,13 @@ text or None (nothing to show: the segment is left out, with its separator).
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from cchooks.ledger.live import Spend
 from cchooks.statusline.figures import CC, CONFIRMED, ESTIMATE, LEDGER, Figures, WindowFigure
 from cchooks.statusline.settings import StatuslineSettings
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 RESET = "\x1b[0m"
 GREEN = "\x1b[32m"

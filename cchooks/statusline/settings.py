@@ -8,7 +8,10 @@ the wrong type falls back to its default (the problem is reported, never raised)
 from __future__ import annotations
 
 import os
-from typing import Any
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 SEGMENTS = (
     "model",

@@ -1,0 +1,16 @@
+"""`python -S .../cchooks/hot.py [--sys-path DIR]... <command> ...`: cchooks without `site`.
+
+What `cchooks install` writes for the hook and statusline commands; see cchooks/launch_hot.py.
+Kept tiny because a script run as __main__ is compiled on every run (modules have .pyc files).
+"""
+
+import os
+import sys
+
+if __name__ == "__main__":
+    if not sys.flags.safe_path:
+        del sys.path[0]  # this script's directory: it would make cchooks/*.py importable as top-level modules
+    sys.path.append(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # the dir holding cchooks
+    from cchooks.launch_hot import main
+
+    sys.exit(main(sys.argv[1:]))

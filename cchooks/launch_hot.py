@@ -1,0 +1,90 @@
+"""The `-S` launcher's logic: `python -S /abs/.../cchooks/hot.py [--sys-path DIR]... <command> ...`.
+
+`cchooks install` writes the hook and statusLine commands in this form (when it works, see
+`cchooks.installers.settings.command_prefix`)::
+
+    /abs/python -S /abs/site-packages/cchooks/hot.py hook Stop
+    /abs/python -S /abs/src/cchooks/hot.py --sys-path /abs/venv/lib/python3.11/site-packages statusline
+
+Claude Code runs the statusline on every refresh and a hook after every tool call, so the
+interpreter's start-up counts: `python -c pass` takes 40-55 ms on a machine whose
+site-packages holds a few .pth files (an editable install's finder, a certificate hook...),
+because `site` runs every one of them and they import `typing`, `re` and more; `python -S
+-c pass` takes about 12 ms. Without `site`, site-packages is not on sys.path and no .pth file
+is processed, so the launcher puts on sys.path, after the standard library (the order a
+normal start gives, so nothing shadows a standard module):
+
+1. the directory holding the `cchooks` package, i.e. the one `hot.py` is in (done by
+   hot.py itself, which also drops its own directory from sys.path[0]);
+2. each `--sys-path DIR` given before the command: `cchooks install` passes the directory
+   cchooks' dependencies are installed in (the site-packages of the interpreter that ran
+   the install) when it is not the one of 1.;
+3. each entry of `$CCHOOKS_SYS_PATH` (os.pathsep-separated), a way to add more by hand.
+
+The rest of the command line goes to `cchooks.cli.main` unchanged. Nothing on the hot path
+needs .pth processing: it uses the standard library, cchooks itself and, only for unusual
+directory layouts, platformdirs (a plain package, found through 2.).
+
+`hot.py --check` imports the hot path's modules and prints `cchooks-hot-ok <version>`:
+`cchooks install` runs it once to decide whether to write this form (else `-m cchooks`).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+CHECK_MODULES = (
+    "cchooks.cli",
+    "cchooks.commands.hook",
+    "cchooks.commands.statusline",
+    "cchooks.hooks.handlers",
+    "cchooks.hooks.log",
+    "cchooks.ledger.ingest",
+    "cchooks.ledger.live",
+    "cchooks.pricing",
+    "cchooks.statusline.render",
+    "platformdirs",
+)
+CHECK_OK = "cchooks-hot-ok"
+
+
+def setup(argv: list[str]) -> list[str]:
+    """Add the `--sys-path` and `$CCHOOKS_SYS_PATH` directories to sys.path; returns the rest of argv."""
+    dirs: list[str] = []
+    i = 0
+    while i < len(argv):
+        word = argv[i]
+        if word == "--sys-path" and i + 1 < len(argv):
+            dirs.append(argv[i + 1])
+            i += 2
+        elif word.startswith("--sys-path="):
+            dirs.append(word[len("--sys-path=") :])
+            i += 1
+        else:
+            break
+    dirs.extend(d for d in os.environ.get("CCHOOKS_SYS_PATH", "").split(os.pathsep) if d)
+    for d in dirs:
+        if d not in sys.path:
+            sys.path.append(d)
+    return argv[i:]
+
+
+def check() -> int:
+    import importlib
+
+    import cchooks
+
+    for name in CHECK_MODULES:
+        importlib.import_module(name)
+    print(f"{CHECK_OK} {cchooks.__version__}")
+    return 0
+
+
+def main(argv: list[str]) -> int:
+    rest = setup(argv)
+    if rest == ["--check"]:
+        return check()
+    from cchooks.cli import main as cli_main
+
+    return cli_main(rest)
