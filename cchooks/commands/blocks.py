@@ -32,26 +32,17 @@ CSV_FIELDS = [
 
 
 def run_blocks(args: argparse.Namespace) -> int:
-    from cchooks.config import ConfigError
-    from cchooks.ledger import Ledger, LedgerError
-    from cchooks.monitor.data import ViewContext, now_ms
+    from cchooks.commands.common import CommandError, open_view
+    from cchooks.monitor.data import now_ms
     from cchooks.timezones import parse_day_bound
     from cchooks.windows import project, session_blocks, window_burn_rate
 
     try:
-        ledger = Ledger.open(args.ledger)
-    except LedgerError as exc:
+        ledger, ctx = open_view(args.ledger, tz=args.tz)
+    except CommandError as exc:
         print(f"cchooks: {exc}", file=sys.stderr)
-        return 1
+        return exc.code
     with ledger:
-        try:
-            ctx = ViewContext.load(ledger, tz=args.tz)
-        except ConfigError as exc:
-            print(f"cchooks: {exc}", file=sys.stderr)
-            return 1
-        except ValueError as exc:
-            print(f"cchooks: {exc}", file=sys.stderr)
-            return 2
         try:
             since = parse_day_bound(args.since, ctx.tz) if args.since else None
             until = parse_day_bound(args.until, ctx.tz, end=True) if args.until else None

@@ -63,3 +63,35 @@ def ingest_or_warn(ledger, claude_dir, verbose: bool = False, show_progress: boo
     if bad and verbose:
         print(f"cchooks: skipped {bad} malformed line(s)", file=sys.stderr)
     return result
+
+
+class CommandError(Exception):
+    """A problem to print as `cchooks: <message>` and exit with `code`."""
+
+    def __init__(self, message: str, code: int = 1) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def open_view(ledger_path: str | None, plan: str | None = None, tz: str | None = None) -> tuple[Any, Any]:
+    """Open the ledger and load the window view context (config, plan, zone) for a view command.
+
+    Raises CommandError (exit 1 for ledger/config problems, 2 for a bad --tz/--plan value).
+    The caller closes the returned ledger.
+    """
+    from cchooks.config import ConfigError
+    from cchooks.ledger import Ledger, LedgerError
+    from cchooks.monitor.data import ViewContext
+
+    try:
+        ledger = Ledger.open(ledger_path)
+    except LedgerError as exc:
+        raise CommandError(str(exc)) from exc
+    try:
+        return ledger, ViewContext.load(ledger, plan=plan, tz=tz)
+    except ConfigError as exc:
+        ledger.close()
+        raise CommandError(str(exc)) from exc
+    except ValueError as exc:
+        ledger.close()
+        raise CommandError(str(exc), 2) from exc

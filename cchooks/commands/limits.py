@@ -28,25 +28,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from cchooks.config import ConfigError
-    from cchooks.ledger import Ledger, LedgerError
-    from cchooks.monitor.data import ViewContext, load_window_data, now_ms, summary
+    from cchooks.commands.common import CommandError, open_view
+    from cchooks.monitor.data import load_window_data, now_ms, summary
     from cchooks.monitor.text import render_limits
 
     try:
-        ledger = Ledger.open(args.ledger)
-    except LedgerError as exc:
+        ledger, ctx = open_view(args.ledger, plan=args.plan, tz=args.tz)
+    except CommandError as exc:
         print(f"cchooks: {exc}", file=sys.stderr)
-        return 1
+        return exc.code
     with ledger:
-        try:
-            ctx = ViewContext.load(ledger, plan=args.plan, tz=args.tz)
-        except ConfigError as exc:
-            print(f"cchooks: {exc}", file=sys.stderr)
-            return 1
-        except ValueError as exc:
-            print(f"cchooks: {exc}", file=sys.stderr)
-            return 2
         if not args.no_ingest:
             ingest_or_warn(ledger, args.claude_dir, args.verbose, show_progress=not args.json)
         now = now_ms()

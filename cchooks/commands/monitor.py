@@ -99,28 +99,19 @@ def _raise_interrupt(_sig: int, _frame: FrameType | None) -> None:
 def run(args: argparse.Namespace) -> int:
     from rich.console import Console
 
-    from cchooks.config import ConfigError
-    from cchooks.ledger import Ledger, LedgerError
-    from cchooks.monitor.data import ViewContext, now_ms
+    from cchooks.commands.common import CommandError, open_view
+    from cchooks.monitor.data import now_ms
     from cchooks.monitor.view import render_frame
 
     if args.refresh <= 0:
         print("cchooks monitor: --refresh must be positive", file=sys.stderr)
         return 2
     try:
-        ledger = Ledger.open(args.ledger)
-    except LedgerError as exc:
+        ledger, ctx = open_view(args.ledger, plan=args.plan, tz=args.tz)
+    except CommandError as exc:
         print(f"cchooks: {exc}", file=sys.stderr)
-        return 1
+        return exc.code
     with ledger:
-        try:
-            ctx = ViewContext.load(ledger, plan=args.plan, tz=args.tz)
-        except ConfigError as exc:
-            print(f"cchooks: {exc}", file=sys.stderr)
-            return 1
-        except ValueError as exc:
-            print(f"cchooks: {exc}", file=sys.stderr)
-            return 2
         mon = _Monitor(ledger, ctx, args.claude_dir, ingest=not args.no_ingest)
         console = Console()
         if args.once:
