@@ -179,27 +179,6 @@ def _update_ledger(ledger: Ledger, payload: StatusPayload, now: int, ingest: boo
                 log_error("statusline rate-limit snapshot", exc)
 
 
-def _load_settings(config_path: str | None) -> StatuslineSettings:
-    """`cchooks.statusline.settings.load_settings(config_path)` without pathlib, and with the parsed
-    config cached (`cchooks.config.load_raw_hot`: no tomllib either). A test keeps them equal."""
-    import os
-
-    from cchooks.config import load_raw_hot
-    from cchooks.paths import config_file_str
-    from cchooks.statusline.settings import StatuslineSettings, settings_from_raw
-
-    path = config_path or config_file_str()
-    if not os.path.isfile(path):
-        return StatuslineSettings()
-    try:
-        raw = load_raw_hot(path)
-    except Exception as exc:  # ConfigError, or anything odd: the statusline still renders
-        s = StatuslineSettings()
-        s.problems.append(str(exc))
-        return s
-    return StatuslineSettings() if raw is None else settings_from_raw(raw)
-
-
 def _segments(settings: StatuslineSettings) -> set[str]:
     return {name for line in settings.lines for name in line}
 
@@ -240,7 +219,9 @@ def run(args: argparse.Namespace | Args) -> int:
     from cchooks.statusline.settings import StatuslineSettings
 
     try:
-        settings = _load_settings(args.config)
+        from cchooks.statusline.settings import load_settings
+
+        settings = load_settings(args.config)
     except Exception as exc:
         log_error("statusline config", exc)
         settings = StatuslineSettings()

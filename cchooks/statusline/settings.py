@@ -171,20 +171,22 @@ def settings_from_raw(raw: dict[str, Any]) -> StatuslineSettings:
 
 
 def load_settings(config_path: str | None = None) -> StatuslineSettings:
-    """Read the config file (if any) and build the settings; a broken file gives the defaults."""
-    from pathlib import Path
+    """Read the config file (if any) and build the settings; a broken file gives the defaults.
 
-    from cchooks.paths import config_file_path
+    Hot-path friendly: no pathlib, and the parsed config is cached (`load_raw_hot`: no tomllib).
+    """
+    import os
 
-    p = Path(config_path) if config_path else config_file_path()
-    if not p.is_file():
+    from cchooks.config import load_raw_hot
+    from cchooks.paths import config_file_str
+
+    path = config_path or config_file_str()
+    if not os.path.isfile(path):
         return StatuslineSettings()
     try:
-        from cchooks.config import load_raw
-
-        raw = load_raw(p)
+        raw = load_raw_hot(path)
     except Exception as exc:  # ConfigError, or anything odd: the statusline still renders
         s = StatuslineSettings()
         s.problems.append(str(exc))
         return s
-    return settings_from_raw(raw)
+    return StatuslineSettings() if raw is None else settings_from_raw(raw)
