@@ -113,12 +113,12 @@ class UsageRecord(SlotRecord):
 class ParseStats(SlotRecord):
     """Counted outcomes of reading transcript bytes; nothing bad is ever silent."""
 
-    __slots__ = ("lines", "records", "skipped_no_usage", "malformed", "non_utf8", "not_billed", "examples")
+    # Only lines that mention "usage" and "assistant" are decoded; the rest are not counted.
+    __slots__ = ("records", "not_responses", "malformed", "non_utf8", "not_billed", "examples")
 
     def __init__(self) -> None:
-        self.lines = 0
         self.records = 0  # response lines (several per response)
-        self.skipped_no_usage = 0
+        self.not_responses = 0  # decoded, but not an assistant message with usage
         self.malformed = 0
         self.non_utf8 = 0
         self.not_billed = 0  # <synthetic>, API errors, lines without ids
@@ -129,9 +129,8 @@ class ParseStats(SlotRecord):
             self.examples.append(f"{kind}: {detail}")
 
     def merge(self, other: ParseStats) -> None:
-        self.lines += other.lines
         self.records += other.records
-        self.skipped_no_usage += other.skipped_no_usage
+        self.not_responses += other.not_responses
         self.malformed += other.malformed
         self.non_utf8 += other.non_utf8
         self.not_billed += other.not_billed

@@ -35,8 +35,8 @@ def run(args: argparse.Namespace) -> int:
         "files_read": r.files_read,
         "files_reread": r.files_reset,
         "bytes_read": r.bytes_read,
-        "lines": s.lines,
         "response_lines": s.records,
+        "other_usage_lines": s.not_responses,
         "responses_written": r.records,
         "responses_in_ledger": stored,
         "malformed_lines": s.malformed,
@@ -54,7 +54,7 @@ def run(args: argparse.Namespace) -> int:
     )
     if args.verbose:
         print(
-            f"lines {s.lines:,}: {s.records:,} response lines, {s.skipped_no_usage:,} without usage,"
+            f"lines mentioning usage: {s.records:,} response lines, {s.not_responses:,} other,"
             f" {s.not_billed:,} not billed (synthetic/API error), {s.malformed:,} malformed,"
             f" {s.non_utf8:,} not UTF-8; {r.files_reset} file(s) re-read after truncation/replacement"
         )

@@ -10,6 +10,7 @@ crash at any point loses nothing and counts nothing twice.
 
 from __future__ import annotations
 
+import gc
 import os
 import time
 import zlib
@@ -23,12 +24,12 @@ from cchooks.records import ParseStats, SlotRecord
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Iterator
-    from typing import Any, BinaryIO
+    from typing import BinaryIO
 
     from cchooks.ledger.store import Ledger
+    from cchooks.parsers.transcript import FastDecoder
     from cchooks.records import UsageRecord
 
-    Loads = Callable[[bytes], Any]
     # dev, ino, size, mtime, offset, head, tail
     FileState = tuple[int, int, int, int, int, str | None, str | None]
 
@@ -36,8 +37,9 @@ FINGERPRINT_BYTES = 4096
 READ_CHUNK = 8 << 20  # bytes read per step
 COMMIT_EVERY = 32 << 20  # bytes parsed per transaction
 BULK_COMMIT_EVERY = 128 << 20  # the same for backfills: fewer commits, still bounded rework after a crash
-BULK_BYTES = 4 << 20  # above this much new data, use the fastest JSON decoder available
+BULK_BYTES = 4 << 20  # above this much new data, use the msgspec decoder
 PARALLEL_BYTES = 64 << 20  # above this much new data, parse in worker processes
+TASK_BYTES = 8 << 20  # new data per task of a parse process
 
 
 class TranscriptFile(SlotRecord):
@@ -220,8 +222,7 @@ def read_new_bytes(
             if same_file and (offset == 0 or _fingerprints(fh, offset) == (head, tail)):
                 start = offset
             out.reset = start == 0 and offset > 0
-        loads = bulk_loads() if bulk else json_loads
-        _parse_from(tf, fh, start, st, _agent_type_from_meta(tf), out, loads)
+        _parse_from(tf, fh, start, st, _agent_type_from_meta(tf), out, bulk_decoder() if bulk else None)
     except OSError as exc:
         out.error = f"{tf.path}: {exc}"
     finally:
@@ -236,7 +237,7 @@ def _parse_from(
     st: os.stat_result,
     agent_type: str | None,
     out: FileRead,
-    loads: Loads,
+    fast: FastDecoder | None,
 ) -> None:
     fh.seek(start)
     offset = start
@@ -252,7 +253,7 @@ def _parse_from(
         data = pending + chunk if pending else chunk
         used = parse_chunk(
             data, acc, stats, project_dir=tf.project_dir, default_session_id=tf.session_id,
-            default_agent_type=agent_type, loads=loads,
+            default_agent_type=agent_type, fast=fast,
         )  # fmt: skip
         pending = data[used:]
         offset += used
@@ -285,13 +286,14 @@ def _position(
             malformed, int(time.time() * 1000))  # fmt: skip
 
 
-def bulk_loads() -> Loads:
-    """The fastest JSON decoder available, for backfills (orjson when installed)."""
+def bulk_decoder() -> FastDecoder | None:
+    """The decoder for large reads: msgspec structs for ordinary assistant lines (too slow
+    to import on the hot paths); every other line still goes the generic way."""
     try:
-        import orjson
+        from cchooks.parsers.bulk import record_from_bytes
     except ImportError:
-        return json_loads
-    return orjson.loads
+        return None
+    return record_from_bytes
 
 
 class _Batch:
@@ -376,8 +378,8 @@ def ingest_file(
     return result
 
 
-def _read_task(task: tuple[TranscriptFile, os.stat_result, FileState | None]) -> FileRead:
-    return read_new_bytes(task[0], task[1], task[2], bulk=True)
+def _read_batch(tasks: list[tuple[TranscriptFile, os.stat_result, FileState | None]]) -> list[FileRead]:
+    return [read_new_bytes(tf, st, state, bulk=True) for tf, st, state in tasks]
 
 
 def ingest_files(
@@ -437,13 +439,32 @@ def _read_all(
             yield read_new_bytes(tf, st, state, bulk)
         return
     import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
 
-    # Big files first so the pool is not left waiting on one straggler at the end.
-    order = sorted(todo, key=lambda t: -(t[1].st_size - (t[2][4] if t[2] else 0)))
     method = "fork" if "fork" in multiprocessing.get_all_start_methods() else None
-    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context(method)) as pool:
-        yield from pool.map(_read_task, order, chunksize=4)
+    # Parsers allocate no reference cycles; the collector would only rescan their records.
+    with multiprocessing.get_context(method).Pool(workers, initializer=gc.disable) as pool:
+        for reads in pool.imap_unordered(_read_batch, _batches(todo)):
+            yield from reads
+
+
+def _batches(
+    todo: list[tuple[TranscriptFile, os.stat_result, FileState | None]],
+) -> list[list[tuple[TranscriptFile, os.stat_result, FileState | None]]]:
+    """Tasks for the parse processes: about TASK_BYTES of new data each.
+
+    Big files first, so no worker is left with one straggler at the end; small tasks, so
+    this process starts writing results while the workers are still parsing.
+    """
+    order = sorted(todo, key=lambda t: -(t[1].st_size - (t[2][4] if t[2] else 0)))
+    batches: list[list[tuple[TranscriptFile, os.stat_result, FileState | None]]] = []
+    size = TASK_BYTES
+    for task in order:
+        if size >= TASK_BYTES:
+            batches.append([])
+            size = 0
+        batches[-1].append(task)
+        size += task[1].st_size - (task[2][4] if task[2] else 0)
+    return batches
 
 
 def ingest_config_dirs(

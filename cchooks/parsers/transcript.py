@@ -26,9 +26,14 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
     from typing import Any
 
+    FastDecoder = Callable[
+        [bytes, dict[str, UsageRecord], str | None, str | None, str | None],
+        "UsageRecord | Verdict | str | None",
+    ]
+
 _USAGE = b'"usage"'
 _ASSISTANT = b'"assistant"'
-_NOT_BILLED_MODELS = frozenset({"<synthetic>"})
+NOT_BILLED_MODELS = frozenset({"<synthetic>"})
 
 
 def _int(value: object) -> int:
@@ -77,7 +82,7 @@ def record_from_line(
     model = message.get("model")
     if not isinstance(model, str) or not model:
         model = "unknown"
-    if model in _NOT_BILLED_MODELS:
+    if model in NOT_BILLED_MODELS:
         return "synthetic"
     if obj.get("isApiErrorMessage"):
         return "api-error"
@@ -97,16 +102,7 @@ def record_from_line(
     if not isinstance(session, str):
         session = str(session)
 
-    cache_total = _int(usage.get("cache_creation_input_tokens"))
-    split = usage.get("cache_creation")
-    if isinstance(split, dict):
-        c5 = _int(split.get("ephemeral_5m_input_tokens"))
-        c1 = _int(split.get("ephemeral_1h_input_tokens"))
-        if c5 + c1 < cache_total:
-            # Older/partial splits: whatever is unassigned was written at the 5m default.
-            c5 += cache_total - (c5 + c1)
-    else:
-        c5, c1 = cache_total, 0
+    c5, c1 = _cache_split(usage)
     server = usage.get("server_tool_use")
     web = _int(server.get("web_search_requests")) if isinstance(server, dict) else 0
     tier = usage.get("service_tier")
@@ -135,6 +131,20 @@ def record_from_line(
     )
 
 
+def _cache_split(usage: dict[str, Any]) -> tuple[int, int]:
+    """Cache-creation tokens written at the 5-minute and the 1-hour rate."""
+    cache_total = _int(usage.get("cache_creation_input_tokens"))
+    split = usage.get("cache_creation")
+    if isinstance(split, dict):
+        c5 = _int(split.get("ephemeral_5m_input_tokens"))
+        c1 = _int(split.get("ephemeral_1h_input_tokens"))
+        if c5 + c1 < cache_total:
+            # Older/partial splits: whatever is unassigned was written at the 5m default.
+            c5 = cache_total - c1
+        return c5, c1
+    return cache_total, 0
+
+
 def more_complete(new: UsageRecord, old: UsageRecord) -> bool:
     """True when `new` carries more of the response than `old` (later streaming state)."""
     if new.output_tokens != old.output_tokens:
@@ -149,6 +159,23 @@ def merge_into(acc: dict[str, UsageRecord], rec: UsageRecord) -> None:
     if old is None or more_complete(rec, old):
         acc[key] = rec
 
+
+class Verdict:
+    """A `fast` decoder's answer that is not a record (see UNSURE and KNOWN_COPY)."""
+
+    __slots__ = ("name",)
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __repr__(self) -> str:
+        return self.name
+
+
+# A line a `fast` decoder leaves to the generic path, and another line of a response
+# already in the accumulator that carries nothing more.
+UNSURE = Verdict("UNSURE")
+KNOWN_COPY = Verdict("KNOWN_COPY")
 
 _CONTENT = b'"content":['
 _AFTER_CONTENT = b'],"stop_reason":'
@@ -185,19 +212,19 @@ def _is_known_copy(obj: object, acc: dict[str, UsageRecord]) -> bool:
     try:
         message = obj["message"]  # type: ignore[index]
         usage = message["usage"]
+        if obj["type"] != "assistant" or obj.get("isApiErrorMessage"):  # type: ignore[index,attr-defined]
+            return False
+        if message.get("model") in NOT_BILLED_MODELS:
+            return False
         rid = obj.get("requestId")  # type: ignore[attr-defined]
         old = acc.get(rid if rid else "m:" + message["id"])
-        if old is None or type(usage["output_tokens"]) is not int:
+        out = usage["output_tokens"]
+        if old is None or type(out) is not int or out < 0:
             return False
-        inside = (
-            _int(usage.get("input_tokens"))
-            + _int(usage.get("cache_creation_input_tokens"))
-            + _int(usage.get("cache_read_input_tokens"))
-        )
+        c5, c1 = _cache_split(usage)
+        inside = _int(usage.get("input_tokens")) + c5 + c1 + _int(usage.get("cache_read_input_tokens"))
         old_inside = old.input_tokens + old.cache_creation_tokens + old.cache_read_tokens
-        return bool(usage["output_tokens"] < old.output_tokens or (
-            usage["output_tokens"] == old.output_tokens and inside <= old_inside
-        ))
+        return bool(out < old.output_tokens or (out == old.output_tokens and inside <= old_inside))
     except (KeyError, TypeError, AttributeError):
         return False
 
@@ -212,49 +239,49 @@ def parse_chunk(
     default_session_id: str | None = None,
     default_agent_type: str | None = None,
     loads: Callable[[bytes], Any] = json_loads,
+    fast: FastDecoder | None = None,
 ) -> int:
     """Parse the complete lines of `data` into `acc`; return the bytes consumed.
 
     A trailing piece without a newline is not consumed (it may still be written)
-    unless `final` is set, in which case it is parsed if it is valid JSON.
+    unless `final` is set, in which case it is parsed if it is valid JSON. `fast` (see
+    `cchooks.parsers.bulk`) decodes lines it is sure of; the rest go the generic way.
     """
     end = data.rfind(b"\n") + 1
     tail = data[end:] if final and end < len(data) else b""
-    count = data.count(b"\n", 0, end) + (1 if tail.strip() else 0)
-    stats.lines += count
-    decoded = 0
     for line in _usage_lines(data, end, tail):
         # Only assistant lines with a usage object are decoded; the rest never leave C.
         if _ASSISTANT not in line:
             continue
-        decoded += 1
-        try:
-            obj = _loads_without_content(line, loads)
-        except ValueError as exc:  # UnicodeDecodeError is a ValueError too
-            if isinstance(exc, UnicodeDecodeError) or "UTF-8" in str(exc):
-                stats.non_utf8 += 1
-                stats.note("non-utf8", repr(line[:60]))
-            else:
-                stats.malformed += 1
-                stats.note("malformed", repr(line[:60]))
-            continue
-        if _is_known_copy(obj, acc):
-            stats.records += 1
-            continue
-        rec = record_from_line(
-            obj,
-            project_dir=project_dir,
-            default_session_id=default_session_id,
-            default_agent_type=default_agent_type,
-        )
-        if rec is None:
-            stats.skipped_no_usage += 1
-        elif isinstance(rec, str):
-            stats.not_billed += 1
-        else:
+        rec: UsageRecord | Verdict | str | None = UNSURE
+        if fast is not None:
+            rec = fast(line, acc, project_dir, default_session_id, default_agent_type)
+        if rec is UNSURE:
+            try:
+                obj = _loads_without_content(line, loads)
+            except ValueError as exc:  # UnicodeDecodeError is a ValueError too
+                if isinstance(exc, UnicodeDecodeError) or "UTF-8" in str(exc):
+                    stats.non_utf8 += 1
+                    stats.note("non-utf8", repr(line[:60]))
+                else:
+                    stats.malformed += 1
+                    stats.note("malformed", repr(line[:60]))
+                continue
+            rec = KNOWN_COPY if _is_known_copy(obj, acc) else record_from_line(
+                obj,
+                project_dir=project_dir,
+                default_session_id=default_session_id,
+                default_agent_type=default_agent_type,
+            )  # fmt: skip
+        if isinstance(rec, UsageRecord):
             stats.records += 1
             merge_into(acc, rec)
-    stats.skipped_no_usage += count - decoded
+        elif rec is KNOWN_COPY:
+            stats.records += 1
+        elif rec is None:
+            stats.not_responses += 1
+        else:
+            stats.not_billed += 1
     return len(data) if final else end
 
 
@@ -280,12 +307,14 @@ def parse_bytes(
     project_dir: str | None = None,
     default_session_id: str | None = None,
     default_agent_type: str | None = None,
+    loads: Callable[[bytes], Any] = json_loads,
+    fast: FastDecoder | None = None,
 ) -> tuple[list[UsageRecord], ParseStats]:
     """Convenience: all records of a complete byte string (used by tests and tools)."""
     acc: dict[str, UsageRecord] = {}
     stats = ParseStats()
     parse_chunk(
         data, acc, stats, final=True, project_dir=project_dir, default_session_id=default_session_id,
-        default_agent_type=default_agent_type,
+        default_agent_type=default_agent_type, loads=loads, fast=fast,
     )  # fmt: skip
     return list(acc.values()), stats
