@@ -440,6 +440,7 @@ def _read_all(
         return
     import multiprocessing
 
+    bulk_decoder()  # imported here once, so forked workers inherit it
     method = "fork" if "fork" in multiprocessing.get_all_start_methods() else None
     # Parsers allocate no reference cycles; the collector would only rescan their records.
     with multiprocessing.get_context(method).Pool(workers, initializer=gc.disable) as pool:
