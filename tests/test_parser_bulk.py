@@ -9,6 +9,7 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from cchooks.parsers import bulk
 from cchooks.parsers.bulk import record_from_bytes
 from cchooks.parsers.transcript import UNSURE, parse_bytes
 from cchooks.records import ParseStats, UsageRecord
@@ -99,7 +100,7 @@ def test_fast_path_reads_odd_lines_like_the_generic_path(
         "default_agent_type": agent_type,
     }
     generic, g_stats = parse_bytes(data, **kw)
-    fast, f_stats = parse_bytes(data, fast=record_from_bytes, **kw)
+    fast, f_stats = parse_bytes(data, fast=bulk, **kw)
     assert _by_key(fast) == _by_key(generic)
     assert _counts(f_stats) == _counts(g_stats)
 
@@ -124,6 +125,19 @@ def test_known_copies_are_not_rebuilt() -> None:
     r = Resp(1, "s", 10, 20, 30, 40, 50)
     records, stats = parse_bytes(
         b"\n".join(assistant_line(r, block=b).encode() for b in range(3)) + b"\n",
-        fast=record_from_bytes,
+        fast=bulk,
     )
     assert len(records) == 1 and stats.records == 3
+
+
+@settings(max_examples=500)
+@given(
+    st.lists(st.sampled_from([b'"usage"', b"\n", b"x", b'"usa', b'ge"', b'{"a":1}', b"\xff"]), max_size=40),
+    st.binary(max_size=30),
+)
+def test_simd_line_finder_finds_what_bytes_find_finds(parts: list[bytes], tail: bytes) -> None:
+    from cchooks.parsers.transcript import _usage_lines
+
+    data = b"".join(parts)
+    end = data.rfind(b"\n") + 1
+    assert list(bulk.usage_lines(data, end, tail)) == list(_usage_lines(data, end, tail))

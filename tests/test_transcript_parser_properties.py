@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from cchooks.parsers.bulk import record_from_bytes
+from cchooks.parsers import bulk
 from cchooks.parsers.transcript import parse_bytes, parse_chunk
 from cchooks.records import ParseStats, UsageRecord
 from tests.transcript_factory import Resp, assistant_line, noise_lines, record_totals, totals
@@ -60,7 +60,7 @@ def test_messy_stream_totals_equal_clean_stream(case: tuple[list[Resp], list[byt
     # Forks are credited to the session that made the call.
     assert _session_of(records) == {r.rid: r.session for r in resps}
     # The backfill decoder (msgspec) reads the same stream the same way.
-    fast_records, fast_stats = parse_bytes(data, fast=record_from_bytes)
+    fast_records, fast_stats = parse_bytes(data, fast=bulk)
     assert _by_key(fast_records) == _by_key(records)
     assert (fast_stats.malformed, fast_stats.non_utf8) == (stats.malformed, stats.non_utf8)
 

@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from typing import BinaryIO
 
     from cchooks.ledger.store import Ledger
-    from cchooks.parsers.transcript import FastDecoder
+    from cchooks.parsers.transcript import FastPath
     from cchooks.records import UsageRecord
 
     # dev, ino, size, mtime, offset, head, tail
@@ -36,7 +36,7 @@ if TYPE_CHECKING:
 FINGERPRINT_BYTES = 4096
 READ_CHUNK = 8 << 20  # bytes read per step
 COMMIT_EVERY = 32 << 20  # bytes parsed per transaction
-BULK_COMMIT_EVERY = 128 << 20  # the same for backfills: fewer commits, still bounded rework after a crash
+BULK_COMMIT_EVERY = 128 << 20  # the same for in-process backfills: fewer commits, still bounded rework after a crash
 BULK_BYTES = 4 << 20  # above this much new data, use the msgspec decoder
 PARALLEL_BYTES = 64 << 20  # above this much new data, parse in worker processes
 TASK_BYTES = 8 << 20  # new data per task of a parse process
@@ -237,7 +237,7 @@ def _parse_from(
     st: os.stat_result,
     agent_type: str | None,
     out: FileRead,
-    fast: FastDecoder | None,
+    fast: FastPath | None,
 ) -> None:
     fh.seek(start)
     offset = start
@@ -286,14 +286,14 @@ def _position(
             malformed, int(time.time() * 1000))  # fmt: skip
 
 
-def bulk_decoder() -> FastDecoder | None:
-    """The decoder for large reads: msgspec structs for ordinary assistant lines (too slow
-    to import on the hot paths); every other line still goes the generic way."""
+def bulk_decoder() -> FastPath | None:
+    """The fast path for large reads (`cchooks.parsers.bulk`; too slow to import on the
+    hot paths), or None where its libraries are missing."""
     try:
-        from cchooks.parsers.bulk import record_from_bytes
+        from cchooks.parsers import bulk
     except ImportError:
         return None
-    return record_from_bytes
+    return bulk
 
 
 class _Batch:
@@ -416,7 +416,9 @@ def ingest_files(
     from contextlib import nullcontext
 
     ledger.rebuild_rollup_if_stale()  # after a crashed backfill
-    batch = _Batch(ledger, BULK_COMMIT_EVERY if bulk else COMMIT_EVERY)
+    # With parse workers, committing often keeps the writes in step with the parsing, so
+    # little is left to write once the last file is parsed.
+    batch = _Batch(ledger, BULK_COMMIT_EVERY if bulk and workers <= 1 else COMMIT_EVERY)
     done = 0
     with ledger.deferred_rollup() if bulk else nullcontext():
         for fr in _read_all(todo, bulk, workers):

@@ -24,12 +24,21 @@ from cchooks.records import ParseStats, UsageRecord
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
-    from typing import Any
+    from typing import Any, Protocol
 
-    FastDecoder = Callable[
-        [bytes, dict[str, UsageRecord], str | None, str | None, str | None],
-        "UsageRecord | Verdict | str | None",
-    ]
+    class FastPath(Protocol):
+        """Faster equivalents for large reads (the `cchooks.parsers.bulk` module is one)."""
+
+        def usage_lines(self, data: bytes, end: int, tail: bytes) -> Iterator[bytes]: ...
+
+        def record_from_bytes(
+            self,
+            line: bytes,
+            acc: dict[str, UsageRecord],
+            project_dir: str | None,
+            default_session_id: str | None,
+            default_agent_type: str | None,
+        ) -> UsageRecord | Verdict | str | None: ...
 
 _USAGE = b'"usage"'
 _ASSISTANT = b'"assistant"'
@@ -239,23 +248,24 @@ def parse_chunk(
     default_session_id: str | None = None,
     default_agent_type: str | None = None,
     loads: Callable[[bytes], Any] = json_loads,
-    fast: FastDecoder | None = None,
+    fast: FastPath | None = None,
 ) -> int:
     """Parse the complete lines of `data` into `acc`; return the bytes consumed.
 
     A trailing piece without a newline is not consumed (it may still be written)
     unless `final` is set, in which case it is parsed if it is valid JSON. `fast` (see
-    `cchooks.parsers.bulk`) decodes lines it is sure of; the rest go the generic way.
+    `cchooks.parsers.bulk`) finds the lines and decodes those it is sure of; the rest go
+    the generic way.
     """
     end = data.rfind(b"\n") + 1
     tail = data[end:] if final and end < len(data) else b""
-    for line in _usage_lines(data, end, tail):
+    for line in _usage_lines(data, end, tail) if fast is None else fast.usage_lines(data, end, tail):
         # Only assistant lines with a usage object are decoded; the rest never leave C.
         if _ASSISTANT not in line:
             continue
         rec: UsageRecord | Verdict | str | None = UNSURE
         if fast is not None:
-            rec = fast(line, acc, project_dir, default_session_id, default_agent_type)
+            rec = fast.record_from_bytes(line, acc, project_dir, default_session_id, default_agent_type)
         if rec is UNSURE:
             try:
                 obj = _loads_without_content(line, loads)
@@ -308,7 +318,7 @@ def parse_bytes(
     default_session_id: str | None = None,
     default_agent_type: str | None = None,
     loads: Callable[[bytes], Any] = json_loads,
-    fast: FastDecoder | None = None,
+    fast: FastPath | None = None,
 ) -> tuple[list[UsageRecord], ParseStats]:
     """Convenience: all records of a complete byte string (used by tests and tools)."""
     acc: dict[str, UsageRecord] = {}
