@@ -8,7 +8,8 @@ Measured, each as isolated child processes (wall time spawn-to-reap; peak RSS an
 
   ccusage daily   `ccusage claude daily --json --offline -z UTC` (see ccusage.py), --ccusage-runs times
   cchooks cold    `cchooks report daily --json --tz UTC --claude-dir CORPUS --ledger TMP/ledger.db` on an
-                  empty ledger (full backfill), once (--cold-runs to repeat, each on a fresh ledger)
+                  empty ledger (full backfill), once (--cold-runs to repeat, each on a fresh ledger);
+                  the cold runs alternate with ccusage's runs, so both meet the same machine load
   cchooks warm    the same command again with the ledger up to date, --warm-runs times (p50/p95)
   cchooks append  a new response appended to a scratch session file in the corpus, then the same
                   command (incremental ingest of a few new bytes), --append-runs times; the scratch
@@ -145,11 +146,38 @@ def main(argv: list[str] | None = None) -> int:
         res["prewarm_s"] = round(prewarm(corpus), 2)
     parsed: dict[str, dict[str, Any]] = {}
 
+    # ---- cchooks setup; its cold runs interleave with ccusage's runs (same machine conditions)
+    colds: list[dict[str, Any]] = []
+    cold_run = None
+    tmp = Path(tempfile.mkdtemp(prefix="cchooks-bench-"))
+    if not a.no_cchooks:
+        cmd = cchooks_cmd(a.cchooks_cmd)
+        ledger = tmp / "ledger.db"
+        pp = str(REPO) + (os.pathsep + os.environ["PYTHONPATH"] if os.environ.get("PYTHONPATH") else "")
+        env = clean_env(tmp / "home", corpus, {"CCHOOKS_LEDGER": str(ledger), "PYTHONPATH": pp})
+        ok, why, tz = cchooks_probe(cmd, env)
+        res["cchooks_cmd"] = cmd
+        if not ok:
+            res["cchooks_error"] = why
+            print(f"cchooks skipped: {why}")
+        else:
+            argv_r = report_argv(cmd, corpus, ledger, tz)
+            res["cchooks_command"] = shlex.join(["cchooks", *argv_r[len(cmd):]])
+
+            def cold_run() -> None:
+                # cold: empty ledger, full backfill
+                if len(colds) >= a.cold_runs:
+                    return
+                for p in tmp.glob("ledger.db*"):
+                    p.unlink()
+                colds.append(run_measured(argv_r, env))
+                print(f"cchooks cold: {colds[-1]['wall_s']:.2f}s, {colds[-1]['maxrss_mb']:.0f} MB, rc {colds[-1]['rc']}")
+
     # ---- ccusage
     if not a.no_ccusage:
         try:
             launcher = ccu.ensure(a.ccusage_version)
-            r = ccu.daily(corpus, launcher, "claude", a.ccusage_runs, exp)
+            r = ccu.daily(corpus, launcher, "claude", a.ccusage_runs, exp, after_each=cold_run)
             r["version"] = ccu.version_of(launcher)
             if "_parsed" in r:
                 parsed["ccusage"] = r.pop("_parsed")
@@ -164,61 +192,43 @@ def main(argv: list[str] | None = None) -> int:
             print(f"ccusage unavailable: {exc}")
 
     # ---- cchooks
-    if not a.no_cchooks:
-        cmd = cchooks_cmd(a.cchooks_cmd)
-        tmp = Path(tempfile.mkdtemp(prefix="cchooks-bench-"))
-        ledger = tmp / "ledger.db"
-        pp = str(REPO) + (os.pathsep + os.environ["PYTHONPATH"] if os.environ.get("PYTHONPATH") else "")
-        env = clean_env(tmp / "home", corpus, {"CCHOOKS_LEDGER": str(ledger), "PYTHONPATH": pp})
-        ok, why, tz = cchooks_probe(cmd, env)
-        res["cchooks_cmd"] = cmd
-        if not ok:
-            res["cchooks_error"] = why
-            print(f"cchooks skipped: {why}")
+    if cold_run is not None:
+        while len(colds) < a.cold_runs:
+            cold_run()
+        cold = {**summarize(colds), "samples_s": [c["wall_s"] for c in colds]}
+        got, err = parsed_or_error(colds[-1])
+        if got:
+            parsed["cchooks_cold"] = got
+            cold["totals"] = got["totals"]
+            cold["vs_expected"] = compare(got, exp)
+            cold["ledger_bytes"] = sum(p.stat().st_size for p in tmp.glob("ledger.db*"))
         else:
-            argv_r = report_argv(cmd, corpus, ledger, tz)
-            res["cchooks_command"] = shlex.join(["cchooks", *argv_r[len(cmd):]])
-            # cold: empty ledger, full backfill
-            colds = []
-            for _ in range(a.cold_runs):
-                for p in tmp.glob("ledger.db*"):
-                    p.unlink()
-                colds.append(run_measured(argv_r, env))
-                print(f"cchooks cold: {colds[-1]['wall_s']:.2f}s, {colds[-1]['maxrss_mb']:.0f} MB, rc {colds[-1]['rc']}")
-            cold = {**summarize(colds), "samples_s": [c["wall_s"] for c in colds]}
-            got, err = parsed_or_error(colds[-1])
-            if got:
-                parsed["cchooks_cold"] = got
-                cold["totals"] = got["totals"]
-                cold["vs_expected"] = compare(got, exp)
-                cold["ledger_bytes"] = sum(p.stat().st_size for p in tmp.glob("ledger.db*"))
+            cold["error"] = err
+        res["cchooks_cold"] = cold
+        if got:
+            warms = [run_measured(argv_r, env) for _ in range(a.warm_runs)]
+            warm = {**summarize(warms), "samples_s": [w["wall_s"] for w in warms]}
+            wgot, werr = parsed_or_error(warms[-1])
+            if wgot:
+                parsed["cchooks_warm"] = wgot
+                warm["totals"] = wgot["totals"]
+                warm["same_as_cold"] = all(wgot["totals"].get(k) == got["totals"].get(k) for k in TOKEN_KEYS)
             else:
-                cold["error"] = err
-            res["cchooks_cold"] = cold
-            if got:
-                warms = [run_measured(argv_r, env) for _ in range(a.warm_runs)]
-                warm = {**summarize(warms), "samples_s": [w["wall_s"] for w in warms]}
-                wgot, werr = parsed_or_error(warms[-1])
-                if wgot:
-                    parsed["cchooks_warm"] = wgot
-                    warm["totals"] = wgot["totals"]
-                    warm["same_as_cold"] = all(wgot["totals"].get(k) == got["totals"].get(k) for k in TOKEN_KEYS)
-                else:
-                    warm["error"] = werr
-                res["cchooks_warm"] = warm
-                print(f"cchooks warm: p50 {warm['wall_p50_s']:.3f}s p95 {warm['wall_p95_s']:.3f}s")
-                if a.append_runs:
-                    res["cchooks_append"] = bench_append(corpus, argv_r, env, got, a.append_runs)
-                    ap_ = res["cchooks_append"]
-                    print(f"cchooks append+report: p50 {ap_['wall_p50_s']:.3f}s p95 {ap_['wall_p95_s']:.3f}s, "
-                          f"delta exact: {ap_.get('delta_exact')}")
-        if a.keep:
-            res["ledger_dir"] = str(tmp)
-            print(f"ledger kept in {tmp}")
-        else:
-            import shutil
+                warm["error"] = werr
+            res["cchooks_warm"] = warm
+            print(f"cchooks warm: p50 {warm['wall_p50_s']:.3f}s p95 {warm['wall_p95_s']:.3f}s")
+            if a.append_runs:
+                res["cchooks_append"] = bench_append(corpus, argv_r, env, got, a.append_runs)
+                ap_ = res["cchooks_append"]
+                print(f"cchooks append+report: p50 {ap_['wall_p50_s']:.3f}s p95 {ap_['wall_p95_s']:.3f}s, "
+                      f"delta exact: {ap_.get('delta_exact')}")
+    if a.keep:
+        res["ledger_dir"] = str(tmp)
+        print(f"ledger kept in {tmp}")
+    else:
+        import shutil
 
-            shutil.rmtree(tmp, ignore_errors=True)
+        shutil.rmtree(tmp, ignore_errors=True)
 
     # ---- cross-checks, table, ratios
     if "ccusage" in parsed and "cchooks_cold" in parsed:

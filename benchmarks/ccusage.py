@@ -30,6 +30,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -98,7 +99,10 @@ def ensure(version: str = DEFAULT_VERSION, quiet: bool = False) -> Path:
 
 
 def daily(corpus: Path, launcher: Path, form: str = "claude", runs: int = 1,
-          expected: dict[str, Any] | None = None) -> dict[str, Any]:
+          expected: dict[str, Any] | None = None,
+          after_each: Callable[[], None] | None = None) -> dict[str, Any]:
+    """`runs` timed runs of ccusage daily; `after_each` runs after each one (the bench interleaves
+    the other tool's runs this way, so both see the same machine conditions)."""
     argv = ([str(launcher), "claude", "daily"] if form == "claude" else [str(launcher), "daily"]) + [
         "--json", "--offline", "-z", "UTC"]
     results = []
@@ -106,6 +110,8 @@ def daily(corpus: Path, launcher: Path, form: str = "claude", runs: int = 1,
         env = clean_env(Path(home), corpus)
         for _ in range(runs):
             results.append(run_measured(argv, env))
+            if after_each is not None:
+                after_each()
     last = results[-1]
     out: dict[str, Any] = {"command": " ".join(["ccusage", *argv[1:]]), "form": form, **summarize(results),
                            "samples_s": [r["wall_s"] for r in results]}
