@@ -136,8 +136,8 @@ def test_known_copies_are_not_rebuilt() -> None:
     st.binary(max_size=30),
 )
 def test_simd_line_finder_finds_what_bytes_find_finds(parts: list[bytes], tail: bytes) -> None:
-    from cchooks.parsers.transcript import _usage_lines
+    from cchooks.parsers.transcript import usage_lines
 
     data = b"".join(parts)
     end = data.rfind(b"\n") + 1
-    assert list(bulk.usage_lines(data, end, tail)) == list(_usage_lines(data, end, tail))
+    assert list(bulk.usage_lines(data, end, tail)) == list(usage_lines(data, end, tail))

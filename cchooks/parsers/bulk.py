@@ -25,7 +25,16 @@ from typing import Annotated, Any
 import msgspec
 from stringzilla import find, rfind
 
-from cchooks.parsers.transcript import KNOWN_COPY, NOT_BILLED_MODELS, UNSURE, Verdict, parse_timestamp_ms
+from cchooks.parsers.transcript import (
+    KNOWN_COPY,
+    NOT_BILLED_MODELS,
+    UNSURE,
+    Verdict,
+    parse_timestamp_ms,
+)
+from cchooks.parsers.transcript import (
+    usage_lines as _generic_usage_lines,
+)
 from cchooks.records import UsageRecord
 
 Count = Annotated[int, msgspec.Meta(ge=0)]
@@ -72,22 +81,11 @@ class _Line(msgspec.Struct, gc=False):
 
 
 _decode = msgspec.json.Decoder(_Line).decode
-_USAGE = b'"usage"'
 
 
 def usage_lines(data: bytes, end: int, tail: bytes) -> Iterator[bytes]:
-    """`cchooks.parsers.transcript._usage_lines` with SIMD search."""
-    pos = 0
-    while True:
-        i = find(data, _USAGE, pos, end)
-        if i < 0:
-            break
-        start = rfind(data, b"\n", 0, i) + 1
-        stop = find(data, b"\n", i, end)
-        yield data[start:stop]
-        pos = stop + 1
-    if tail.strip() and _USAGE in tail:
-        yield tail
+    """`cchooks.parsers.transcript.usage_lines` with SIMD search (same results, property-tested)."""
+    return _generic_usage_lines(data, end, tail, find, rfind)
 
 
 def record_from_bytes(

@@ -259,7 +259,7 @@ def parse_chunk(
     """
     end = data.rfind(b"\n") + 1
     tail = data[end:] if final and end < len(data) else b""
-    for line in _usage_lines(data, end, tail) if fast is None else fast.usage_lines(data, end, tail):
+    for line in usage_lines(data, end, tail) if fast is None else fast.usage_lines(data, end, tail):
         # Only assistant lines with a usage object are decoded; the rest never leave C.
         if _ASSISTANT not in line:
             continue
@@ -295,16 +295,25 @@ def parse_chunk(
     return len(data) if final else end
 
 
-def _usage_lines(data: bytes, end: int, tail: bytes) -> Iterator[bytes]:
-    """The lines of data[:end] (and `tail`) that contain `"usage"`, found without splitting."""
+def usage_lines(
+    data: bytes,
+    end: int,
+    tail: bytes,
+    find: Callable[[bytes, bytes, int, int], int] = bytes.find,
+    rfind: Callable[[bytes, bytes, int, int], int] = bytes.rfind,
+) -> Iterator[bytes]:
+    """The lines of data[:end] (and `tail`) that contain `"usage"`, found without splitting.
+
+    `find`/`rfind` take (haystack, needle, start, end) like the unbound `bytes` methods;
+    backfills pass SIMD equivalents.
+    """
     pos = 0
-    find, rfind = data.find, data.rfind
     while True:
-        i = find(_USAGE, pos, end)
+        i = find(data, _USAGE, pos, end)
         if i < 0:
             break
-        start = rfind(b"\n", 0, i) + 1
-        stop = find(b"\n", i, end)
+        start = rfind(data, b"\n", 0, i) + 1
+        stop = find(data, b"\n", i, end)
         yield data[start:stop]
         pos = stop + 1
     if tail.strip() and _USAGE in tail:
