@@ -32,11 +32,13 @@ if TYPE_CHECKING:
 
     # dev, ino, size, mtime, offset, head, tail
     FileState = tuple[int, int, int, int, int, str | None, str | None]
+    # a file to read: where it is, its stat now, what was read of it before
+    Task = tuple["TranscriptFile", os.stat_result, FileState | None]
 
 FINGERPRINT_BYTES = 4096
 READ_CHUNK = 8 << 20  # bytes read per step
 COMMIT_EVERY = 32 << 20  # bytes parsed per transaction
-BULK_COMMIT_EVERY = 128 << 20  # the same for in-process backfills: fewer commits, still bounded rework after a crash
+BULK_COMMIT_EVERY = 128 << 20  # in-process backfills: fewer commits, still bounded rework after a crash
 BULK_BYTES = 4 << 20  # above this much new data, use the msgspec decoder
 PARALLEL_BYTES = 64 << 20  # above this much new data, parse in worker processes
 TASK_BYTES = 8 << 20  # new data per task of a parse process
@@ -378,7 +380,7 @@ def ingest_file(
     return result
 
 
-def _read_batch(tasks: list[tuple[TranscriptFile, os.stat_result, FileState | None]]) -> list[FileRead]:
+def _read_batch(tasks: list[Task]) -> list[FileRead]:
     return [read_new_bytes(tf, st, state, bulk=True) for tf, st, state in tasks]
 
 
@@ -394,7 +396,7 @@ def ingest_files(
     writes; `workers=1` keeps everything in-process.
     """
     states = load_file_states(ledger)
-    todo: list[tuple[TranscriptFile, os.stat_result, FileState | None]] = []
+    todo: list[Task] = []
     total = IngestResult()
     for tf in files:
         key = tf.path
@@ -407,7 +409,7 @@ def ingest_files(
         if state is not None and state[:4] == (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns):
             continue
         todo.append((tf, st, state))
-    pending_bytes = sum(st.st_size - (s[4] if s else 0) for _, st, s in todo)
+    pending_bytes = sum(_new_bytes(t) for t in todo)
     bulk = pending_bytes > BULK_BYTES
     if workers is None:
         # CCHOOKS_WORKERS caps the parse processes of a large backfill (1 = in-process).
@@ -433,9 +435,7 @@ def ingest_files(
     return total
 
 
-def _read_all(
-    todo: list[tuple[TranscriptFile, os.stat_result, FileState | None]], bulk: bool, workers: int
-) -> Iterator[FileRead]:
+def _read_all(todo: list[Task], bulk: bool, workers: int) -> Iterator[FileRead]:
     if workers <= 1:
         for tf, st, state in todo:
             yield read_new_bytes(tf, st, state, bulk)
@@ -450,23 +450,24 @@ def _read_all(
             yield from reads
 
 
-def _batches(
-    todo: list[tuple[TranscriptFile, os.stat_result, FileState | None]],
-) -> list[list[tuple[TranscriptFile, os.stat_result, FileState | None]]]:
+def _new_bytes(task: Task) -> int:
+    return task[1].st_size - (task[2][4] if task[2] else 0)
+
+
+def _batches(todo: list[Task]) -> list[list[Task]]:
     """Tasks for the parse processes: about TASK_BYTES of new data each.
 
     Big files first, so no worker is left with one straggler at the end; small tasks, so
     this process starts writing results while the workers are still parsing.
     """
-    order = sorted(todo, key=lambda t: -(t[1].st_size - (t[2][4] if t[2] else 0)))
-    batches: list[list[tuple[TranscriptFile, os.stat_result, FileState | None]]] = []
+    batches: list[list[Task]] = []
     size = TASK_BYTES
-    for task in order:
+    for task in sorted(todo, key=_new_bytes, reverse=True):
         if size >= TASK_BYTES:
             batches.append([])
             size = 0
         batches[-1].append(task)
-        size += task[1].st_size - (task[2][4] if task[2] else 0)
+        size += _new_bytes(task)
     return batches
 
 

@@ -247,7 +247,6 @@ def parse_chunk(
     project_dir: str | None = None,
     default_session_id: str | None = None,
     default_agent_type: str | None = None,
-    loads: Callable[[bytes], Any] = json_loads,
     fast: FastPath | None = None,
 ) -> int:
     """Parse the complete lines of `data` into `acc`; return the bytes consumed.
@@ -268,7 +267,7 @@ def parse_chunk(
             rec = fast.record_from_bytes(line, acc, project_dir, default_session_id, default_agent_type)
         if rec is UNSURE:
             try:
-                obj = _loads_without_content(line, loads)
+                obj = _loads_without_content(line, json_loads)
             except ValueError as exc:  # UnicodeDecodeError is a ValueError too
                 if isinstance(exc, UnicodeDecodeError) or "UTF-8" in str(exc):
                     stats.non_utf8 += 1
@@ -326,7 +325,6 @@ def parse_bytes(
     project_dir: str | None = None,
     default_session_id: str | None = None,
     default_agent_type: str | None = None,
-    loads: Callable[[bytes], Any] = json_loads,
     fast: FastPath | None = None,
 ) -> tuple[list[UsageRecord], ParseStats]:
     """Convenience: all records of a complete byte string (used by tests and tools)."""
@@ -334,6 +332,6 @@ def parse_bytes(
     stats = ParseStats()
     parse_chunk(
         data, acc, stats, final=True, project_dir=project_dir, default_session_id=default_session_id,
-        default_agent_type=default_agent_type, loads=loads, fast=fast,
+        default_agent_type=default_agent_type, fast=fast,
     )  # fmt: skip
     return list(acc.values()), stats
