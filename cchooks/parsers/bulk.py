@@ -2,15 +2,14 @@
 
 A backfill scans hundreds of megabytes for `"usage"`; stringzilla's SIMD search does
 that several times faster than `bytes.find`, with the same results. It then decodes
-tens of thousands of assistant lines. `msgspec` decodes each one
-straight into the few typed fields billing needs (skipping `message.content` and every
+tens of thousands of assistant lines; `msgspec` decodes each one straight into the few typed fields billing needs (skipping `message.content` and every
 other field in C, without building dicts), which is several times cheaper than a
 generic decode followed by `record_from_line`.
 
 The types here are strict on purpose: a token count must be a non-negative JSON
 integer, an id a string, and so on. Anything else (a float, a null, a negative count, a
-surprising shape, invalid UTF-8, malformed JSON) raises, and the caller takes the
-generic path, which defines the semantics. So this module only ever speeds up lines the
+surprising shape, invalid UTF-8, malformed JSON) makes `record_from_bytes` answer
+UNSURE, and the caller takes the generic path, which defines the semantics. So this module only ever speeds up lines the
 generic path would read the same way; `tests/test_parser_bulk.py` checks that they agree.
 
 msgspec costs ~20 ms to import (it pulls in `typing`), so the hook and statusline paths
@@ -25,16 +24,8 @@ from typing import Annotated, Any
 import msgspec
 from stringzilla import find, rfind
 
-from cchooks.parsers.transcript import (
-    KNOWN_COPY,
-    NOT_BILLED_MODELS,
-    UNSURE,
-    Verdict,
-    parse_timestamp_ms,
-)
-from cchooks.parsers.transcript import (
-    usage_lines as _generic_usage_lines,
-)
+from cchooks.parsers import transcript
+from cchooks.parsers.transcript import KNOWN_COPY, NOT_BILLED_MODELS, UNSURE, Verdict, parse_timestamp_ms
 from cchooks.records import UsageRecord
 
 Count = Annotated[int, msgspec.Meta(ge=0)]
@@ -85,7 +76,7 @@ _decode = msgspec.json.Decoder(_Line).decode
 
 def usage_lines(data: bytes, end: int, tail: bytes) -> Iterator[bytes]:
     """`cchooks.parsers.transcript.usage_lines` with SIMD search (same results, property-tested)."""
-    return _generic_usage_lines(data, end, tail, find, rfind)
+    return transcript.usage_lines(data, end, tail, find, rfind)
 
 
 def record_from_bytes(
