@@ -87,6 +87,35 @@ def test_growing_file_ingested_in_any_number_of_steps(tmp_path_factory: pytest.T
     assert _ledger_totals(ledger) == totals(resps)
 
 
+@pytest.mark.parametrize("chunk", [64, 997, 8192])
+@pytest.mark.parametrize(("bulk", "workers"), [(False, 1), (True, 1), (True, 2)])
+def test_any_read_chunk_and_path_gives_the_same_ledger(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, chunk: int, bulk: bool, workers: int
+) -> None:
+    """Files read in chunks smaller than a line, by the hook path, the backfill decoder and the
+    backfill workers, all end up as the same responses with every byte accounted for."""
+    from cchooks.ledger import ingest as ingest_mod
+
+    resps = _write_corpus(tmp_path / "claude", 4, 12, seed=chunk)
+    # a last line still being written is left for later
+    partial = next((tmp_path / "claude").rglob("*.jsonl"))
+    with partial.open("ab") as fh:
+        fh.write(assistant_line(Resp(999, "x", 1, 1, 1, 1, 1)).encode()[:50])
+    size = sum(p.stat().st_size for p in (tmp_path / "claude").rglob("*.jsonl"))
+    monkeypatch.setattr(ingest_mod, "READ_CHUNK", chunk)
+    monkeypatch.setattr(ingest_mod, "BULK_BYTES", 0 if bulk else 1 << 40)
+    monkeypatch.setattr(ingest_mod, "PARALLEL_BYTES", 0)
+    files = list(ingest_mod.discover(tmp_path / "claude" / "projects"))
+    ledger = tmp_path / "l.db"
+    with open_ledger(ledger) as led:
+        result = ingest_mod.ingest_files(led, files, workers=workers)
+        offsets = dict(led.conn.execute("SELECT path, offset FROM files").fetchall())
+    assert result.bytes_read == size
+    assert offsets[str(partial)] == partial.stat().st_size - 50
+    assert result.stats.malformed == result.stats.non_utf8 == 0
+    assert _ledger_totals(ledger) == totals(resps)
+
+
 def test_concurrent_ingest_processes_count_once(tmp_path: Path) -> None:
     resps = _write_corpus(tmp_path / "claude", 30, 40)
     ledger = tmp_path / "l.db"

@@ -257,10 +257,14 @@ def _parse_from(
             data, acc, stats, project_dir=tf.project_dir, default_session_id=tf.session_id,
             default_agent_type=agent_type, fast=fast,
         )  # fmt: skip
-        pending = data[used:]
         offset += used
         since_save += used
-        out.bytes_read += len(chunk)
+        if 0 < used < len(data) and len(chunk) == READ_CHUNK:
+            # Read the unfinished line again with the next chunk rather than copy this chunk.
+            pending = b""
+            fh.seek(offset)
+        else:
+            pending = data[used:]
         if since_save >= COMMIT_EVERY:
             # Very large files commit part-way so a crash does not redo all of it.
             bad = stats.malformed + stats.non_utf8
@@ -268,6 +272,7 @@ def _parse_from(
                 Segment([record_row(r) for r in acc.values()], _position(tf, fh, st, offset, bad - bad_before), since_save)
             )
             acc, since_save, bad_before = {}, 0, bad
+    out.bytes_read = fh.tell() - start
     bad = stats.malformed + stats.non_utf8
     out.segments.append(
         Segment([record_row(r) for r in acc.values()], _position(tf, fh, st, offset, bad - bad_before), since_save)
