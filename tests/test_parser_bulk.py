@@ -141,3 +141,16 @@ def test_simd_line_finder_finds_what_bytes_find_finds(parts: list[bytes], tail: 
     data = b"".join(parts)
     end = data.rfind(b"\n") + 1
     assert list(bulk.usage_lines(data, end, tail)) == list(usage_lines(data, end, tail))
+
+
+def test_backfill_falls_back_to_the_generic_path_without_its_libraries(monkeypatch: Any) -> None:
+    import sys
+
+    import cchooks.parsers
+    from cchooks.ledger import ingest
+
+    assert ingest.bulk_decoder() is bulk
+    # as if msgspec or stringzilla were missing: importing the module raises ImportError
+    monkeypatch.setitem(sys.modules, "cchooks.parsers.bulk", None)
+    monkeypatch.delattr(cchooks.parsers, "bulk")
+    assert ingest.bulk_decoder() is None

@@ -225,11 +225,20 @@ def _is_known_copy(obj: object, acc: dict[str, UsageRecord]) -> bool:
             return False
         if message.get("model") in NOT_BILLED_MODELS:
             return False
-        rid = obj.get("requestId")  # type: ignore[attr-defined]
-        old = acc.get(rid if rid else "m:" + message["id"])
-        out = usage["output_tokens"]
-        if old is None or type(out) is not int or out < 0:
+        # the key exactly as record_from_line derives it
+        rid, mid, uuid = obj.get("requestId"), message.get("id"), obj.get("uuid")  # type: ignore[attr-defined]
+        if isinstance(rid, str) and rid:
+            key = rid
+        elif isinstance(mid, str) and mid:
+            key = "m:" + mid
+        elif isinstance(uuid, str) and uuid:
+            key = "m:uuid:" + uuid
+        else:
             return False
+        old = acc.get(key)
+        if old is None:
+            return False
+        out = _int(usage.get("output_tokens"))
         c5, c1 = _cache_split(usage)
         inside = _int(usage.get("input_tokens")) + c5 + c1 + _int(usage.get("cache_read_input_tokens"))
         old_inside = old.input_tokens + old.cache_creation_tokens + old.cache_read_tokens
