@@ -13,7 +13,7 @@ What it builds (in a temporary work dir, removed afterwards unless --keep):
   with `transcript_path` pointing at a copy of that session's real transcript (and subagents).
 
 The commands are exactly what `cchooks install` writes into settings.json with this interpreter
-(`cchooks.installers.settings.command_prefix`, i.e. the `python -S …/cchooks/hot.py` launcher when it
+(`cchooks.installers.commands.command_prefix`, i.e. the `python -S …/cchooks/hot.py` launcher when it
 works here, see cchooks/launch_hot.py), split into words as the shell would.
 
 Measured, interleaved round-robin so machine noise hits every row alike (after 3 warm-up runs each):

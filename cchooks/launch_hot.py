@@ -1,7 +1,7 @@
 """The `-S` launcher's logic: `python -S /abs/.../cchooks/hot.py [--sys-path DIR]... <command> ...`.
 
 `cchooks install` writes the hook and statusLine commands in this form (when it works, see
-`cchooks.installers.settings.command_prefix`)::
+`cchooks.installers.commands.command_prefix`)::
 
     /abs/python -S /abs/site-packages/cchooks/hot.py hook Stop
     /abs/python -S /abs/src/cchooks/hot.py --sys-path /abs/venv/lib/python3.11/site-packages statusline

@@ -23,7 +23,7 @@ import pytest
 from cchooks import fastjson, paths
 from cchooks.commands import hook as hook_cmd
 from cchooks.commands import statusline as statusline_cmd
-from cchooks.installers import settings as st
+from cchooks.installers import commands as ic
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "fixtures"
@@ -309,7 +309,7 @@ def _modules_after(args: list[str], stdin: bytes, env: dict[str, str]) -> tuple[
     code = (
         "import sys, os\n"
         f"sys.path.append({str(ROOT)!r})\n"
-        f"sys.path.extend({st.hot_sys_path()!r})\n"
+        f"sys.path.extend({ic.hot_sys_path()!r})\n"
         "from cchooks.cli import main\n"
         f"main({args!r})\n"
         "sys.stderr.write('MODULES ' + ' '.join(sorted(sys.modules)))\n"
@@ -357,7 +357,7 @@ def test_launcher_sys_path(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_launcher_check(tmp_path: Path) -> None:
     from cchooks import __version__
 
-    prefix = st.hot_command_prefix(verify=False)
+    prefix = ic.hot_command_prefix(verify=False)
     assert prefix is not None
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     r = subprocess.run(

@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from cchooks.cli import main
+from cchooks.installers import commands as ic
 from cchooks.installers import settings as st
 from cchooks.installers.jsonio import JsonStyle, detect_style, dumps_json
 from cchooks.installers.telemetry import telemetry_env
@@ -168,8 +169,8 @@ def test_real_interpreter_in_odd_path_runs_cchooks(tmp_path: Path, hot: bool) ->
     prefix = st.command_prefix(str(link), hot=hot)
     if hot:
         words = shlex.split(prefix)
-        assert words[:3] == [str(link), "-S", st.hot_script()], prefix
-        assert words[3:] in ([], ["--sys-path", *st.hot_sys_path()])
+        assert words[:3] == [str(link), "-S", ic.hot_script()], prefix
+        assert words[3:] in ([], ["--sys-path", *ic.hot_sys_path()])
     else:
         assert "-m cchooks" in prefix
     out = subprocess.run(
@@ -187,11 +188,11 @@ def test_real_interpreter_in_odd_path_runs_cchooks(tmp_path: Path, hot: bool) ->
 def test_hot_prefix_is_verified(tmp_path: Path) -> None:
     """The -S form is only used when `hot.py --check` answers right with that interpreter."""
     fake = _argv_echo(tmp_path / "bin", "python3")  # runs, exits 0, but is not a Python
-    assert st.hot_command_prefix(str(fake)) is None
+    assert ic.hot_command_prefix(str(fake)) is None
     assert shlex.split(st.command_prefix(str(fake)))[1:] == ["-m", "cchooks"]
-    unverified = st.hot_command_prefix(str(fake), verify=False)
-    assert unverified is not None and shlex.split(unverified)[:3] == [str(fake), "-S", st.hot_script()]
-    real = st.hot_command_prefix()
+    unverified = ic.hot_command_prefix(str(fake), verify=False)
+    assert unverified is not None and shlex.split(unverified)[:3] == [str(fake), "-S", ic.hot_script()]
+    real = ic.hot_command_prefix()
     assert real is not None, "the -S launcher should work with the interpreter running the tests"
     assert st.command_prefix() == real
 
@@ -714,4 +715,4 @@ def test_python_dash_m_cchooks(tmp_path: Path) -> None:
     assert cmd.endswith(" hook PreToolUse")
     assert os.path.isabs(shlex.split(cmd)[0])
     assert cmd == st.hook_command(st.command_prefix(), "PreToolUse")  # the -S launcher form
-    assert shlex.split(cmd)[1:3] == ["-S", st.hot_script()]
+    assert shlex.split(cmd)[1:3] == ["-S", ic.hot_script()]

@@ -6,24 +6,7 @@ Which file
     parent), else ``~/.claude``. ``project``: ``<project dir>/.claude/settings.json``. ``local``:
     ``<project dir>/.claude/settings.local.json``.
 
-The command
-    ``<python> -S <…>/cchooks/hot.py [--sys-path <dir>] hook <Event>`` (and ``… statusline``) when that
-    works with this interpreter (:func:`command_prefix` runs ``hot.py --check`` once to find out): the
-    interpreter starts without ``site``, which saves the 30-40 ms that .pth files in site-packages can
-    cost every hook and statusline run (see :mod:`cchooks.launch_hot`). ``--sys-path`` names the
-    directory cchooks' dependencies are installed in, when it is not the one holding cchooks (an
-    editable install). Otherwise the ``cchooks`` console script next to the interpreter, else
-    ``<python> -m cchooks``. All paths are absolute and shell-quoted.
-
-What is ours
-    A hook or statusLine whose command runs cchooks: its program is a ``cchooks`` console script (any
-    directory), or its words contain ``-m cchooks``, or its first word after the program and its options
-    is a ``…/cchooks/hot.py`` script (``--sys-path DIR`` pairs after it are skipped), followed by ``hook
-    <Event>`` or ``statusline`` (leading ``NAME=value`` words are skipped; see :func:`command_kind`).
-    Matching is on the shell words,
-    so a changed or quoted interpreter path (a moved venv, a path with spaces) is still recognised and a
-    reinstall replaces rather than duplicates. A command that merely *wraps* cchooks (``sh -c '…cchooks
-    hook Stop'``) is the user's and is left alone.
+Which commands are cchooks' own, and how they are written, is :mod:`cchooks.installers.commands`.
 
 What is remembered, and where
     Most of what uninstall needs is in settings.json itself. The rest goes into a small JSON state file
@@ -72,13 +55,24 @@ import copy
 import difflib
 import json
 import os
-import shlex
-import sys
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, TypeGuard
+from typing import Any, Literal
 
+from cchooks.installers.commands import (
+    chained_command,
+    command_files,
+    command_kind,
+    command_prefix,
+    command_words,
+    hook_command,
+    hook_event_of,
+    is_our_command,
+    is_our_hook,
+    is_our_statusline,
+    statusline_command,
+)
 from cchooks.installers.jsonio import (
     JsonStyle,
     MalformedSettings,
@@ -215,214 +209,6 @@ def scope_paths(
 
 
 # --------------------------------------------------------------------------------------------------
-# commands
-
-
-HOT_SCRIPT = "hot.py"
-_HOT_CHECKED: dict[tuple[str, ...], bool] = {}
-
-
-def hot_script() -> str:
-    """The `-S` launcher of the cchooks package running now (``<package dir>/hot.py``)."""
-    import cchooks
-
-    return os.path.join(os.path.dirname(os.path.abspath(cchooks.__file__)), HOT_SCRIPT)
-
-
-def hot_sys_path() -> list[str]:
-    """The ``--sys-path`` directories the `-S` launcher needs: where cchooks' dependencies are installed
-    (platformdirs' directory, i.e. the site-packages of this interpreter), unless that is the directory
-    holding cchooks, which the launcher always adds."""
-    import platformdirs
-
-    package_parent = os.path.dirname(os.path.dirname(hot_script()))
-    deps = os.path.dirname(os.path.dirname(os.path.abspath(platformdirs.__file__)))
-    return [] if os.path.normcase(deps) == os.path.normcase(package_parent) else [deps]
-
-
-def hot_command_prefix(executable: str | None = None, *, verify: bool = True) -> str | None:
-    """``<python> -S <…>/cchooks/hot.py [--sys-path DIR]``, shell-quoted, or None when it does not work.
-
-    With ``verify`` (the default) the launcher is run once with ``--check`` (it imports the hook and
-    statusline modules and answers with cchooks' version); any other outcome means None.
-    """
-    exe = os.path.abspath(executable if executable is not None else sys.executable)
-    script = hot_script()
-    words = [exe, "-S", script]
-    for d in hot_sys_path():
-        words += ["--sys-path", d]
-    if verify and not _hot_works(tuple(words)):
-        return None
-    return " ".join(shlex.quote(w) for w in words)
-
-
-def _hot_works(words: tuple[str, ...]) -> bool:
-    if words not in _HOT_CHECKED:
-        import subprocess
-
-        from cchooks import __version__
-        from cchooks.launch_hot import CHECK_OK
-
-        try:
-            out = subprocess.run(
-                [*words, "--check"], capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL
-            )
-            ok = out.returncode == 0 and out.stdout.strip() == f"{CHECK_OK} {__version__}"
-        except (OSError, subprocess.SubprocessError, ValueError):
-            ok = False
-        _HOT_CHECKED[words] = ok
-    return _HOT_CHECKED[words]
-
-
-def command_prefix(executable: str | None = None, *, hot: bool = True) -> str:
-    """Shell words that run cchooks with this interpreter, e.g. ``'/venv/bin/python' -m cchooks``.
-
-    Preferred: the `-S` launcher (:func:`hot_command_prefix`) when ``hot`` and it works with this
-    interpreter; then the ``cchooks`` console script next to the interpreter when it exists; else
-    ``-m cchooks``. Always absolute paths, shell-quoted, never npx/uvx.
-    """
-    exe = executable if executable is not None else sys.executable
-    if not exe:
-        raise SettingsError("cannot tell which Python runs cchooks (sys.executable is empty)")
-    exe = os.path.abspath(exe)
-    if hot:
-        prefix = hot_command_prefix(exe)
-        if prefix is not None:
-            return prefix
-    script = Path(exe).parent / ("cchooks.exe" if os.name == "nt" else "cchooks")
-    if script.is_file() and os.access(script, os.X_OK):
-        return shlex.quote(str(script))
-    return f"{shlex.quote(exe)} -m cchooks"
-
-
-def hook_command(prefix: str, event: str) -> str:
-    return f"{prefix} hook {event}"
-
-
-def statusline_command(prefix: str, chain: str | None = None) -> str:
-    base = f"{prefix} statusline"
-    return f"{base} --chain {shlex.quote(chain)}" if chain is not None else base
-
-
-def _words(command: str) -> list[str] | None:
-    try:
-        return shlex.split(command)
-    except ValueError:
-        return None
-
-
-def _is_assignment(word: str) -> bool:
-    name, eq, _ = word.partition("=")
-    return bool(eq) and name.isidentifier()
-
-
-def _is_hot_script(word: str) -> bool:
-    path = word.replace("\\", "/")
-    return path == f"cchooks/{HOT_SCRIPT}" or path.endswith(f"/cchooks/{HOT_SCRIPT}")
-
-
-def _hot_subcommand_index(words: list[str], start: int) -> int | None:
-    """The subcommand's index in ``<python> [opts] <…>/cchooks/hot.py [--sys-path DIR]... <subcommand>``."""
-    i = start + 1
-    while i < len(words) and words[i].startswith("-") and words[i] not in ("-m", "-c", "-"):
-        i += 2 if words[i] in ("-X", "-W") else 1
-    if i >= len(words) or not _is_hot_script(words[i]):
-        return None
-    i += 1
-    while i < len(words):
-        if words[i] == "--sys-path" and i + 1 < len(words):
-            i += 2
-        elif words[i].startswith("--sys-path="):
-            i += 1
-        else:
-            break
-    return i
-
-
-def _cchooks_subcommand_index(words: list[str]) -> int | None:
-    """Index of the word after the one that invokes cchooks, if the command invokes cchooks."""
-    start = 0
-    while start < len(words) and _is_assignment(words[start]):
-        start += 1
-    if start >= len(words):
-        return None
-    prog = os.path.basename(words[start].replace("\\", "/"))
-    if prog in ("cchooks", "cchooks.exe"):
-        return start + 1
-    hot = _hot_subcommand_index(words, start)
-    if hot is not None:
-        return hot
-    for i in range(start + 1, len(words) - 1):
-        if words[i] == "-m" and words[i + 1] == "cchooks":
-            return i + 2
-    return None
-
-
-def _command_files(words: list[str]) -> list[str]:
-    """The absolute files a command of ours needs: its program, and the `-S` launcher if it uses one."""
-    files = [words[0]] if os.path.isabs(words[0]) else []
-    start = 0
-    while start < len(words) and _is_assignment(words[start]):
-        start += 1
-    if start < len(words) and _hot_subcommand_index(words, start) is not None:
-        if start and os.path.isabs(words[start]):
-            files.append(words[start])
-        files += [w for w in words[start + 1 :] if _is_hot_script(w) and os.path.isabs(w)][:1]
-    return files
-
-
-def command_kind(command: Any) -> Literal["hook", "statusline"] | None:
-    """``"hook"`` or ``"statusline"`` when ``command`` is one of cchooks' own commands, else None."""
-    if not isinstance(command, str):
-        return None
-    words = _words(command)
-    if words is None:
-        return None
-    idx = _cchooks_subcommand_index(words)
-    if idx is None or idx >= len(words):
-        return None
-    sub = words[idx]
-    if sub == "hook":
-        return "hook"
-    if sub == "statusline":
-        return "statusline"
-    return None
-
-
-def is_our_command(command: Any) -> bool:
-    return command_kind(command) is not None
-
-
-def chained_command(command: Any) -> str | None:
-    """The foreign command our statusline chains to (``… statusline --chain '<cmd>'``), if any."""
-    if command_kind(command) != "statusline":
-        return None
-    words = _words(command) or []
-    for i, word in enumerate(words):
-        if word == "--chain" and i + 1 < len(words):
-            return words[i + 1]
-        if word.startswith("--chain="):
-            return word[len("--chain=") :]
-    return None
-
-
-def _is_our_hook(handler: Any) -> TypeGuard[dict[str, Any]]:
-    return isinstance(handler, dict) and command_kind(handler.get("command")) == "hook"
-
-
-def _is_our_statusline(value: Any) -> TypeGuard[dict[str, Any]]:
-    return isinstance(value, dict) and command_kind(value.get("command")) == "statusline"
-
-
-def _hook_event_of(command: str) -> str | None:
-    words = _words(command) or []
-    idx = _cchooks_subcommand_index(words)
-    if idx is not None and idx + 1 < len(words):
-        return words[idx + 1]
-    return None
-
-
-# --------------------------------------------------------------------------------------------------
 # what is installed
 
 
@@ -454,7 +240,7 @@ class InstalledEntries:
             if len(commands) > 1:
                 found.append(f"{event}: cchooks hook installed {len(commands)} times")
             for command in commands:
-                target = _hook_event_of(command)
+                target = hook_event_of(command)
                 if target != event:
                     found.append(f"{event}: runs `cchooks hook {target}` (wrong event)")
         if self.installed:
@@ -464,7 +250,7 @@ class InstalledEntries:
         commands = [c for cs in self.hooks.values() for c in cs]
         if self.statusline:
             commands.append(self.statusline)
-        for program in sorted({f for c in commands if (w := _words(c)) for f in _command_files(w)}):
+        for program in sorted({f for c in commands if (w := command_words(c)) for f in command_files(w)}):
             if not os.path.exists(program):
                 found.append(f"{program} does not exist (venv moved?); rerun `cchooks install`")
         return found
@@ -479,10 +265,10 @@ def installed_entries(settings: Mapping[str, Any]) -> InstalledEntries:
             for group in groups if isinstance(groups, list) else ():
                 handlers = group.get("hooks") if isinstance(group, dict) else None
                 for handler in handlers if isinstance(handlers, list) else ():
-                    if _is_our_hook(handler):
+                    if is_our_hook(handler):
                         hooks.setdefault(event, []).append(handler["command"])
     status = settings.get("statusLine")
-    ours = status["command"] if _is_our_statusline(status) else None
+    ours = status["command"] if is_our_statusline(status) else None
     env = settings.get("env")
     tel: dict[str, str] = {}
     if isinstance(env, dict):
@@ -617,10 +403,10 @@ def _remove_ours(groups: list[Any]) -> tuple[list[Any], int | None, dict[str, An
     first_pure: dict[str, Any] | None = None
     for group in groups:
         handlers = group.get("hooks") if isinstance(group, dict) else None
-        if not isinstance(handlers, list) or not any(_is_our_hook(h) for h in handlers):
+        if not isinstance(handlers, list) or not any(is_our_hook(h) for h in handlers):
             kept.append(group)
             continue
-        others = [h for h in handlers if not _is_our_hook(h)]
+        others = [h for h in handlers if not is_our_hook(h)]
         if first_at is None:
             first_at = len(kept) + (1 if others else 0)
         if others:
@@ -667,7 +453,7 @@ def _drop_event(hooks: dict[str, Any], event: str, state: _State) -> None:
 
 def _restore_statusline(settings: dict[str, Any], state: _State, notes: list[str]) -> None:
     current = settings.get("statusLine", _MISSING)
-    if not _is_our_statusline(current):
+    if not is_our_statusline(current):
         if state.statusline_previous is not _MISSING and current is not _MISSING:
             notes.append("the statusLine was changed since install; left as it is")
         state.statusline_previous = _MISSING
@@ -696,7 +482,7 @@ def _install_statusline(settings: dict[str, Any], opts: InstallOptions, state: _
         }
         state.statusline_previous = current
         return
-    if _is_our_statusline(current):
+    if is_our_statusline(current):
         chain = chained_command(current["command"])
         previous = state.statusline_previous
         if chain is None and opts.statusline_mode == "chain" and isinstance(previous, dict):
@@ -843,7 +629,7 @@ def plan_uninstall(
             del new["hooks"]
     _restore_statusline(new, st, notes)
     _remove_env(new, st, notes)
-    if not st.known and _is_our_statusline(settings.get("statusLine")) and "statusLine" not in new:
+    if not st.known and is_our_statusline(settings.get("statusLine")) and "statusLine" not in new:
         notes.append("no install record was found, so a statusLine replaced by cchooks could not be restored")
     exact: str | None = None
     if st.original_text is not None:
