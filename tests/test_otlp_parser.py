@@ -21,9 +21,8 @@ from cchooks.parsers.otlp import (
     decode,
     decode_logs,
     decode_metrics,
-    logs_from_json,
-    metrics_from_json,
 )
+from cchooks.parsers.otlp_json import logs_from_json, metrics_from_json
 from tests.test_otlp_common import (
     COMPACT_REQUEST_ID,
     OTLP_FIXTURES,

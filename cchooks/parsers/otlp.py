@@ -1,9 +1,9 @@
 """OTLP export bodies (metrics and logs; JSON or protobuf) -> typed records.
 
-Pure: no sockets, no storage, no clocks. The protobuf wire format is decoded by the
-generated classes of `opentelemetry-proto`; OTLP/JSON is read with `json` and walked
-defensively (OTLP/JSON is not plain proto3 JSON: trace ids are hex, and integers
-may come as strings or numbers).
+Pure: no sockets, no storage, no clocks. This module holds the records and the entry
+points (`decode`, `decode_metrics`, `decode_logs`); the wire formats are read by
+`cchooks.parsers.otlp_protobuf` (the generated classes of `opentelemetry-proto`) and
+`cchooks.parsers.otlp_json`.
 
 What comes out (see shared/docs/formats.md, "OpenTelemetry"):
 - `MetricPoint`: one data point of any metric, with a stable `series` id (metric,
@@ -22,7 +22,6 @@ timestamp) is counted in `rejected` and reported back as OTLP partial success.
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import json
 import math
@@ -52,8 +51,8 @@ API_REQUEST = "api_request"
 
 _MAX_NS = (1 << 63) - 1
 _MAX_COUNT = 1 << 53
-_MAX_DEPTH = 32
-_TEMPORALITY_NAMES = {
+MAX_DEPTH = 32
+TEMPORALITY_NAMES = {
     "AGGREGATION_TEMPORALITY_UNSPECIFIED": 0,
     "AGGREGATION_TEMPORALITY_DELTA": 1,
     "AGGREGATION_TEMPORALITY_CUMULATIVE": 2,
@@ -64,7 +63,7 @@ class OTLPDecodeError(ValueError):
     """The body is not a decodable OTLP export request."""
 
 
-class _Reject(Exception):
+class Rejected(Exception):
     """One data point or log record is unusable; the rest of the body is fine."""
 
 
@@ -263,7 +262,7 @@ def _opt_float(v: object) -> float | None:
     return f if math.isfinite(f) else None
 
 
-def _clean(s: str) -> str:
+def clean_text(s: str) -> str:
     """A str that encodes to UTF-8 (JSON may carry lone surrogates)."""
     try:
         s.encode("utf-8")
@@ -287,9 +286,9 @@ def _series(metric: str, resource_json: str, scope: str, attributes_json: str) -
     return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
 
 
-def _ns(v: int, what: str) -> int:
+def checked_ns(v: int, what: str) -> int:
     if not 0 <= v <= _MAX_NS:
-        raise _Reject(f"{what} out of range")
+        raise Rejected(f"{what} out of range")
     return v
 
 
@@ -298,7 +297,7 @@ def series_id(metric: str, resource: dict[str, Any], scope: str, attributes: dic
     return _series(metric, canonical_json(resource), scope, canonical_json(attributes))
 
 
-def _point(
+def make_point(
     metric: str, kind: str, temporality: int, monotonic: bool | None, unit: str, start: int, time: int,
     value: float, attrs: dict[str, Any], resource: dict[str, Any], resource_json: str, scope: str,
     extra: dict[str, Any] | None,
@@ -336,7 +335,7 @@ def _event_name(attributes: dict[str, Any], event_name_field: str, body: Any) ->
     return name.removeprefix("claude_code.")
 
 
-def _make_event(
+def make_event(
     resource: dict[str, Any],
     scope: str,
     attributes: dict[str, Any],
@@ -345,8 +344,8 @@ def _make_event(
     body: Any,
     event_name_field: str,
 ) -> LogEvent:
-    time_ns = _ns(time_ns, "timeUnixNano")
-    observed_ns = _ns(observed_ns, "observedTimeUnixNano")
+    time_ns = checked_ns(time_ns, "timeUnixNano")
+    observed_ns = checked_ns(observed_ns, "observedTimeUnixNano")
     name = _event_name(attributes, event_name_field, body)
     return LogEvent(
         name=name,
@@ -398,353 +397,17 @@ def api_request_from_event(ev: LogEvent) -> ApiRequest:
     )
 
 
-def _add_event(batch: ExportBatch, ev: LogEvent) -> None:
+def add_event(batch: ExportBatch, ev: LogEvent) -> None:
     if ev.name == API_REQUEST:
         batch.api_requests.append(api_request_from_event(ev))
     else:
         batch.events.append(ev)
 
 
-def _finite(v: float, what: str) -> float:
+def finite_float(v: float, what: str) -> float:
     if not math.isfinite(v):
-        raise _Reject(f"non-finite {what}")
+        raise Rejected(f"non-finite {what}")
     return v
-
-
-# -- protobuf -----------------------------------------------------------------------
-
-
-def _pb_any(v: Any, depth: int = 0) -> Any:
-    kind = v.WhichOneof("value")
-    if kind == "string_value":
-        return v.string_value
-    if kind == "int_value":
-        return v.int_value
-    if kind == "double_value":
-        d = v.double_value
-        return d if math.isfinite(d) else str(d)
-    if kind == "bool_value":
-        return v.bool_value
-    if depth >= _MAX_DEPTH:
-        return None
-    if kind == "array_value":
-        return [_pb_any(x, depth + 1) for x in v.array_value.values]
-    if kind == "kvlist_value":
-        return {kv.key: _pb_any(kv.value, depth + 1) for kv in v.kvlist_value.values}
-    if kind == "bytes_value":
-        return base64.b64encode(v.bytes_value).decode("ascii")
-    return None
-
-
-def _pb_attrs(kvs: Any) -> dict[str, Any]:
-    return {kv.key: _pb_any(kv.value) for kv in kvs}
-
-
-def metrics_from_message(msg: Any) -> ExportBatch:
-    """Points of a decoded `ExportMetricsServiceRequest` (protobuf message, e.g. from gRPC)."""
-    batch = ExportBatch("metrics")
-    for rm in msg.resource_metrics:
-        resource = _pb_attrs(rm.resource.attributes)
-        resource_json = canonical_json(resource)
-        for sm in rm.scope_metrics:
-            scope = sm.scope.name
-            for m in sm.metrics:
-                kind = m.WhichOneof("data")
-                if kind is None:
-                    batch.reject(f"metric {m.name!r} has no data")
-                    continue
-                data = getattr(m, kind)
-                temporality = int(getattr(data, "aggregation_temporality", 0))
-                monotonic = bool(data.is_monotonic) if kind == KIND_SUM else None
-                for dp in data.data_points:
-                    try:
-                        attrs = _pb_attrs(dp.attributes)
-                        start = _ns(dp.start_time_unix_nano, "startTimeUnixNano")
-                        time = _ns(dp.time_unix_nano, "timeUnixNano")
-                        value, extra = _pb_value(kind, dp)
-                    except _Reject as exc:
-                        batch.reject(f"{m.name}: {exc}")
-                        continue
-                    batch.points.append(
-                        _point(m.name, kind, temporality, monotonic, m.unit, start, time, value, attrs, resource,
-                               resource_json, scope, extra)
-                    )  # fmt: skip
-    return batch
-
-
-def _pb_value(kind: str, dp: Any) -> tuple[float, dict[str, Any] | None]:
-    if kind in (KIND_SUM, KIND_GAUGE):
-        which = dp.WhichOneof("value")
-        if which == "as_int":
-            return float(dp.as_int), None
-        if which == "as_double":
-            return _finite(dp.as_double, "value"), None
-        raise _Reject("data point without a value")
-    extra: dict[str, Any] = {"count": int(dp.count)}
-    if kind == KIND_HISTOGRAM:
-        extra["bucket_counts"] = list(dp.bucket_counts)
-        extra["explicit_bounds"] = [b for b in dp.explicit_bounds if math.isfinite(b)]
-    elif kind == KIND_SUMMARY:
-        extra["quantiles"] = [[q.quantile, q.value] for q in dp.quantile_values if math.isfinite(q.value)]
-    total = float(dp.sum) if kind == KIND_SUMMARY or dp.HasField("sum") else 0.0
-    return _finite(total, "sum"), extra
-
-
-def logs_from_message(msg: Any) -> ExportBatch:
-    """Events of a decoded `ExportLogsServiceRequest` (protobuf message, e.g. from gRPC)."""
-    batch = ExportBatch("logs")
-    for rl in msg.resource_logs:
-        resource = _pb_attrs(rl.resource.attributes)
-        for sl in rl.scope_logs:
-            scope = sl.scope.name
-            for lr in sl.log_records:
-                try:
-                    attrs = _pb_attrs(lr.attributes)
-                    body = _pb_any(lr.body) if lr.HasField("body") else None
-                    ev = _make_event(
-                        resource, scope, attrs, lr.time_unix_nano, lr.observed_time_unix_nano, body,
-                        lr.event_name,
-                    )  # fmt: skip
-                except _Reject as exc:
-                    batch.reject(f"log record: {exc}")
-                    continue
-                _add_event(batch, ev)
-    return batch
-
-
-def _pb_parse(cls: Any, body: bytes) -> Any:
-    try:
-        return cls.FromString(body)
-    except Exception as exc:  # DecodeError, and whatever upb raises on hostile input
-        raise OTLPDecodeError(f"invalid protobuf body: {exc}") from None
-
-
-# -- JSON ---------------------------------------------------------------------------
-
-
-def _j_get(d: dict[str, Any], camel: str, snake: str | None = None) -> Any:
-    v = d.get(camel)
-    if v is None and snake is not None:
-        v = d.get(snake)
-    return v
-
-
-def _j_list(d: dict[str, Any], camel: str, snake: str | None = None) -> list[Any]:
-    v = _j_get(d, camel, snake)
-    if v is None:
-        return []
-    if not isinstance(v, list):
-        raise OTLPDecodeError(f"{camel} must be an array")
-    return v
-
-
-def _j_obj(v: Any, what: str) -> dict[str, Any]:
-    if v is None:
-        return {}
-    if not isinstance(v, dict):
-        raise OTLPDecodeError(f"{what} must be an object")
-    return v
-
-
-def _j_top(v: Any) -> dict[str, Any]:
-    if not isinstance(v, dict):
-        raise OTLPDecodeError("the request must be a JSON object")
-    return v
-
-
-def _j_str(v: Any) -> str:
-    return _clean(v) if isinstance(v, str) else ""
-
-
-def _j_int(v: Any, what: str) -> int:
-    """A JSON int64/uint64 (number or decimal string); absent = 0."""
-    if v is None:
-        return 0
-    if isinstance(v, bool):
-        raise _Reject(f"{what} is not an integer")
-    if isinstance(v, int):
-        return v
-    if isinstance(v, float) and v.is_integer():
-        return int(v)
-    if isinstance(v, str) and len(v) < 40:
-        try:
-            return int(v)
-        except ValueError:
-            pass
-    raise _Reject(f"{what} is not an integer")
-
-
-def _j_float(v: Any, what: str) -> float:
-    if isinstance(v, bool):
-        raise _Reject(f"{what} is not a number")
-    if isinstance(v, int | float):
-        return float(v)
-    if isinstance(v, str) and len(v) < 40:
-        try:
-            return float(v)  # proto3 JSON also allows "NaN", "Infinity"
-        except ValueError:
-            pass
-    raise _Reject(f"{what} is not a number")
-
-
-def _j_any(v: Any, depth: int = 0) -> Any:
-    if not isinstance(v, dict):
-        return None
-    for key, conv in (("stringValue", "s"), ("string_value", "s"), ("intValue", "i"), ("int_value", "i"),
-                      ("doubleValue", "d"), ("double_value", "d"), ("boolValue", "b"), ("bool_value", "b"),
-                      ("arrayValue", "a"), ("array_value", "a"), ("kvlistValue", "k"),
-                      ("kvlist_value", "k"), ("bytesValue", "y"), ("bytes_value", "y")):  # fmt: skip
-        if key not in v:
-            continue
-        x = v[key]
-        try:
-            if conv == "s":
-                return _j_str(x)
-            if conv == "i":
-                return _j_int(x, "intValue")
-            if conv == "d":
-                d = _j_float(x, "doubleValue")
-                return d if math.isfinite(d) else str(d)
-            if conv == "b":
-                return x if isinstance(x, bool) else None
-            if conv == "y":
-                return _j_str(x)
-        except _Reject:
-            return _clean(str(x))[:200]
-        if depth >= _MAX_DEPTH or not isinstance(x, dict):
-            return None
-        values = x.get("values")
-        if not isinstance(values, list):
-            return [] if conv == "a" else {}
-        if conv == "a":
-            return [_j_any(e, depth + 1) for e in values]
-        return {
-            _j_str(kv.get("key")): _j_any(kv.get("value"), depth + 1) for kv in values if isinstance(kv, dict)
-        }
-    return None
-
-
-def _j_attrs(d: dict[str, Any]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for kv in _j_list(d, "attributes"):
-        if isinstance(kv, dict):
-            out[_j_str(kv.get("key"))] = _j_any(kv.get("value"))
-    return out
-
-
-def _j_temporality(v: Any) -> int:
-    if isinstance(v, str):
-        if v in _TEMPORALITY_NAMES:
-            return _TEMPORALITY_NAMES[v]
-        try:
-            return int(v)
-        except ValueError:
-            return 0
-    return v if isinstance(v, int) and not isinstance(v, bool) else 0
-
-
-def _json_value(kind: str, dp: dict[str, Any]) -> tuple[float, dict[str, Any] | None]:
-    if kind in (KIND_SUM, KIND_GAUGE):
-        if (x := _j_get(dp, "asInt", "as_int")) is not None:
-            return float(_j_int(x, "asInt")), None
-        if (x := _j_get(dp, "asDouble", "as_double")) is not None:
-            return _finite(_j_float(x, "asDouble"), "value"), None
-        raise _Reject("data point without a value")
-    extra: dict[str, Any] = {"count": _j_int(dp.get("count"), "count")}
-    total = dp.get("sum")
-    value = 0.0 if total is None else _finite(_j_float(total, "sum"), "sum")
-    if kind == KIND_HISTOGRAM:
-        counts = _j_get(dp, "bucketCounts", "bucket_counts")
-        if isinstance(counts, list):
-            extra["bucket_counts"] = [_j_int(c, "bucketCounts") for c in counts]
-    return value, extra
-
-
-def metrics_from_json(obj: Any) -> ExportBatch:
-    """Points of an OTLP/JSON `ExportMetricsServiceRequest` already parsed by `json`."""
-    top = _j_top(obj)
-    batch = ExportBatch("metrics")
-    for rm in _j_list(top, "resourceMetrics", "resource_metrics"):
-        rm = _j_obj(rm, "resourceMetrics[]")
-        resource = _j_attrs(_j_obj(rm.get("resource"), "resource"))
-        resource_json = canonical_json(resource)
-        for sm in _j_list(rm, "scopeMetrics", "scope_metrics"):
-            sm = _j_obj(sm, "scopeMetrics[]")
-            scope = _j_str(_j_obj(sm.get("scope"), "scope").get("name"))
-            for m in _j_list(sm, "metrics"):
-                m = _j_obj(m, "metrics[]")
-                name = _j_str(m.get("name"))
-                unit = _j_str(m.get("unit"))
-                kind = next(
-                    (
-                        k
-                        for k in (KIND_SUM, KIND_GAUGE, KIND_HISTOGRAM, KIND_SUMMARY)
-                        if isinstance(m.get(k), dict)
-                    ),
-                    None,
-                )
-                if kind is None:
-                    if isinstance(_j_get(m, "exponentialHistogram", KIND_EXP_HISTOGRAM), dict):
-                        kind = KIND_EXP_HISTOGRAM
-                        data = _j_obj(_j_get(m, "exponentialHistogram", KIND_EXP_HISTOGRAM), "metric data")
-                    else:
-                        batch.reject(f"metric {name!r} has no data")
-                        continue
-                else:
-                    data = m[kind]
-                temporality = _j_temporality(
-                    _j_get(data, "aggregationTemporality", "aggregation_temporality")
-                )
-                monotonic = bool(_j_get(data, "isMonotonic", "is_monotonic")) if kind == KIND_SUM else None
-                for dp in _j_list(data, "dataPoints", "data_points"):
-                    try:
-                        if not isinstance(dp, dict):
-                            raise _Reject("data point is not an object")
-                        attrs = _j_attrs(dp)
-                        start = _ns(
-                            _j_int(_j_get(dp, "startTimeUnixNano", "start_time_unix_nano"), "start"), "start"
-                        )
-                        time = _ns(_j_int(_j_get(dp, "timeUnixNano", "time_unix_nano"), "time"), "time")
-                        value, extra = _json_value(kind, dp)
-                    except _Reject as exc:
-                        batch.reject(f"{name}: {exc}")
-                        continue
-                    batch.points.append(
-                        _point(name, kind, temporality, monotonic, unit, start, time, value, attrs, resource,
-                               resource_json, scope, extra)
-                    )  # fmt: skip
-    return batch
-
-
-def logs_from_json(obj: Any) -> ExportBatch:
-    """Events of an OTLP/JSON `ExportLogsServiceRequest` already parsed by `json`."""
-    top = _j_top(obj)
-    batch = ExportBatch("logs")
-    for rl in _j_list(top, "resourceLogs", "resource_logs"):
-        rl = _j_obj(rl, "resourceLogs[]")
-        resource = _j_attrs(_j_obj(rl.get("resource"), "resource"))
-        for sl in _j_list(rl, "scopeLogs", "scope_logs"):
-            sl = _j_obj(sl, "scopeLogs[]")
-            scope = _j_str(_j_obj(sl.get("scope"), "scope").get("name"))
-            for lr in _j_list(sl, "logRecords", "log_records"):
-                try:
-                    if not isinstance(lr, dict):
-                        raise _Reject("log record is not an object")
-                    attrs = _j_attrs(lr)
-                    time_ns = _j_int(_j_get(lr, "timeUnixNano", "time_unix_nano"), "timeUnixNano")
-                    observed = _j_int(
-                        _j_get(lr, "observedTimeUnixNano", "observed_time_unix_nano"), "observed"
-                    )
-                    body = _j_any(lr.get("body"))
-                    ev = _make_event(
-                        resource, scope, attrs, time_ns, observed, body,
-                        _j_str(_j_get(lr, "eventName", "event_name")),
-                    )  # fmt: skip
-                except _Reject as exc:
-                    batch.reject(f"log record: {exc}")
-                    continue
-                _add_event(batch, ev)
-    return batch
 
 
 def _json_parse(body: bytes) -> Any:
@@ -772,7 +435,11 @@ def decode_metrics(body: bytes, encoding: Encoding) -> ExportBatch:
     if encoding == "protobuf":
         from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import ExportMetricsServiceRequest
 
-        return _guard(metrics_from_message, _pb_parse(ExportMetricsServiceRequest, body))
+        from cchooks.parsers.otlp_protobuf import metrics_from_message, parse_message
+
+        return _guard(metrics_from_message, parse_message(ExportMetricsServiceRequest, body))
+    from cchooks.parsers.otlp_json import metrics_from_json
+
     return _guard(metrics_from_json, _json_parse(body))
 
 
@@ -781,7 +448,11 @@ def decode_logs(body: bytes, encoding: Encoding) -> ExportBatch:
     if encoding == "protobuf":
         from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
 
-        return _guard(logs_from_message, _pb_parse(ExportLogsServiceRequest, body))
+        from cchooks.parsers.otlp_protobuf import logs_from_message, parse_message
+
+        return _guard(logs_from_message, parse_message(ExportLogsServiceRequest, body))
+    from cchooks.parsers.otlp_json import logs_from_json
+
     return _guard(logs_from_json, _json_parse(body))
 
 
@@ -790,9 +461,13 @@ def decode_traces(body: bytes, encoding: Encoding) -> ExportBatch:
     if encoding == "protobuf":
         from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
-        _pb_parse(ExportTraceServiceRequest, body)
+        from cchooks.parsers.otlp_protobuf import parse_message
+
+        parse_message(ExportTraceServiceRequest, body)
     else:
-        _j_top(_json_parse(body))
+        from cchooks.parsers.otlp_json import top_object
+
+        top_object(_json_parse(body))
     return ExportBatch("traces")
 
 
