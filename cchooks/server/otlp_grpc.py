@@ -16,7 +16,8 @@ from typing import Any
 from cchooks.ledger.otlp_store import BatchWriter, QueueFull, WriterUnavailable
 from cchooks.parsers.otlp import ExportBatch
 from cchooks.parsers.otlp_protobuf import logs_from_message, metrics_from_message
-from cchooks.server.otlp_http import Forwarder, ServerConfig
+from cchooks.server.forward import Forwarder
+from cchooks.server.otlp_http import ServerConfig
 
 DEFAULT_GRPC_PORT = 4317
 
