@@ -20,7 +20,8 @@ from cchooks.ledger.ingest import IngestResult, ingest_config_dirs, ingest_sessi
 from cchooks.ledger.store import Ledger
 from cchooks.pricing import PriceTable, load_price_table
 from cchooks.records import UsageRecord
-from cchooks.reports.build import Report, ReportRow, Totals, build_report
+from cchooks.reports.build import Report, ReportRow, build_report
+from cchooks.totals import Totals
 from cchooks.timezones import parse_day_bound, resolve_tz
 
 __all__ = [
@@ -74,7 +75,7 @@ def price_table(ledger: Ledger | None = None, overrides: dict[str, dict[str, Any
     table = load_price_table(overrides)
     if ledger is not None:
         try:
-            from cchooks.pricing.learned import learned_prices
+            from cchooks.ledger.learned import learned_prices
         except ImportError:  # pragma: no cover - OTLP support not installed
             return table
         for price in learned_prices(ledger):

@@ -27,7 +27,7 @@ def run(args: argparse.Namespace) -> int:
     t0 = time.perf_counter()
     with ledger:
         r = ingest_or_warn(ledger, args.claude_dir, args.verbose, show_progress=not args.json)
-        stored = ledger.conn.execute("SELECT count(*) FROM responses").fetchone()[0]
+        stored = ledger.response_count()
     s = r.stats
     summary = {
         "ledger": str(ledger.path),

@@ -71,7 +71,7 @@ class _Monitor:
                 changed = r.bytes_read > 0
             except Exception as exc:  # the view goes on; the footer shows the error count
                 self.errors = [str(exc)]
-        version = self.ledger.conn.execute("PRAGMA data_version").fetchone()[0]
+        version = self.ledger.data_version()
         changed = changed or version != self.data_version
         self.data_version = version
         self.stale = self.stale or changed

@@ -55,8 +55,8 @@ def _price_table(ledger: Any) -> Any:
 
         return price_table(ledger)
     except Exception:  # config errors must not hide the reconciliation
+        from cchooks.ledger.learned import add_learned_prices
         from cchooks.pricing import load_price_table
-        from cchooks.pricing.learned import add_learned_prices
 
         table = load_price_table()
         add_learned_prices(table, ledger)

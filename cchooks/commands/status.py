@@ -210,18 +210,14 @@ def ledger_state(ledger_arg: str | None, claude_dir: str | None, now: int) -> di
         info["error"] = f"cannot open the ledger read-only: {exc}"
         return info
     try:
-        c = ledger.conn
-        version = c.execute("PRAGMA user_version").fetchone()[0]
         from cchooks.ledger.schema import MIGRATIONS
 
-        info["schema_version"] = version
+        o = ledger.overview()
+        info["schema_version"] = o["schema_version"]
         info["schema_current"] = len(MIGRATIONS)
-        info["responses"] = c.execute("SELECT count(*) FROM responses").fetchone()[0]
-        info["sessions"] = c.execute("SELECT count(DISTINCT session_id) FROM responses").fetchone()[0]
-        info["files_tracked"] = c.execute("SELECT count(*) FROM files").fetchone()[0]
-        info["rate_limit_snapshots"] = c.execute("SELECT count(*) FROM rate_limit_snapshots").fetchone()[0]
-        newest = c.execute("SELECT max(ts_ms) FROM responses").fetchone()[0]
-        last_read = c.execute("SELECT max(updated_ms) FROM files").fetchone()[0]
+        for k in ("responses", "sessions", "files_tracked", "rate_limit_snapshots"):
+            info[k] = o[k]
+        newest, last_read = o["newest_response_ms"], o["last_read_ms"]
         info["newest_response_ms"] = newest
         info["newest_response"] = _iso(newest)
         info["last_ingest_ms"] = last_read

@@ -16,7 +16,7 @@ statusline payload has recorded one that is still running, else ccusage's 5-hour
 heuristic; *weekly* is the official `seven_day` window likewise, else the local week
 starting on `[limits] weekly_reset_weekday` / `weekly_reset_hour` (Monday 00:00).
 
-Spend is the ledger's (transcripts x the price table). Responses of unpriced models add
+Totals is the ledger's (transcripts x the price table). Responses of unpriced models add
 no dollars; the message says so instead of pretending they were free.
 """
 
@@ -25,7 +25,6 @@ from __future__ import annotations
 from cchooks.ledger.live import (
     FIVE_HOURS_MS,
     WEEK_MS,
-    Spend,
     current_block,
     current_official,
     local_day_start_ms,
@@ -33,6 +32,7 @@ from cchooks.ledger.live import (
     session_spend,
     spend_between,
 )
+from cchooks.totals import Totals
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -127,7 +127,7 @@ class Measured:
 
     __slots__ = ("kind", "limit_usd", "spend", "period")
 
-    def __init__(self, kind: str, limit_usd: float, spend: Spend, period: str) -> None:
+    def __init__(self, kind: str, limit_usd: float, spend: Totals, period: str) -> None:
         self.kind = kind
         self.limit_usd = limit_usd
         self.spend = spend
@@ -147,7 +147,7 @@ class Measured:
 def measure(
     ledger: Ledger, prices: PriceTable | None, settings: BudgetSettings, session_id: str | None, now: int
 ) -> list[Measured]:
-    """Spend per configured budget kind, in the period running at `now`."""
+    """Totals per configured budget kind, in the period running at `now`."""
     out: list[Measured] = []
     for kind in KINDS:
         limit = settings.limit(kind)

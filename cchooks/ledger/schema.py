@@ -209,8 +209,19 @@ def _m002_otlp(db: sqlite3.Connection) -> None:
 ROLLUP_BUCKET_MS = 900_000
 
 
+# The rollup splits each bucket's sums at this input side (input + cache writes + cache reads),
+# the long-context threshold of every bundled price entry that has long rates. Queries use the
+# rollup's split only for models whose price entry has this threshold (or none); a price entry
+# with another threshold makes them sum the responses themselves (cchooks.ledger.sums).
+ROLLUP_LONG_CONTEXT_SPLIT = 200_000
+INPUT_SIDE = "(input_tokens + cache_5m_tokens + cache_1h_tokens + cache_read_tokens)"
+
+
 def _lc(row: str) -> str:
-    return f"(({row}.input_tokens + {row}.cache_5m_tokens + {row}.cache_1h_tokens + {row}.cache_read_tokens) > 200000)"
+    return (
+        f"(({row}.input_tokens + {row}.cache_5m_tokens + {row}.cache_1h_tokens + {row}.cache_read_tokens)"
+        f" > {ROLLUP_LONG_CONTEXT_SPLIT})"
+    )
 
 
 _TOKENS = (
@@ -220,10 +231,22 @@ _ADD = ", ".join(f"{t} = {t} + excluded.{t}" for t in _TOKENS.split(", "))
 _SUB = ", ".join(f"{t} = {t} - OLD.{t}" for t in _TOKENS.split(", "))
 _NEW = ", ".join(f"NEW.{t}" for t in _TOKENS.split(", "))
 _ADD_NEW = f"""
-    INSERT INTO usage_rollup VALUES (NEW.ts_ms / {ROLLUP_BUCKET_MS}, NEW.model, {_lc("NEW")}, 1, {_NEW})
-    ON CONFLICT (bucket, model, long_context) DO UPDATE SET responses = responses + 1, {_ADD};"""
+    INSERT INTO usage_rollup VALUES (NEW.ts_ms / {ROLLUP_BUCKET_MS}, NEW.model, {_lc("NEW")}, 1, {_NEW},
+        NEW.ts_ms, NEW.ts_ms)
+    ON CONFLICT (bucket, model, long_context) DO UPDATE SET responses = responses + 1, {_ADD},
+        first_ms = min(coalesce(first_ms, excluded.first_ms), excluded.first_ms),
+        last_ms = max(coalesce(last_ms, excluded.last_ms), excluded.last_ms);"""
+# After a row leaves a bucket (an update or delete, both rare), that bucket's real first and last
+# times are looked up again: one short range of the responses_ts index.
+_OLD_BUCKET_ROWS = (
+    f"FROM responses r WHERE r.ts_ms >= (OLD.ts_ms / {ROLLUP_BUCKET_MS}) * {ROLLUP_BUCKET_MS}"
+    f" AND r.ts_ms < (OLD.ts_ms / {ROLLUP_BUCKET_MS} + 1) * {ROLLUP_BUCKET_MS}"
+    f" AND r.model = OLD.model AND {_lc('r')} = {_lc('OLD')}"
+)
 _SUB_OLD = f"""
-    UPDATE usage_rollup SET responses = responses - 1, {_SUB}
+    UPDATE usage_rollup SET responses = responses - 1, {_SUB},
+        first_ms = (SELECT min(r.ts_ms) {_OLD_BUCKET_ROWS}),
+        last_ms = (SELECT max(r.ts_ms) {_OLD_BUCKET_ROWS})
     WHERE bucket = OLD.ts_ms / {ROLLUP_BUCKET_MS} AND model = OLD.model AND long_context = {_lc("OLD")};"""
 
 # TEMP triggers: every Ledger connection installs them (Ledger.open), and a bulk backfill
@@ -240,7 +263,8 @@ DROP_ROLLUP_TRIGGERS = [
 REBUILD_ROLLUP = [
     "DELETE FROM usage_rollup",
     f"INSERT INTO usage_rollup SELECT ts_ms / {ROLLUP_BUCKET_MS}, model, {_lc('responses')}, count(*),"
-    f" {', '.join(f'sum({t})' for t in _TOKENS.split(', '))} FROM responses GROUP BY 1, 2, 3",
+    f" {', '.join(f'sum({t})' for t in _TOKENS.split(', '))}, min(ts_ms), max(ts_ms)"
+    " FROM responses GROUP BY 1, 2, 3",
 ]
 
 
@@ -265,8 +289,7 @@ def _m003_rollup(db: sqlite3.Connection) -> None:
         ) WITHOUT ROWID;
         """,
     )
-    for sql in REBUILD_ROLLUP:
-        db.execute(sql)
+    # The rollup is filled by _m005_rollup_times, which gives it its final shape.
 
 
 def _m004_otlp_received(db: sqlite3.Connection) -> None:
@@ -277,9 +300,19 @@ def _m004_otlp_received(db: sqlite3.Connection) -> None:
     db.execute("CREATE INDEX otlp_api_requests_received ON otlp_api_requests(session_id, received_ms)")
 
 
+def _m005_rollup_times(db: sqlite3.Connection) -> None:
+    """The rollup keeps each bucket's real first and last response times, so period reports show
+    when usage really started and ended, not 15-minute bucket edges."""
+    db.execute("ALTER TABLE usage_rollup ADD COLUMN first_ms INTEGER")
+    db.execute("ALTER TABLE usage_rollup ADD COLUMN last_ms INTEGER")
+    for sql in REBUILD_ROLLUP:
+        db.execute(sql)
+
+
 MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
     _m001_core,
     _m002_otlp,
     _m003_rollup,
     _m004_otlp_received,
+    _m005_rollup_times,
 ]
