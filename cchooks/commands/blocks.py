@@ -38,7 +38,7 @@ def run_blocks(args: argparse.Namespace) -> int:
     from cchooks.windows import project, session_blocks, window_burn_rate
 
     try:
-        ledger, ctx = open_view(args.ledger, tz=args.tz)
+        ledger, ctx = open_view(args.ledger, tz=args.tz, config=args.config)
     except CommandError as exc:
         print(f"cchooks: {exc}", file=sys.stderr)
         return exc.code

@@ -31,18 +31,11 @@ STALE_MS = 10 * 60_000
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--ledger", metavar="PATH", help="ledger file (default: $CCHOOKS_LEDGER or the user data dir)"
-    )
-    parser.add_argument(
-        "--claude-dir", metavar="DIR",
-        help="Claude config dir(s), comma-separated (default: $CLAUDE_CONFIG_DIR, else ~/.config/claude and ~/.claude)",
-    )  # fmt: skip
+    from cchooks.commands.common import add_common
+
+    add_common(parser)
     parser.add_argument(
         "--project-dir", metavar="DIR", help="project for the project/local scopes (default: cwd)"
-    )
-    parser.add_argument(
-        "--config", metavar="PATH", help="config file (default: $CCHOOKS_CONFIG or the user config dir)"
     )
     parser.add_argument("--json", action="store_true", help="print the findings as JSON")
 

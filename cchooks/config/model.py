@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from cchooks.config.names import SEGMENTS
+
+# Rates are USD per million tokens: finite and not negative.
+Rate = float | None
 
 
 class _Section(BaseModel):
@@ -16,17 +21,18 @@ class ReportConfig(_Section):
 
 
 class PriceOverride(BaseModel):
-    """USD per million tokens; omitted cache rates follow Anthropic's multipliers."""
+    """USD per million tokens, merged field by field over the bundled entry of the same model
+    (cchooks.pricing.load_price_table); a new model needs input and output."""
 
-    model_config = ConfigDict(extra="forbid")
-    input: float | None = None
-    output: float | None = None
-    cache_read: float | None = None
-    cache_write_5m: float | None = None
-    cache_write_1h: float | None = None
-    long_context_threshold: int | None = None
-    long_input: float | None = None
-    long_output: float | None = None
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+    input: float | None = Field(default=None, ge=0)
+    output: float | None = Field(default=None, ge=0)
+    cache_read: float | None = Field(default=None, ge=0)
+    cache_write_5m: float | None = Field(default=None, ge=0)
+    cache_write_1h: float | None = Field(default=None, ge=0)
+    long_context_threshold: int | None = Field(default=None, ge=0)
+    long_input: float | None = Field(default=None, ge=0)
+    long_output: float | None = Field(default=None, ge=0)
     aliases: list[str] = Field(default_factory=list)
     date: str | None = None
     source: str | None = None
@@ -51,31 +57,60 @@ class StatuslineConfig(_Section):
     chain_timeout: float = Field(default=1.0, gt=0)  # seconds to wait for the chained command
     timeout: float = Field(default=3.0, gt=0)  # hard limit for one statusline run, seconds
 
+    @field_validator("segments")
+    @classmethod
+    def _known_segments(cls, v: list[str]) -> list[str]:
+        return _check_segments(v)
+
+    @field_validator("lines")
+    @classmethod
+    def _known_line_segments(cls, v: list[list[str]] | None) -> list[list[str]] | None:
+        if v is not None:
+            if not v or not all(v):
+                raise ValueError("must be a non-empty list of non-empty lists of segment names")
+            for line in v:
+                _check_segments(line)
+        return v
+
+    @field_validator("thresholds")
+    @classmethod
+    def _ordered(cls, v: tuple[float, float]) -> tuple[float, float]:
+        if not 0 <= v[0] <= v[1]:
+            raise ValueError("must be two percentages [yellow_from, red_from] with yellow_from <= red_from")
+        return v
+
+
+def _check_segments(names: list[str]) -> list[str]:
+    unknown = [x for x in names if x not in SEGMENTS]
+    if unknown:
+        raise ValueError(f"unknown segment(s) {', '.join(unknown)}; known: {', '.join(SEGMENTS)}")
+    return names
+
 
 class BudgetConfig(_Section):
-    session_usd: float | None = None
-    daily_usd: float | None = None
-    five_hour_usd: float | None = None
-    weekly_usd: float | None = None
+    session_usd: float | None = Field(default=None, gt=0)
+    daily_usd: float | None = Field(default=None, gt=0)
+    five_hour_usd: float | None = Field(default=None, gt=0)
+    weekly_usd: float | None = Field(default=None, gt=0)
     block: bool = False  # PreToolUse denies tool calls once a hard limit is crossed
-    hard_limit_factor: float = 1.0  # hard limit = threshold * factor
+    hard_limit_factor: float = Field(default=1.0, gt=0)  # hard limit = threshold * factor
     inform_model: bool = False  # also pass warnings to Claude (UserPromptSubmit additionalContext)
 
 
 class LimitsConfig(_Section):
     plan: Literal["auto", "pro", "max5", "max20", "custom"] = "auto"
-    five_hour_tokens: int | None = None
-    five_hour_usd: float | None = None
-    weekly_tokens: int | None = None
-    weekly_usd: float | None = None
-    monthly_usd: float | None = None
-    weekly_reset_weekday: int = 0  # Monday; used only without an official seven_day reset
-    weekly_reset_hour: int = 0
+    five_hour_tokens: int | None = Field(default=None, gt=0)
+    five_hour_usd: float | None = Field(default=None, gt=0)
+    weekly_tokens: int | None = Field(default=None, gt=0)
+    weekly_usd: float | None = Field(default=None, gt=0)
+    monthly_usd: float | None = Field(default=None, gt=0)
+    weekly_reset_weekday: int = Field(default=0, ge=0, le=6)  # Monday; only without an official reset
+    weekly_reset_hour: int = Field(default=0, ge=0, le=23)
 
 
 class OtlpConfig(_Section):
     host: str = "127.0.0.1"
-    port: int = 4318
+    port: int = Field(default=4318, ge=1, le=65535)
     token: str | None = None
     forward: str | None = None
 
@@ -89,5 +124,26 @@ class Config(BaseModel):
     limits: LimitsConfig = Field(default_factory=LimitsConfig)
     otlp: OtlpConfig = Field(default_factory=OtlpConfig)
 
-    def price_overrides(self) -> dict[str, dict[str, object]]:
+    @field_validator("report")
+    @classmethod
+    def _known_zone(cls, v: ReportConfig) -> ReportConfig:
+        if v.timezone:
+            from cchooks.timezones import resolve_tz
+
+            resolve_tz(v.timezone)  # ValueError names the zone
+        return v
+
+    @model_validator(mode="after")
+    def _prices_usable(self) -> Config:
+        # The same merge the reports do: a new model without input or output, or an override
+        # that leaves an entry unusable, is a config error here, not a crash in a report.
+        from cchooks.pricing import PriceError, load_price_table
+
+        try:
+            load_price_table(self.price_overrides())
+        except PriceError as exc:
+            raise ValueError(str(exc)) from None
+        return self
+
+    def price_overrides(self) -> dict[str, dict[str, Any]]:
         return {k: v.model_dump(exclude_none=True) for k, v in self.prices.items()}

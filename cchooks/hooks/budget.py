@@ -90,35 +90,23 @@ def _positive(section: dict[str, Any], key: str, problems: list[str], where: str
     return float(v)
 
 
-def budget_from_raw(raw: dict[str, Any]) -> BudgetSettings:
-    """Build the settings from the raw TOML dict (no pydantic); bad values are skipped and noted."""
+def budget_from_raw(cfg: dict[str, Any]) -> BudgetSettings:
+    """The budget settings from the validated config (`cchooks.config.load_config_hot`)."""
     s = BudgetSettings()
-    sec = raw.get("budget")
-    if isinstance(sec, dict):
-        for kind in KINDS:
-            setattr(s, f"{kind}_usd", _positive(sec, f"{kind}_usd", s.problems))
-        for key in ("block", "inform_model"):
-            v = sec.get(key)
-            if isinstance(v, bool):
-                setattr(s, key, v)
-            elif v is not None:
-                s.problems.append(f"[budget] {key} must be true or false; ignored")
-        factor = _positive(sec, "hard_limit_factor", s.problems)
-        if factor is not None:
-            s.hard_limit_factor = factor
-    report = raw.get("report")
-    if isinstance(report, dict) and isinstance(report.get("timezone"), str) and report["timezone"]:
-        s.timezone = report["timezone"]
-    limits = raw.get("limits")
-    if isinstance(limits, dict):
-        wd, hr = limits.get("weekly_reset_weekday"), limits.get("weekly_reset_hour")
-        if isinstance(wd, int) and not isinstance(wd, bool) and 0 <= wd <= 6:
-            s.weekly_reset_weekday = wd
-        if isinstance(hr, int) and not isinstance(hr, bool) and 0 <= hr <= 23:
-            s.weekly_reset_hour = hr
-    prices = raw.get("prices")
-    if isinstance(prices, dict):
-        s.price_overrides = {k: v for k, v in prices.items() if isinstance(v, dict)}
+    sec = cfg.get("budget") or {}
+    for kind in KINDS:
+        setattr(s, f"{kind}_usd", sec.get(f"{kind}_usd"))
+    for key in ("block", "inform_model", "hard_limit_factor"):
+        if sec.get(key) is not None:
+            setattr(s, key, sec[key])
+    s.timezone = (cfg.get("report") or {}).get("timezone") or None
+    limits = cfg.get("limits") or {}
+    s.weekly_reset_weekday = limits.get("weekly_reset_weekday", s.weekly_reset_weekday)
+    s.weekly_reset_hour = limits.get("weekly_reset_hour", s.weekly_reset_hour)
+    s.price_overrides = {
+        k: {f: v for f, v in entry.items() if v is not None and v != []}
+        for k, entry in (cfg.get("prices") or {}).items()
+    }
     return s
 
 

@@ -40,7 +40,9 @@ class ViewContext:
     cost_of: Callable[[UsageRecord], float | None]
 
     @classmethod
-    def load(cls, ledger: Ledger, *, plan: str | None = None, tz: str | None = None) -> ViewContext:
+    def load(
+        cls, ledger: Ledger, *, plan: str | None = None, tz: str | None = None, config: str | None = None
+    ) -> ViewContext:
         """Raises ConfigError (bad config file) or ValueError (bad zone or plan)."""
         from cchooks.api import price_table
         from cchooks.config import load_config
@@ -48,7 +50,7 @@ class ViewContext:
         from cchooks.timezones import resolve_tz
         from cchooks.windows import PlanConfig
 
-        cfg = load_config()
+        cfg = load_config(config)
         mapping = cfg.limits.model_dump()
         if plan:
             mapping["plan"] = plan
