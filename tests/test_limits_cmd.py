@@ -128,7 +128,7 @@ def test_ingests_first(tmp_path: Path, claude_dir: Path, capsys: pytest.CaptureF
     assert (
         main(["limits", "--json", "--ledger", str(tmp_path / "l.db"), "--claude-dir", str(claude_dir)]) == 0
     )
-    assert json.loads(capsys.readouterr().out)["schema"] == 1
+    assert json.loads(capsys.readouterr().out)["schema_version"] == 1
     with Ledger.open(tmp_path / "l.db") as led:
         assert led.conn.execute("SELECT count(*) FROM responses").fetchone()[0] > 0
 

@@ -21,12 +21,6 @@ from cchooks.statusline.settings import DEFAULT_SEGMENTS, StatuslineSettings, se
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def test_long_context_threshold_matches_the_report_queries() -> None:
-    from cchooks.ledger.queries import LONG_CONTEXT_TOKENS
-
-    assert live.LONG_CONTEXT_TOKENS == LONG_CONTEXT_TOKENS
-
-
 def test_default_segments_match_the_config_model() -> None:
     from cchooks.config.model import StatuslineConfig
 

@@ -133,9 +133,9 @@ def open_view(
         raise CommandError(str(exc)) from exc
     try:
         return ledger, ViewContext.load(ledger, plan=plan, tz=tz, config=config)
-    except ConfigError as exc:
+    except ConfigError:
         ledger.close()
-        raise CommandError(str(exc)) from exc
+        raise  # cli.main words it, as for every command
     except ValueError as exc:
         ledger.close()
         raise CommandError(str(exc), 2) from exc

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+
+from cchooks.totals import SCHEMA_VERSION
 import json
 import sys
 import time
@@ -30,6 +32,7 @@ def run(args: argparse.Namespace) -> int:
         stored = ledger.response_count()
     s = r.stats
     summary = {
+        "schema_version": SCHEMA_VERSION,
         "ledger": str(ledger.path),
         "files_seen": r.files_seen,
         "files_read": r.files_read,
@@ -38,7 +41,7 @@ def run(args: argparse.Namespace) -> int:
         "response_lines": s.records,
         "other_usage_lines": s.not_responses,
         "responses_written": r.records,
-        "responses_in_ledger": stored,
+        "responses": stored,
         "malformed_lines": s.malformed,
         "non_utf8_lines": s.non_utf8,
         "not_billed_lines": s.not_billed,

@@ -434,7 +434,9 @@ def run(args: argparse.Namespace) -> int:
         print(f"cchooks status: {type(exc).__name__}: {exc}", file=sys.stderr)
         return 0
     if args.json:
-        print(json.dumps(report, indent=2, default=str))
+        from cchooks.totals import SCHEMA_VERSION
+
+        print(json.dumps({"schema_version": SCHEMA_VERSION, **report}, indent=2, default=str))
     else:
         _print_text(report)
     return 0

@@ -19,6 +19,15 @@ class _Section(BaseModel):
 class ReportConfig(_Section):
     timezone: str | None = None  # IANA name; None = the machine's local zone
 
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, v: str | None) -> str | None:
+        if v:
+            from cchooks.timezones import resolve_tz
+
+            resolve_tz(v)  # ValueError names the zone
+        return v
+
 
 class PriceOverride(BaseModel):
     """USD per million tokens, merged field by field over the bundled entry of the same model
@@ -123,15 +132,6 @@ class Config(BaseModel):
     budget: BudgetConfig = Field(default_factory=BudgetConfig)
     limits: LimitsConfig = Field(default_factory=LimitsConfig)
     otlp: OtlpConfig = Field(default_factory=OtlpConfig)
-
-    @field_validator("report")
-    @classmethod
-    def _known_zone(cls, v: ReportConfig) -> ReportConfig:
-        if v.timezone:
-            from cchooks.timezones import resolve_tz
-
-            resolve_tz(v.timezone)  # ValueError names the zone
-        return v
 
     @model_validator(mode="after")
     def _prices_usable(self) -> Config:

@@ -33,7 +33,6 @@ from cchooks.records import SOURCE_BOTH, SOURCE_OTLP, SOURCE_TRANSCRIPT
 from cchooks.totals import SCHEMA_VERSION, Totals, round_usd
 
 MATCH_WINDOW_MS = 5 * 60 * 1000
-LONG_CONTEXT_TOKENS = 200_000
 
 _API_COLUMNS = (
     "ekey, session_id, model, ts_ms, request_id, prompt_id, seq, input_tokens, output_tokens,"

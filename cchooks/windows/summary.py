@@ -12,7 +12,7 @@ from datetime import tzinfo
 from typing import Any
 
 from cchooks.records import RateLimitSnapshot, UsageRecord
-from cchooks.totals import round_usd
+from cchooks.totals import SCHEMA_VERSION, round_usd
 
 from ._common import WEEK_MS, CostFn, Source, Totals, as_tz, iso, sorted_records, totals_between
 from .blocks import OfficialWindow, active_block, official_windows, session_blocks
@@ -20,7 +20,6 @@ from .burn import burn_rate_last, project, time_to_limit_ms, window_burn_rate
 from .limits import Limit, PlanConfig, resolve_limit
 from .periods import Window, month_window, week_window
 
-SCHEMA_VERSION = 1
 
 
 def _official_for(
@@ -222,7 +221,7 @@ def limits_summary(
         for name, s in sorted(latest.items())
     }
     return {
-        "schema": SCHEMA_VERSION,
+        "schema_version": SCHEMA_VERSION,
         "now_ms": now_ms,
         "now": iso(now_ms, zone),
         "tz": str(zone),
