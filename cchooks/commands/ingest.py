@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import argparse
-
-from cchooks.totals import SCHEMA_VERSION
 import json
 import sys
 import time
 
 from cchooks.commands.common import add_ledger_args, ingest_or_warn
+from cchooks.totals import SCHEMA_VERSION
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

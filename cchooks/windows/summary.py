@@ -21,7 +21,6 @@ from .limits import Limit, PlanConfig, resolve_limit
 from .periods import Window, month_window, week_window
 
 
-
 def _official_for(
     snapshots: list[RateLimitSnapshot], window: str, duration: int, end_ms: int
 ) -> OfficialWindow | None:
