@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator, model_validator
 
 from cchooks.config.names import SEGMENTS
 
@@ -55,8 +55,8 @@ class StatuslineConfig(_Section):
     )
     lines: list[list[str]] | None = None  # several lines, each a list of segments
     separator: str = " | "
-    icons: bool = False
-    colors: bool = True
+    icons: StrictBool = False
+    colors: StrictBool = True
     thresholds: tuple[float, float] = (60.0, 80.0)  # percent: green below, yellow, red above
     ledger_marker: str = "*"  # after figures counted by cchooks' ledger
     estimate_marker: str = "~"  # before figures cchooks estimates (heuristics, assumed limits)
@@ -101,9 +101,9 @@ class BudgetConfig(_Section):
     daily_usd: float | None = Field(default=None, gt=0)
     five_hour_usd: float | None = Field(default=None, gt=0)
     weekly_usd: float | None = Field(default=None, gt=0)
-    block: bool = False  # PreToolUse denies tool calls once a hard limit is crossed
+    block: StrictBool = False  # PreToolUse denies tool calls once a hard limit is crossed
     hard_limit_factor: float = Field(default=1.0, gt=0)  # hard limit = threshold * factor
-    inform_model: bool = False  # also pass warnings to Claude (UserPromptSubmit additionalContext)
+    inform_model: StrictBool = False  # also pass warnings to Claude (UserPromptSubmit additionalContext)
 
 
 class LimitsConfig(_Section):

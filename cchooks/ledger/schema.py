@@ -303,8 +303,10 @@ def _m004_otlp_received(db: sqlite3.Connection) -> None:
 def _m005_rollup_times(db: sqlite3.Connection) -> None:
     """The rollup keeps each bucket's real first and last response times, so period reports show
     when usage really started and ended, not 15-minute bucket edges."""
-    db.execute("ALTER TABLE usage_rollup ADD COLUMN first_ms INTEGER")
-    db.execute("ALTER TABLE usage_rollup ADD COLUMN last_ms INTEGER")
+    have = {str(r[1]) for r in db.execute("PRAGMA table_info(usage_rollup)")}
+    for col in ("first_ms", "last_ms"):
+        if col not in have:  # idempotent: a ledger whose version was reset must still open
+            db.execute(f"ALTER TABLE usage_rollup ADD COLUMN {col} INTEGER")
     for sql in REBUILD_ROLLUP:
         db.execute(sql)
 
