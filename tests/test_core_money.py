@@ -289,3 +289,12 @@ def test_pricing_does_not_import_the_ledger() -> None:
         for node in ast.walk(ast.parse(path.read_text())):
             if isinstance(node, ast.ImportFrom):
                 assert not (node.module or "").startswith("cchooks.ledger"), path
+
+
+def test_new_model_without_input_is_one_line_in_report(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    cfg = _write(tmp_path, '[prices."new-model"]\noutput = 3\n')
+    assert main(["report", "daily", "--config", str(cfg), "--ledger", str(tmp_path / "l.db"), "--no-ingest"]) == 1
+    err = capsys.readouterr().err
+    assert "KeyError" not in err and len(err.strip().splitlines()) == 1
+    assert '[prices."new-model"]' not in err or "input" in err
+    assert "new-model" in err and "no input rate" in err
