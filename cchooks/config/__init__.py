@@ -170,7 +170,7 @@ def describe_validation_error(exc: Any) -> str:
         elif loc:
             where = f"[{loc[0]}]" + (f" {'.'.join(loc[1:])}" if loc[1:] else "") if len(loc) > 1 else loc[0]
         else:
-            where = "file"
+            where = "[prices]" if "price of" in str(err.get("msg", "")) else "file"
         msg = str(err.get("msg", "invalid"))
         if err.get("type") == "extra_forbidden":
             msg = "unknown key (see the configuration section of the README)"
