@@ -31,6 +31,9 @@ if TYPE_CHECKING:
     from cchooks.statusline.settings import StatuslineSettings
 
 BUSY_MS = 250  # wait at most this long for another writer before skipping our writes
+# Share of the time limit spent ingesting; rendering and the chain need the rest.
+INGEST_SHARE = 0.5
+MAX_PAYLOAD = 16 << 20  # a larger stdin is not a statusline payload
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -124,7 +127,8 @@ def _read_input(args: argparse.Namespace | Args, now_s: float) -> bytes:
             from cchooks.statusline.sample import sample_payload
 
             return json.dumps(sample_payload(now_s)).encode()
-    return sys.stdin.buffer.read()
+    data = sys.stdin.buffer.read(MAX_PAYLOAD + 1)
+    return b"" if len(data) > MAX_PAYLOAD else data
 
 
 def _open_ledger(args: argparse.Namespace | Args) -> Ledger | None:
@@ -156,7 +160,9 @@ def _open_ledger(args: argparse.Namespace | Args) -> Ledger | None:
         return None
 
 
-def _update_ledger(ledger: Ledger, payload: StatusPayload, now: int, ingest: bool) -> None:
+def _update_ledger(
+    ledger: Ledger, payload: StatusPayload, now: int, ingest: bool, stop_at: float | None = None
+) -> None:
     """Ingest the session's new bytes and record official rate-limit snapshots; never raises."""
     from cchooks.hooks.log import log_error
     from cchooks.ledger.live import is_locked_error, record_snapshots
@@ -165,7 +171,7 @@ def _update_ledger(ledger: Ledger, payload: StatusPayload, now: int, ingest: boo
         try:
             from cchooks.ledger.ingest import ingest_session
 
-            result = ingest_session(ledger, payload.transcript_path)
+            result = ingest_session(ledger, payload.transcript_path, stop_at)
             for err in result.errors:
                 log_error("statusline ingest", message=err)
         except Exception as exc:
@@ -239,6 +245,7 @@ def run(args: argparse.Namespace | Args) -> int:
 
     timeout = args.timeout if args.timeout and args.timeout > 0 else settings.timeout
     deadline = Deadline(timeout, "statusline", last_words).start()
+    stop_at = time.monotonic() + timeout * INGEST_SHARE
     chain: _Chain | None = None
     lines: list[str] = []
     try:
@@ -256,7 +263,7 @@ def run(args: argparse.Namespace | Args) -> int:
         ledger = _open_ledger(args)
         try:
             if ledger is not None and not args.preview:
-                _update_ledger(ledger, payload, now, ingest=not args.no_ingest)
+                _update_ledger(ledger, payload, now, ingest=not args.no_ingest, stop_at=stop_at)
             lines = render(payload, ledger, settings, now)
         finally:
             if ledger is not None:
