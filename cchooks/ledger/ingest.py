@@ -202,6 +202,10 @@ class Segment(SlotRecord):
         self.nbytes = nbytes
 
 
+class _WriteFailed(Exception):
+    """An `emit` callback could not write (raised from the ledger's exception)."""
+
+
 class FileRead(SlotRecord):
     __slots__ = ("segments", "stats", "bytes_read", "reset", "error", "complete")
 
@@ -256,6 +260,8 @@ def read_new_bytes(
             tf, fh, start, st, _agent_type_from_meta(tf), out, bulk_decoder() if bulk else None,
             emit or out.segments.append, stop_at, commit_every,
         )  # fmt: skip
+    except _WriteFailed:
+        raise  # the ledger's problem (locked, full), not this file's: the caller decides
     except Exception as exc:  # one unreadable file must never stop the rest of a batch
         out.error = f"{tf.path}: {exc}" if isinstance(exc, OSError) else f"{tf.path}: {type(exc).__name__}: {exc}"
     finally:
@@ -446,10 +452,17 @@ def ingest_file(
 
     def emit(seg: Segment) -> None:
         emitted[0] += 1
+        try:
+            batch.add(seg)
+        except Exception as exc:
+            raise _WriteFailed from exc
         result.records += len(seg.rows)
-        batch.add(seg)
 
-    fr = read_new_bytes(tf, st, state, bulk, emit=emit, stop_at=stop_at, commit_every=commit_every)
+    try:
+        fr = read_new_bytes(tf, st, state, bulk, emit=emit, stop_at=stop_at, commit_every=commit_every)
+    except _WriteFailed as exc:
+        assert exc.__cause__ is not None
+        raise exc.__cause__ from None
     _apply(batch, fr, result)
     result.files_read += 1 if emitted[0] else 0
     batch.flush()
