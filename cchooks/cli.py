@@ -85,16 +85,23 @@ def reference() -> str:
     """docs/cli.md: every command's --help, generated (tests/test_cli_convention.py keeps it current)."""
     import os
 
+    saved = os.environ.get("COLUMNS")
     os.environ["COLUMNS"] = "100"  # argparse wraps to the terminal; the page must not depend on it
-    parts = [
-        "# Command reference\n",
-        "Generated from `--help` by `python -m cchooks.cli --reference > docs/cli.md`; a test keeps it"
-        " current.\n",
-        "```text\n" + _top_parser().format_help() + "```\n",
-    ]
-    for name in COMMANDS:
-        parts.append(f"## cchooks {name}\n")
-        parts.append("```text\n" + command_parser(name).format_help() + "```\n")
+    try:
+        parts = [
+            "# Command reference\n",
+            "Generated from `--help` by `python -m cchooks.cli --reference > docs/cli.md`; a test keeps it"
+            " current.\n",
+            "```text\n" + _top_parser().format_help() + "```\n",
+        ]
+        for name in COMMANDS:
+            parts.append(f"## cchooks {name}\n")
+            parts.append("```text\n" + command_parser(name).format_help() + "```\n")
+    finally:
+        if saved is None:
+            del os.environ["COLUMNS"]
+        else:
+            os.environ["COLUMNS"] = saved
     return "\n".join(parts)
 
 
