@@ -33,6 +33,8 @@ def _label(report: Report, row: ReportRow, width: int) -> str:
     if report.group == "session":
         project = os.path.basename((row.project or "").rstrip("/")) or "-"
         key = f"{key[:8]} {project}"
+    if row.by:  # team reports --by host|user: the host label or user first
+        key = f"{key} {next(iter(row.by.values()))}"
     return key if len(key) <= width else key[: width - 1] + "…"
 
 
