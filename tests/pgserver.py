@@ -63,7 +63,7 @@ class PgServer:
         with open(os.path.join(self.data, "postgresql.conf"), "a") as fh:
             fh.write(
                 f"port = {self.port}\nlisten_addresses = '127.0.0.1'\nunix_socket_directories = '{self.root}'\n"
-                "fsync = off\nsynchronous_commit = off\nfull_page_writes = off\nmax_connections = 100\n"
+                "fsync = off\nfull_page_writes = off\nmax_connections = 100\n"
                 "shared_buffers = 64MB\n"
             )
         self.start()
