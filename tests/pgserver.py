@@ -7,6 +7,7 @@ except in CI ($CI set), where a missing server is a failure.
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import os
 import shutil
@@ -93,10 +94,8 @@ class PgServer:
         return name
 
     def close(self) -> None:
-        try:
+        with contextlib.suppress(Exception):
             self.stop("immediate")
-        except Exception:
-            pass
         shutil.rmtree(self.root, ignore_errors=True)
 
 

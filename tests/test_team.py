@@ -16,7 +16,6 @@ from typing import Any
 import pytest
 
 from cchooks.ledger import Ledger
-from cchooks.ledger.schema import ROLLUP_BUCKET_MS
 from cchooks.records import UsageRecord
 from cchooks.team.settings import TeamSettings
 from tests.pgserver import ADMIN_PASSWORD, PgServer
@@ -266,7 +265,7 @@ def test_eight_machines_concurrently(team: str, tmp_path: Path) -> None:
         for i, p in enumerate(ledgers)
     ]
     outs = [p.communicate(timeout=STRESS_SECONDS + 240) for p in procs]
-    for p, (out, err) in zip(procs, outs, strict=True):
+    for p, (_out, err) in zip(procs, outs, strict=True):
         assert p.returncode == 0, err[-3000:]
     stats = [json.loads(o.strip().splitlines()[-1]) for o, _ in outs]
     assert sum(s["retried_batches"] for s in stats) > 0
@@ -315,9 +314,9 @@ def test_kill_9_mid_batch_loses_and_doubles_nothing(team: str, tmp_path: Path) -
 def test_postgres_down_and_back_mid_sync(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A sync loop runs while responses arrive; PostgreSQL stops mid-sync and comes back. The local
     ledger keeps the queue and keeps working; afterwards the team has everything once."""
-    from cchooks.team.sync import TeamSync
-    from cchooks.team.schema import migrate
     from cchooks.team.pg import connect
+    from cchooks.team.schema import migrate
+    from cchooks.team.sync import TeamSync
 
     server = PgServer()  # its own server: this test stops it
     try:

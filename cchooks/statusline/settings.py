@@ -76,9 +76,9 @@ def settings_from_config(cfg: dict[str, Any]) -> StatuslineSettings:
     s.five_hour_tokens = limits.get("five_hour_tokens")
     team = cfg.get("team") or {}
     # A configured team shows its pool (from the snapshot the sync writes) unless turned off or placed.
-    if (team.get("url") or os.environ.get("CCHOOKS_TEAM_URL")) and team.get("statusline", True):
-        if not any("team" in line for line in s.lines):
-            s.lines[0].append("team")
+    shows_team = any("team" in line for line in s.lines)
+    if (team.get("url") or os.environ.get("CCHOOKS_TEAM_URL")) and team.get("statusline", True) and not shows_team:
+        s.lines[0].append("team")
     budget = cfg.get("budget") or {}
     s.daily_budget_usd = budget.get("daily_usd")
     s.session_budget_usd = budget.get("session_usd")

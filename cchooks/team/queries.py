@@ -144,9 +144,14 @@ def machines(conn: Any) -> list[dict[str, Any]]:
     return [
         {"machine_id": r[0], "label": r[1], "user": r[2], "first_seen_ms": r[3], "last_seen_ms": r[4],
          "last_push_ms": r[5], "cchooks_version": r[6],
-         "totals": Totals(int(r[7]), *(int(x) for x in r[8:14]), first_ms=None, last_ms=r[14])}
+         "totals": _totals(r[7:14], r[14])}
         for r in rows
     ]  # fmt: skip
+
+
+def _totals(sums: Any, last_ms: Any) -> Totals:
+    n, inp, outp, c5, c1, cr, web = (int(x) for x in sums)
+    return Totals(n, inp, outp, c5, c1, cr, web, last_ms=None if last_ms is None else int(last_ms))
 
 
 def labels(conn: Any) -> dict[str, str]:

@@ -48,10 +48,10 @@ def write_snapshot(ledger_path: str, snap: dict[str, Any]) -> None:
             fh.write(json.dumps(snap, separators=(",", ":")))
         os.replace(tmp, path)
     except BaseException:
-        try:
+        import contextlib
+
+        with contextlib.suppress(OSError):
             os.unlink(tmp)
-        except OSError:
-            pass
         raise
 
 

@@ -18,12 +18,13 @@ failure all the same just runs the transaction again.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from cchooks.ledger.schema import ROLLUP_BUCKET_MS, ROLLUP_LONG_CONTEXT_SPLIT
 from cchooks.ledger.store import Ledger
@@ -155,10 +156,8 @@ class TeamSync:
 
     def close(self) -> None:
         if self.conn is not None:
-            try:
+            with contextlib.suppress(Exception):  # closing a connection the server already dropped
                 self.conn.close()
-            except Exception:  # closing a connection the server already dropped
-                pass
             self.conn = None
 
     # -- one sync ---------------------------------------------------------------------
@@ -213,7 +212,7 @@ class TeamSync:
             row = list(r)
             row[_PROJECT] = project_name(row[_PROJECT], hashed)
             rows.append(row)
-        buckets = {int(r[1]) // ROLLUP_BUCKET_MS for r in rows}
+        buckets = {cast(int, r[1]) // ROLLUP_BUCKET_MS for r in rows}
         params = {"m": mid, "u": self.settings.user, "now": int(time.time() * 1000)}
         for attempt in range(MAX_ATTEMPTS):
             try:
