@@ -135,7 +135,7 @@ class TeamConfig(_Section):
     user: str | None = Field(default=None, min_length=1, max_length=200)  # default: the login name
     hash_project: StrictBool = False  # send sha256(project name)[:16] instead of the name
     sync_interval: float = Field(default=30.0, ge=1)  # seconds between syncs in `cchooks watch`
-    batch_size: int = Field(default=20_000, ge=1, le=1_000_000)  # responses per transaction
+    batch_size: int = Field(default=100_000, ge=1, le=1_000_000)  # responses per transaction
     statusline: StrictBool = True  # the statusline shows the pool (from the local snapshot)
 
     @field_validator("url")

@@ -91,13 +91,11 @@ def claim_batch(ledger: Ledger, limit: int) -> OutboxBatch:
         batch.outbox_to = int(out[0]) if out[0] is not None else 0
         batch.more = batch.more or int(out[1]) >= limit
         batch.cursor_to = top
-        seen: set[str] = set()
-        for row in conn.execute(
+        batch.rows = conn.execute(
             f"SELECT {_SELECT} FROM responses r WHERE r.rowid > ? AND r.rowid <= ?", (cursor, top)
-        ):
-            seen.add(str(row[0]))
-            batch.rows.append(tuple(row))
+        ).fetchall()
         if batch.outbox_to:
+            seen = {str(r[0]) for r in batch.rows}
             for row in conn.execute(
                 f"SELECT o.rkey, {_SELECT} FROM (SELECT DISTINCT rkey FROM team_outbox WHERE seq <= ?) o"
                 " LEFT JOIN responses r ON r.rkey = o.rkey",

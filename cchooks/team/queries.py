@@ -65,7 +65,8 @@ def team_sums(
             where.append("bucket < %s")
             params.append(until_ms // ROLLUP_BUCKET_MS)
         where.append("responses > 0")
-        table, ts = f"{S}.rollup", f"(bucket * {ROLLUP_BUCKET_MS})"
+        # Without a split by machine or user the machine-less rollup holds the same sums in fewer rows.
+        table, ts = f"{S}.rollup" if by else f"{S}.rollup_team", f"(bucket * {ROLLUP_BUCKET_MS})"
         models = [str(r[0]) for r in conn.execute(
             f"SELECT DISTINCT model FROM {table} WHERE {' AND '.join(where)}", params)]  # fmt: skip
         if threshold_of is not None and any(threshold_of(m) not in (None, ROLLUP_LONG_CONTEXT_SPLIT) for m in models):
@@ -164,8 +165,9 @@ def window_records(conn: Any, since_ms: int) -> list[UsageRecord]:
     """Every team response since `since_ms`, as records for the window views (limits --team)."""
     rows = conn.execute(
         f"SELECT message_id, request_id, session_id, ts_ms, model, {', '.join(_SUMS)}, agent_id, agent_type,"
-        f" machine_id FROM {S}.responses WHERE ts_ms >= %s AND NOT deleted ORDER BY ts_ms, rkey",
-        (since_ms,),
+        f" machine_id FROM {S}.responses WHERE bucket >= %s AND ts_ms >= %s AND NOT deleted"
+        " ORDER BY ts_ms, rkey",
+        (since_ms // ROLLUP_BUCKET_MS, since_ms),
     ).fetchall()
     conn.rollback()
     return [

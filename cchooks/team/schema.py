@@ -6,7 +6,8 @@ migrations at the end; never edit one that has shipped.
 
 Keys are the local ledger's: one row per API response (`rkey`), whichever machine synced it;
 `machine_id` and `user_name` are plain columns, never part of a key. `rollup` is the per-15-minute
-sum per model, long-context side, machine and user that team reports read; cchooks.team.sync
+sum per model, long-context side, machine and user (`rollup_team` the same over every machine) that
+team reports read; cchooks.team.sync
 recomputes the buckets each batch touches, so it is exact whatever order machines sync in.
 """
 
@@ -22,7 +23,7 @@ S = SCHEMA
 
 _M001 = f"""
 CREATE TABLE {S}.machines (
-    machine_id      text PRIMARY KEY,
+    machine_id      text COLLATE "C" PRIMARY KEY,
     label           text NOT NULL,
     user_name       text NOT NULL,
     first_seen_ms   bigint NOT NULL,
@@ -31,7 +32,7 @@ CREATE TABLE {S}.machines (
     cchooks_version text
 );
 CREATE TABLE {S}.responses (
-    rkey          text PRIMARY KEY,
+    rkey          text COLLATE "C" PRIMARY KEY,
     message_id    text NOT NULL,
     request_id    text NOT NULL,
     session_id    text NOT NULL,
@@ -57,13 +58,12 @@ CREATE TABLE {S}.responses (
     synced_ms     bigint NOT NULL
 );
 CREATE INDEX responses_bucket ON {S}.responses (bucket);
-CREATE INDEX responses_ts ON {S}.responses (ts_ms);
 CREATE TABLE {S}.rollup (
     bucket        bigint NOT NULL,
-    model         text NOT NULL,
+    model         text COLLATE "C" NOT NULL,
     long_context  boolean NOT NULL,
-    machine_id    text NOT NULL,
-    user_name     text NOT NULL,
+    machine_id    text COLLATE "C" NOT NULL,
+    user_name     text COLLATE "C" NOT NULL,
     responses     bigint NOT NULL,
     input_tokens  bigint NOT NULL,
     output_tokens bigint NOT NULL,
@@ -74,6 +74,22 @@ CREATE TABLE {S}.rollup (
     first_ms      bigint,
     last_ms       bigint,
     PRIMARY KEY (bucket, model, long_context, machine_id, user_name)
+);
+-- The same sums over every machine: what team reports without --by and the snapshot read.
+CREATE TABLE {S}.rollup_team (
+    bucket        bigint NOT NULL,
+    model         text COLLATE "C" NOT NULL,
+    long_context  boolean NOT NULL,
+    responses     bigint NOT NULL,
+    input_tokens  bigint NOT NULL,
+    output_tokens bigint NOT NULL,
+    cache_5m_tokens bigint NOT NULL,
+    cache_1h_tokens bigint NOT NULL,
+    cache_read_tokens bigint NOT NULL,
+    web_search_requests bigint NOT NULL,
+    first_ms      bigint,
+    last_ms       bigint,
+    PRIMARY KEY (bucket, model, long_context)
 );
 """
 
@@ -136,5 +152,5 @@ def grant_sql(role: str) -> str:
     return (
         f"GRANT USAGE ON SCHEMA {S} TO {role};\n"
         f"GRANT SELECT ON {S}.schema_version TO {role};\n"
-        f"GRANT SELECT, INSERT, UPDATE ON {S}.machines, {S}.responses, {S}.rollup TO {role};\n"
+        f"GRANT SELECT, INSERT, UPDATE ON {S}.machines, {S}.responses, {S}.rollup, {S}.rollup_team TO {role};\n"
     )

@@ -45,7 +45,7 @@ MAX_ATTEMPTS = 6
 
 _COLS = ", ".join(TEAM_READ)
 _TYPES = {
-    "rkey": "text", "ts_ms": "bigint", "message_id": "text", "request_id": "text", "session_id": "text",
+    "rkey": 'text COLLATE "C"', "ts_ms": "bigint", "message_id": "text", "request_id": "text", "session_id": "text",
     "model": "text", "input_tokens": "bigint", "output_tokens": "bigint", "cache_5m_tokens": "bigint",
     "cache_1h_tokens": "bigint", "cache_read_tokens": "bigint", "web_search_requests": "bigint",
     "service_tier": "text", "speed": "text", "agent_id": "text", "agent_type": "text", "project": "text",
@@ -88,26 +88,44 @@ WHERE rkey = ANY(%(keys)s) AND machine_id = %(m)s AND NOT deleted RETURNING buck
 """
 _SUMS = ("input_tokens", "output_tokens", "cache_5m_tokens", "cache_1h_tokens", "cache_read_tokens",
          "web_search_requests")  # fmt: skip
-_GROUP = ("bucket", "model", "long_context", "machine_id", "user_name")
-RECOMPUTE = f"""
-WITH fresh AS (
-    SELECT bucket, model, {_in_side("r")} > {ROLLUP_LONG_CONTEXT_SPLIT} AS long_context, machine_id, user_name,
-           count(*) AS responses, {", ".join(f"sum({c})::bigint AS {c}" for c in _SUMS)},
-           min(ts_ms) AS first_ms, max(ts_ms) AS last_ms
-    FROM {S}.responses r WHERE bucket = ANY(%(b)s) AND NOT deleted
-    GROUP BY 1, 2, 3, 4, 5
-), gone AS (
-    UPDATE {S}.rollup g SET responses = 0, {", ".join(f"{c} = 0" for c in _SUMS)}, first_ms = NULL, last_ms = NULL
+
+
+def _recompute(table: str, source: str, group: tuple[str, ...]) -> str:
+    """Set `table`'s rows of the buckets %(b)s to the sums of `source` (a query yielding `group`,
+    responses, _SUMS, first_ms, last_ms); groups no longer there are zeroed. Idempotent, exact, and
+    needs no DELETE privilege."""
+    return f"""
+WITH fresh AS ({source}), gone AS (
+    UPDATE {S}.{table} g SET responses = 0, {", ".join(f"{c} = 0" for c in _SUMS)}, first_ms = NULL, last_ms = NULL
     WHERE g.bucket = ANY(%(b)s) AND g.responses <> 0 AND NOT EXISTS (
-        SELECT 1 FROM fresh f WHERE {" AND ".join(f"f.{c} = g.{c}" for c in _GROUP)})
+        SELECT 1 FROM fresh f WHERE {" AND ".join(f"f.{c} = g.{c}" for c in group)})
 )
-INSERT INTO {S}.rollup AS g SELECT * FROM fresh
-ON CONFLICT ({", ".join(_GROUP)}) DO UPDATE SET
+INSERT INTO {S}.{table} AS g SELECT * FROM fresh
+ON CONFLICT ({", ".join(group)}) DO UPDATE SET
     responses = excluded.responses, {", ".join(f"{c} = excluded.{c}" for c in _SUMS)},
     first_ms = excluded.first_ms, last_ms = excluded.last_ms
 WHERE (g.responses, {", ".join(f"g.{c}" for c in _SUMS)}, g.first_ms, g.last_ms)
     IS DISTINCT FROM (excluded.responses, {", ".join(f"excluded.{c}" for c in _SUMS)}, excluded.first_ms, excluded.last_ms)
 """
+
+
+_GROUP = ("bucket", "model", "long_context", "machine_id", "user_name")
+RECOMPUTE = _recompute(
+    "rollup",
+    f"""SELECT bucket, model, {_in_side("r")} > {ROLLUP_LONG_CONTEXT_SPLIT} AS long_context, machine_id, user_name,
+           count(*) AS responses, {", ".join(f"sum({c})::bigint AS {c}" for c in _SUMS)},
+           min(ts_ms) AS first_ms, max(ts_ms) AS last_ms
+    FROM {S}.responses r WHERE bucket = ANY(%(b)s) AND NOT deleted GROUP BY 1, 2, 3, 4, 5""",
+    _GROUP,
+)
+# The machine-less rollup, from the rollup just recomputed (a few rows per bucket, not the responses).
+RECOMPUTE_TEAM = _recompute(
+    "rollup_team",
+    f"""SELECT bucket, model, long_context, sum(responses)::bigint AS responses,
+           {", ".join(f"sum({c})::bigint AS {c}" for c in _SUMS)}, min(first_ms) AS first_ms, max(last_ms) AS last_ms
+    FROM {S}.rollup WHERE bucket = ANY(%(b)s) AND responses > 0 GROUP BY 1, 2, 3""",
+    ("bucket", "model", "long_context"),
+)
 HEARTBEAT = f"""
 INSERT INTO {S}.machines VALUES (%(m)s, %(label)s, %(u)s, %(now)s, %(now)s, %(push)s, %(version)s)
 ON CONFLICT (machine_id) DO UPDATE SET label = excluded.label, user_name = excluded.user_name,
@@ -207,10 +225,15 @@ class TeamSync:
 
     def _push(self, conn: Any, batch: OutboxBatch, mid: str, result: SyncResult) -> None:
         hashed = self.settings.hash_project
+        names: dict[object, str | None] = {}
         rows = []
-        for r in sorted(batch.rows, key=lambda x: str(x[0])):
+        for r in batch.rows:  # PostgreSQL sorts them by key (the upsert's ORDER BY)
             row = list(r)
-            row[_PROJECT] = project_name(row[_PROJECT], hashed)
+            p = row[_PROJECT]
+            name = names.get(p, names)
+            if name is names:
+                name = names[p] = project_name(p, hashed)
+            row[_PROJECT] = name
             rows.append(row)
         buckets = {cast(int, r[1]) // ROLLUP_BUCKET_MS for r in rows}
         params = {"m": mid, "u": self.settings.user, "now": int(time.time() * 1000)}
@@ -235,6 +258,7 @@ class TeamSync:
                             (BUCKET_LOCK_CLASS, order),
                         )
                         cur.execute(RECOMPUTE, {"b": order})
+                        cur.execute(RECOMPUTE_TEAM, {"b": order})
                 self._staged = True
                 return
             except Exception as exc:
