@@ -56,9 +56,8 @@ def records(n: int, start_ms: int, span_ms: int, seed: int, prefix: str) -> list
 
 
 def fill(ledger_path: Path, recs: list[UsageRecord]) -> None:
-    with Ledger.open(ledger_path) as ledger:
-        with ledger.deferred_rollup(), ledger.write():
-            ledger.upsert_records(recs)
+    with Ledger.open(ledger_path) as ledger, ledger.deferred_rollup(), ledger.write():
+        ledger.upsert_records(recs)
 
 
 def settings(url: str, label: str, interval: float = 30.0) -> TeamSettings:

@@ -161,22 +161,22 @@ class TeamSync:
         self.settings = settings
         self.ledger_path = ledger_path
         self.config = config
-        self.conn: Any = None
+        self._pg: Any = None
         self._staged = False
         self.last_snapshot_ms = 0
 
     # -- connection -------------------------------------------------------------------
     def _connection(self) -> Any:
-        if self.conn is None or self.conn.closed:
-            self.conn = connect(self.settings)
+        if self._pg is None or self._pg.closed:
+            self._pg = connect(self.settings)
             self._staged = False
-        return self.conn
+        return self._pg
 
     def close(self) -> None:
-        if self.conn is not None:
+        if self._pg is not None:
             with contextlib.suppress(Exception):  # closing a connection the server already dropped
-                self.conn.close()
-            self.conn = None
+                self._pg.close()
+            self._pg = None
 
     # -- one sync ---------------------------------------------------------------------
     def sync_once(self, *, snapshot: bool = True, max_batches: int | None = None) -> SyncResult:
