@@ -33,6 +33,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "launch": ("cchooks.commands.launch", "run `claude` with telemetry sent to a cchooks receiver"),
     "telemetry": ("cchooks.commands.telemetry", "print the environment that turns on Claude Code telemetry"),
     "recover": ("cchooks.commands.recover", "rebuild a damaged ledger, keeping a copy of the old file"),
+    "team": ("cchooks.commands.team", "the shared team ledger on PostgreSQL: init, sync, hosts"),
 }
 
 
@@ -59,6 +60,11 @@ EXAMPLES: dict[str, list[str]] = {
     "launch": ["cchooks launch -- -p 'hello'"],
     "telemetry": ["cchooks telemetry env", "eval \"$(cchooks telemetry env)\""],
     "recover": ["cchooks recover", "cchooks recover --ledger ~/backup/ledger.sqlite3 --json"],
+    "team": [
+        "CCHOOKS_TEAM_URL=postgresql://admin@db.example/cchooks cchooks team init --grants cchooks_sync",
+        "cchooks team sync",
+        "cchooks team hosts --json",
+    ],
 }
 
 # Exit codes every command shares (cli.main is the one place that maps errors to them).
@@ -170,9 +176,10 @@ def describe_error(exc: BaseException) -> tuple[str, int]:
     from cchooks.commands.common import CommandError
     from cchooks.config import ConfigError
     from cchooks.ledger.store import LedgerError
+    from cchooks.team import TeamError
 
-    if isinstance(exc, CommandError):
-        return str(exc), exc.code
+    if isinstance(exc, CommandError | TeamError):
+        return str(exc), getattr(exc, "code", 1)
     if isinstance(exc, ConfigError):
         return f"{exc} (fix the file, or point --config / CCHOOKS_CONFIG at another one)", 1
     if isinstance(exc, LedgerError):

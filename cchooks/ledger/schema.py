@@ -311,10 +311,45 @@ def _m005_rollup_times(db: sqlite3.Connection) -> None:
         db.execute(sql)
 
 
+# Columns whose change the team ledger must hear about (cchooks.ledger.team_queue); ts_ms and the
+# key never change on an update.
+TEAM_COLUMNS = (
+    "message_id", "request_id", "session_id", "model", "input_tokens", "output_tokens", "cache_5m_tokens",
+    "cache_1h_tokens", "cache_read_tokens", "web_search_requests", "service_tier", "speed", "agent_id",
+    "agent_type", "project", "source", "otlp_cost_usd",
+)  # fmt: skip
+_TEAM_CLAIM = "coalesce((SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'team_claim'), 0)"
+
+
+def _m006_team_outbox(db: sqlite3.Connection) -> None:
+    """The offline queue of the team ledger (cchooks.team.sync). New rows are found by rowid above
+    the sync cursor; rows at or below the claimed rowid that change, vanish or appear (a reused
+    rowid) after they were read are queued here by persistent triggers, so the team hears of them.
+    Without a team the claim is 0 and the triggers never fire."""
+    changed = " OR ".join(f"NEW.{c} IS NOT OLD.{c}" for c in TEAM_COLUMNS)
+    db.execute("CREATE TABLE IF NOT EXISTS team_outbox (seq INTEGER PRIMARY KEY, rkey TEXT NOT NULL)")
+    db.execute(
+        "CREATE TRIGGER IF NOT EXISTS team_outbox_update AFTER UPDATE ON responses"
+        f" WHEN ({changed}) AND NEW.rowid <= {_TEAM_CLAIM}"
+        " BEGIN INSERT INTO team_outbox (rkey) VALUES (NEW.rkey); END"
+    )
+    db.execute(
+        "CREATE TRIGGER IF NOT EXISTS team_outbox_delete AFTER DELETE ON responses"
+        f" WHEN OLD.rowid <= {_TEAM_CLAIM}"
+        " BEGIN INSERT INTO team_outbox (rkey) VALUES (OLD.rkey); END"
+    )
+    db.execute(
+        "CREATE TRIGGER IF NOT EXISTS team_outbox_insert AFTER INSERT ON responses"
+        f" WHEN NEW.rowid <= {_TEAM_CLAIM}"
+        " BEGIN INSERT INTO team_outbox (rkey) VALUES (NEW.rkey); END"
+    )
+
+
 MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
     _m001_core,
     _m002_otlp,
     _m003_rollup,
     _m004_otlp_received,
     _m005_rollup_times,
+    _m006_team_outbox,
 ]
