@@ -32,6 +32,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "reconcile": ("cchooks.commands.reconcile", "compare transcript and OTLP witnesses per session"),
     "launch": ("cchooks.commands.launch", "run `claude` with telemetry sent to a cchooks receiver"),
     "telemetry": ("cchooks.commands.telemetry", "print the environment that turns on Claude Code telemetry"),
+    "import": ("cchooks.commands.imports", "bring in usage other tools kept (ccusage, stats-cache.json, ...)"),
+    "analyze": ("cchooks.commands.analyze", "where the tokens go: by agent type, cost analysis, recommendations"),
 }
 
 
@@ -57,6 +59,17 @@ EXAMPLES: dict[str, list[str]] = {
     "reconcile": ["cchooks reconcile", "cchooks reconcile --session SESSION_ID --json"],
     "launch": ["cchooks launch -- -p 'hello'"],
     "telemetry": ["cchooks telemetry env", "eval \"$(cchooks telemetry env)\""],
+    "import": [
+        "cchooks import ccusage daily.json session.json",
+        "cchooks import ~/.claude/stats-cache.json --dry-run",
+        "cchooks import dashboard ~/usage/usage.json --adopt-limits",
+    ],
+    "analyze": [
+        "cchooks analyze",
+        "cchooks analyze --breakdown --cost-analysis --since 2026-11-01",
+        "cchooks analyze --agent general-purpose --json",
+        "cchooks analyze --csv",
+    ],
 }
 
 # Exit codes every command shares (cli.main is the one place that maps errors to them).
