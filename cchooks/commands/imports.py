@@ -79,7 +79,7 @@ def run(args: argparse.Namespace) -> int:
     from cchooks.api import price_table
     from cchooks.config import load_config
     from cchooks.ledger import Ledger
-    from cchooks.ledger.imports import import_files, imported
+    from cchooks.ledger.imports import import_files, superseded_counts
     from cchooks.reports.imported import file_totals
     from cchooks.timezones import resolve_tz
     from cchooks.totals import SCHEMA_VERSION
@@ -95,10 +95,7 @@ def run(args: argparse.Namespace) -> int:
     with Ledger.open(args.ledger) as ledger:
         outcomes = import_files(ledger, files, int(time.time() * 1000), dry_run=args.dry_run)
         prices = price_table(ledger, cfg.price_overrides())
-        sup_counts: dict[str, int] = {}
-        for s in imported(ledger):
-            if s.superseded:
-                sup_counts[s.path] = sup_counts.get(s.path, 0) + 1
+        sup_counts = superseded_counts(ledger, [f.path for f in files])
     if adopted is not None and adopted[0] and not args.dry_run:
         _write_limits(args.config, adopted[0])
     docs = []

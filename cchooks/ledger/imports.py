@@ -154,7 +154,11 @@ def import_files(
 
 
 def imported(
-    ledger: Ledger, since_ms: int | None = None, until_ms: int | None = None, *, details: bool = True
+    ledger: Ledger,
+    since_ms: int | None = None,
+    until_ms: int | None = None,
+    *,
+    details: bool = True,
 ) -> list[StoredImport]:
     """Stored entries overlapping [since, until) (every entry without bounds), oldest first.
 
@@ -200,8 +204,11 @@ def import_file_rows(ledger: Ledger) -> list[dict[str, object]]:
     return [dict(zip(keys, r, strict=True)) for r in rows]
 
 
-def imported_counts(ledger: Ledger) -> tuple[int, int]:
-    """(files, entries) imported so far."""
-    files = ledger.conn.execute("SELECT count(*) FROM import_files").fetchone()[0]
-    entries = ledger.conn.execute("SELECT count(*) FROM imported_usage").fetchone()[0]
-    return int(files), int(entries)
+def superseded_counts(ledger: Ledger, paths: Sequence[str]) -> dict[str, int]:
+    """Path -> how many of the entries it last stated measured usage supersedes."""
+    marks = ",".join("?" * len(paths))
+    rows = ledger.conn.execute(
+        f"SELECT i.path, sum({_SUPERSEDED}) FROM imported_usage i WHERE i.path IN ({marks}) GROUP BY i.path",
+        list(paths),
+    )
+    return {str(p): int(n or 0) for p, n in rows}

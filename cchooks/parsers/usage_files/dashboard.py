@@ -2,9 +2,10 @@
 sessions: [{timestamp, input, output, note}]}`.
 
 Each session is an entry of the moment it was logged (`timestamp`, local time without a zone);
-its period is that local day. The dashboard's `input` already includes cache writes (it counts
-input + output + cache creation, never cache reads), so it is stored as unsplit input-side tokens
-would mislead: it stays `input` and the limits are adopted with `token_measure = "no_cache_read"`.
+its period is that local day. The dashboard's automatic entries put cache writes into `input`
+(it counts input + output + cache creation, never cache reads); the file does not say which entries
+did, so `input` is stored as input tokens, and its limits are adopted with
+`token_measure = "no_cache_read"`.
 """
 
 from __future__ import annotations
