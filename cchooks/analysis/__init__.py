@@ -16,7 +16,10 @@ from cchooks.totals import SCHEMA_VERSION, Totals, iso_ms
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from cchooks.ledger.store import Ledger
+    from cchooks.ledger.sums import SumRow
 
 SECTIONS = ("breakdown", "cost_analysis", "recommendations")
 
@@ -26,9 +29,16 @@ def analyze(
 ) -> dict[str, Any]:
     """The analysis as one JSON document (docs/analyze.md)."""
     th = prices.long_context_threshold
-    rows = sums(ledger, "all", scope, th)
+    cache: dict[str, list[SumRow]] = {}
+
+    def rows(by: str) -> list[SumRow]:
+        # Each grouping is queried once; pricing a row again only sets the same figures again.
+        if by not in cache:
+            cache[by] = sums(ledger, by, scope, th)
+        return cache[by]
+
     total = Totals()
-    for t in priced_by_key(rows, prices).values():
+    for t in priced_by_key(rows("all"), prices).values():
         total.merge(t)
     doc: dict[str, Any] = {
         "schema_version": SCHEMA_VERSION,
@@ -37,20 +47,19 @@ def analyze(
         "totals": dict(cache_hit_rate=rate(cache_hit_rate(total)), **total.to_json()),
     }  # fmt: skip
     if "breakdown" in sections:
-        doc["breakdown"], doc["agents"] = breakdown(ledger, prices, scope, total)
+        doc["breakdown"], doc["agents"] = breakdown(ledger, prices, scope, total, rows)
     if "cost_analysis" in sections:
-        doc["cost_analysis"] = cost_analysis(sums(ledger, "all", scope, th), prices)
+        doc["cost_analysis"] = cost_analysis(rows("all"), prices)
     if "recommendations" in sections:
-        doc["recommendations"] = recommendations(ledger, scope, prices)
+        doc["recommendations"] = recommendations(ledger, scope, prices, rows)
     return doc
 
 
 def breakdown(
-    ledger: Ledger, prices: PriceTable, scope: Scope, total: Totals
+    ledger: Ledger, prices: PriceTable, scope: Scope, total: Totals, rows: Callable[[str], list[SumRow]]
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """Per agent type (main thread and each subagent type) and per agent run, largest cost first."""
-    th = prices.long_context_threshold
-    by_type = priced_by_key(sums(ledger, "agent", scope, th), prices)
+    by_type = priced_by_key(rows("agent"), prices)
     counts = counts_by_agent(ledger, scope)
     spend = cost(total)
     types = []
@@ -63,7 +72,7 @@ def breakdown(
             **t.to_json(),
         ))  # fmt: skip
     agents = []
-    for key, t in priced_by_key(sums(ledger, "run", scope, th), prices).items():
+    for key, t in priced_by_key(rows("run"), prices).items():
         agent_id, session_id, agent_type = key.split(SEP, 2)
         agents.append(dict(agent_id=agent_id, agent_type=agent_type, session_id=session_id,
                            cache_hit_rate=rate(cache_hit_rate(t)), **t.to_json()))  # fmt: skip

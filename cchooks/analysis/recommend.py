@@ -15,6 +15,8 @@ from cchooks.totals import Totals, round_usd
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from cchooks.ledger.store import Ledger
     from cchooks.ledger.sums import SumRow
 
@@ -308,16 +310,20 @@ def concentration(session_rows: list[SumRow], prices: PriceTable) -> list[dict[s
     )]  # fmt: skip
 
 
-def recommendations(ledger: Ledger, scope: Scope, prices: PriceTable) -> list[dict[str, Any]]:
-    """Every recommendation the ledger's data supports, largest estimate first."""
+def recommendations(
+    ledger: Ledger, scope: Scope, prices: PriceTable, rows: Callable[[str], list[SumRow]] | None = None
+) -> list[dict[str, Any]]:
+    """Every recommendation the ledger's data supports, largest estimate first. `rows(by)` gives
+    the sums by `by` (cchooks.ledger.analysis.KEYS), when the caller has them already."""
     th = prices.long_context_threshold
-    recs = large_model_mechanical(sums(ledger, "run", scope, th), prices)
-    recs += low_cache_hit(ledger, scope, "agent", sums(ledger, "agent", scope, th), prices)
-    recs += low_cache_hit(ledger, scope, "project", sums(ledger, "project", scope, th), prices)
+    rows = rows or (lambda by: sums(ledger, by, scope, th))
+    recs = large_model_mechanical(rows("run"), prices)
+    recs += low_cache_hit(ledger, scope, "agent", rows("agent"), prices)
+    recs += low_cache_hit(ledger, scope, "project", rows("project"), prices)
     all_1h, unread, unread_sessions, compactions = threads(ledger, scope)
     recs += unread_1h(all_1h, unread, unread_sessions, prices)
     recs += frequent_compaction(compactions, otlp_compactions(ledger, scope), prices)
-    recs += concentration(sums(ledger, "session", scope, th), prices)
+    recs += concentration(rows("session"), prices)
     recs.sort(key=lambda r: -(r["estimate_usd"] or 0))
     return recs
 
