@@ -96,7 +96,18 @@ def reference() -> str:
     """docs/cli.md: every command's --help, generated (tests/test_cli_convention.py keeps it current)."""
     import os
 
+    saved = os.environ.get("COLUMNS")
     os.environ["COLUMNS"] = "100"  # argparse wraps to the terminal; the page must not depend on it
+    try:
+        return _reference()
+    finally:  # restored: a caller in the same process (a test) must not inherit the width
+        if saved is None:
+            del os.environ["COLUMNS"]
+        else:
+            os.environ["COLUMNS"] = saved
+
+
+def _reference() -> str:
     parts = [
         "# Command reference\n",
         "Generated from `--help` by `python -m cchooks.cli --reference > docs/cli.md`; a test keeps it"
