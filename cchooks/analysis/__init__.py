@@ -100,8 +100,8 @@ def _pct(v: float | None) -> str:
 
 def render_text(doc: dict[str, Any]) -> str:
     t = doc["totals"]
-    span = f"{doc['since'] or 'start'} .. {doc['until'] or 'now'}"
-    out = [f"Analysis {span}{' (agent ' + doc['agent'] + ')' if doc['agent'] else ''}: {t['responses']:,} responses,"
+    span = f"{doc['since'] or 'start'} .. {doc['until'] or 'now'}" if doc["since"] or doc["until"] else "all time"
+    out = [f"Analysis ({span}){' (agent ' + doc['agent'] + ')' if doc['agent'] else ''}: {t['responses']:,} responses,"
            f" {_tok(t['total_tokens'])} tokens, {_usd(t['cost_usd'])}, cache hit {_pct(t['cache_hit_rate'])}"]  # fmt: skip
     if "breakdown" in doc:
         out += [
@@ -141,7 +141,7 @@ def render_text(doc: dict[str, Any]) -> str:
         for i, r in enumerate(recs, 1):
             what = "could save" if r["estimate_kind"] == "savings" else "cost"
             out.append(f"{i}. {r['title']}: {what} ~{_usd(r['estimate_usd'])} / {_tok(r['estimate_tokens'])} tokens"
-                       f" ({r['session_count']} sessions)")  # fmt: skip
+                       f" ({r['session_count']} session{'' if r['session_count'] == 1 else 's'})")  # fmt: skip
             out.append(f"   {r['advice']}")
     return "\n".join(out)
 
