@@ -92,12 +92,17 @@ def run(args: argparse.Namespace) -> int:
         raise CommandError(str(exc), 2) from None
     files = read_files(fmt, paths, tz)
     adopted = _adoption(files) if args.adopt_limits else None
+    # Checked before anything is written: a config the limits cannot go into stops the run here.
+    new_config = _with_limits(args.config, adopted[0]) if adopted and adopted[0] else None
     with Ledger.open(args.ledger) as ledger:
         outcomes = import_files(ledger, files, int(time.time() * 1000), dry_run=args.dry_run)
         prices = price_table(ledger, cfg.price_overrides())
         sup_counts = superseded_counts(ledger, [f.path for f in files])
-    if adopted is not None and adopted[0] and not args.dry_run:
-        _write_limits(args.config, adopted[0])
+    if new_config is not None and not args.dry_run:
+        from cchooks.config import save_config
+
+        save_config(new_config[0], new_config[1], only_set=True)
+        print(f"cchooks: updated {new_config[1]}", file=sys.stderr)
     docs = []
     for f, o in zip(files, outcomes, strict=True):
         totals, unsplit = file_totals(f.parsed.entries, prices)
@@ -161,11 +166,12 @@ def _adoption(files: list[Any]) -> tuple[dict[str, Any], list[str]]:
     return limits, notes
 
 
-def _write_limits(config_path: str | None, limits: dict[str, Any]) -> None:
-    """Merge `limits` into the config file's [limits], validated by the config schema, atomically."""
+def _with_limits(config_path: str | None, limits: dict[str, Any]) -> tuple[Any, str]:
+    """The config file with `limits` merged into its [limits], validated whole by the config schema,
+    and its path (the caller writes it with save_config: atomic)."""
     from pydantic import ValidationError
 
-    from cchooks.config import ConfigError, describe_validation_error, load_raw, save_config
+    from cchooks.config import ConfigError, describe_validation_error, load_raw
     from cchooks.config.model import Config
     from cchooks.paths import config_file_str
 
@@ -176,8 +182,6 @@ def _write_limits(config_path: str | None, limits: dict[str, Any]) -> None:
         raise ConfigError(f"config {path}: [limits] is not a table")
     section.update(limits)
     try:
-        cfg = Config.model_validate(raw)
+        return Config.model_validate(raw), path
     except ValidationError as exc:
         raise ConfigError(f"config {path}: {describe_validation_error(exc)}") from None
-    save_config(cfg, path, only_set=True)
-    print(f"cchooks: updated {path}", file=sys.stderr)
