@@ -342,6 +342,55 @@ def _m006_team_outbox(db: sqlite3.Connection) -> None:
         "CREATE TRIGGER IF NOT EXISTS team_outbox_insert AFTER INSERT ON responses"
         f" WHEN NEW.rowid <= {_TEAM_CLAIM}"
         " BEGIN INSERT INTO team_outbox (rkey) VALUES (NEW.rkey); END"
+
+
+def _m007_imports(db: sqlite3.Connection) -> None:
+    """Usage imported from other tools' files (`cchooks import`), kept apart from the measured
+    `responses`: what a file states, with its provenance. Idempotent (IF NOT EXISTS)."""
+    run_script(
+        db,
+        """
+        -- One row per imported file content: re-importing the same bytes changes nothing.
+        CREATE TABLE IF NOT EXISTS import_files (
+            fingerprint TEXT PRIMARY KEY,      -- sha256 of the file's bytes
+            format      TEXT NOT NULL,
+            path        TEXT NOT NULL,
+            version     TEXT,
+            imported_ms INTEGER NOT NULL,
+            entries     INTEGER NOT NULL,
+            limits      TEXT                   -- JSON of the limits the file states
+        );
+        -- One row per period / session / agent a file states. ikey: format + the entry's own key
+        -- (+ the path for figures of one file only); a newer file's entry replaces an older one.
+        CREATE TABLE IF NOT EXISTS imported_usage (
+            ikey        TEXT PRIMARY KEY,
+            fingerprint TEXT NOT NULL,
+            format      TEXT NOT NULL,
+            path        TEXT NOT NULL,
+            scope       TEXT NOT NULL,
+            label       TEXT NOT NULL,
+            start_ms    INTEGER,
+            end_ms      INTEGER,
+            session_id  TEXT,
+            agent_type  TEXT,
+            model       TEXT,
+            requests    INTEGER NOT NULL DEFAULT 0,
+            input_tokens INTEGER NOT NULL DEFAULT 0,
+            output_tokens INTEGER NOT NULL DEFAULT 0,
+            cache_5m_tokens INTEGER NOT NULL DEFAULT 0,
+            cache_1h_tokens INTEGER NOT NULL DEFAULT 0,
+            cache_read_tokens INTEGER NOT NULL DEFAULT 0,
+            web_search_requests INTEGER NOT NULL DEFAULT 0,
+            unsplit_tokens INTEGER NOT NULL DEFAULT 0,
+            stated_total INTEGER,
+            stated_cost_usd REAL,
+            first_ms    INTEGER,
+            last_ms     INTEGER,
+            note        TEXT,
+            detail      INTEGER NOT NULL DEFAULT 0
+        );
+        CREATE INDEX IF NOT EXISTS imported_usage_start ON imported_usage(start_ms);
+        """,
     )
 
 
@@ -352,4 +401,5 @@ MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
     _m004_otlp_received,
     _m005_rollup_times,
     _m006_team_outbox,
+    _m007_imports,
 ]
