@@ -342,6 +342,7 @@ def _m006_team_outbox(db: sqlite3.Connection) -> None:
         "CREATE TRIGGER IF NOT EXISTS team_outbox_insert AFTER INSERT ON responses"
         f" WHEN NEW.rowid <= {_TEAM_CLAIM}"
         " BEGIN INSERT INTO team_outbox (rkey) VALUES (NEW.rkey); END"
+    )
 
 
 def _m007_imports(db: sqlite3.Connection) -> None:
