@@ -17,9 +17,9 @@ import zlib
 
 from cchooks.fastjson import loads as json_loads
 from cchooks.ledger.store import record_row
-from cchooks.parsers.transcript import parse_chunk
+from cchooks.parsers.transcript import parse_chunk, parse_timestamp_ms
 from cchooks.paths import clean_path
-from cchooks.records import ParseStats, SlotRecord
+from cchooks.records import CREDIT_COPY, CREDIT_NAMED, ParseStats, SlotRecord
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -42,6 +42,7 @@ BULK_COMMIT_EVERY = 128 << 20  # in-process backfills: fewer commits, still boun
 BULK_BYTES = 4 << 20  # above this much new data, use the msgspec decoder
 PARALLEL_BYTES = 64 << 20  # above this much new data, parse in worker processes
 TASK_BYTES = 8 << 20  # new data per task of a parse process
+FIRST_LINES, FIRST_LINES_BYTES = 20, 256 << 10  # where a file's first timestamp is looked for
 
 
 class TranscriptFile(SlotRecord):
@@ -241,6 +242,10 @@ def _parse_from(
     out: FileRead,
     fast: FastPath | None,
 ) -> None:
+    # Copies (2.0.x forks keep the original's requestId and timestamp but take the new
+    # sessionId) are older than the file they sit in: they never take the original's credit.
+    # They are written when the file is made, so only a read from the start meets them.
+    born = _first_timestamp_ms(fh) if start == 0 else None
     fh.seek(start)
     offset = start
     pending = b""
@@ -267,16 +272,43 @@ def _parse_from(
             pending = data[used:]
         if since_save >= COMMIT_EVERY:
             # Very large files commit part-way so a crash does not redo all of it.
+            _mark_copies(acc, born)
             bad = stats.malformed + stats.non_utf8
             out.segments.append(
                 Segment([record_row(r) for r in acc.values()], _position(tf, fh, st, offset, bad - bad_before), since_save)
             )
             acc, since_save, bad_before = {}, 0, bad
     out.bytes_read = fh.tell() - start
+    _mark_copies(acc, born)
     bad = stats.malformed + stats.non_utf8
     out.segments.append(
         Segment([record_row(r) for r in acc.values()], _position(tf, fh, st, offset, bad - bad_before), since_save)
     )
+
+
+def _first_timestamp_ms(fh: BinaryIO) -> int | None:
+    """The top-level `timestamp` of the first lines that have one (when the file was begun)."""
+    fh.seek(0)
+    head = fh.read(FIRST_LINES_BYTES)
+    for line in head.split(b"\n")[:FIRST_LINES]:
+        if b'"timestamp"' not in line:
+            continue
+        try:
+            obj = json_loads(line)
+        except ValueError:
+            continue
+        ts = parse_timestamp_ms(obj.get("timestamp")) if isinstance(obj, dict) else None
+        if ts is not None:
+            return ts
+    return None
+
+
+def _mark_copies(acc: dict[str, UsageRecord], born: int | None) -> None:
+    if born is None:
+        return
+    for r in acc.values():
+        if r.timestamp_ms < born and r.credit < CREDIT_NAMED:
+            r.credit = CREDIT_COPY
 
 
 def _position(

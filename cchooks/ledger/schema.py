@@ -213,8 +213,11 @@ def _lc(row: str) -> str:
     return f"(({row}.input_tokens + {row}.cache_5m_tokens + {row}.cache_1h_tokens + {row}.cache_read_tokens) > 200000)"
 
 
+# `partial` (0/1) sums to the number of estimated responses; it is last because migration 5
+# appended it to usage_rollup.
 _TOKENS = (
-    "input_tokens, output_tokens, cache_5m_tokens, cache_1h_tokens, cache_read_tokens, web_search_requests"
+    "input_tokens, output_tokens, cache_5m_tokens, cache_1h_tokens, cache_read_tokens, web_search_requests,"
+    " partial"
 )
 _ADD = ", ".join(f"{t} = {t} + excluded.{t}" for t in _TOKENS.split(", "))
 _SUB = ", ".join(f"{t} = {t} - OLD.{t}" for t in _TOKENS.split(", "))
@@ -265,8 +268,12 @@ def _m003_rollup(db: sqlite3.Connection) -> None:
         ) WITHOUT ROWID;
         """,
     )
-    for sql in REBUILD_ROLLUP:
-        db.execute(sql)
+    # As this migration shipped: the rollup's columns before migration 5 added `partial`.
+    tokens = ", ".join(f"sum({t})" for t in _TOKENS.split(", ") if t != "partial")
+    db.execute(
+        f"INSERT INTO usage_rollup SELECT ts_ms / {ROLLUP_BUCKET_MS}, model, {_lc('responses')}, count(*),"
+        f" {tokens} FROM responses GROUP BY 1, 2, 3"
+    )
 
 
 def _m004_otlp_received(db: sqlite3.Connection) -> None:
@@ -277,9 +284,69 @@ def _m004_otlp_received(db: sqlite3.Connection) -> None:
     db.execute("CREATE INDEX otlp_api_requests_received ON otlp_api_requests(session_id, received_ms)")
 
 
+def _m005_message_identity(db: sqlite3.Connection) -> None:
+    """A response's identity is its message id; its request id is an alias (issue 16).
+
+    Rows are re-keyed 'm:' + message id. Rows that were one response under two keys (a
+    2.0.x fork copy without requestId beside its original, or an OTLP-only row beside the
+    transcript's) become one: the most complete usage, the session of the original
+    (the row that had a request id), OTLP links moved along. New columns: `partial` (output
+    seen only on lines written before the message ended; unknown for rows stored before,
+    left 0), `credit` (see cchooks.records.CREDIT_*).
+    """
+    for table, column, default in (("responses", "partial", 0), ("responses", "credit", 1), ("usage_rollup", "partial", 0)):
+        # Idempotent: a ledger whose user_version was wound back must not fail here.
+        if column not in {r[1] for r in db.execute(f"PRAGMA table_info({table})")}:
+            db.execute(f"ALTER TABLE {table} ADD COLUMN {column} INTEGER NOT NULL DEFAULT {default}")
+    db.execute("UPDATE responses SET credit = 2 WHERE request_id != ''")
+    # Rows already stored by message id that another row also names by request id.
+    for (rid,) in db.execute(
+        "SELECT request_id FROM responses WHERE request_id != '' GROUP BY request_id HAVING count(*) > 1"
+    ).fetchall():
+        rows = db.execute(
+            "SELECT rkey, message_id FROM responses WHERE request_id = ? ORDER BY message_id = '' ", (rid,)
+        ).fetchall()
+        mids = {m for _k, m in rows if m}
+        if len(mids) == 1:
+            db.execute("UPDATE responses SET message_id = ? WHERE request_id = ?", (mids.pop(), rid))
+    dup_sql = (
+        "SELECT rkey, session_id, ts_ms, input_tokens, output_tokens, cache_5m_tokens, cache_1h_tokens,"
+        " cache_read_tokens, credit, source FROM responses WHERE message_id = ? ORDER BY credit DESC, rkey"
+    )
+    for (mid,) in db.execute(
+        "SELECT message_id FROM responses WHERE message_id != '' GROUP BY message_id HAVING count(*) > 1"
+    ).fetchall():
+        rows = db.execute(dup_sql, (mid,)).fetchall()
+        credited = rows[0]
+        best = max(rows, key=lambda r: (r[4], r[3] + r[5] + r[6] + r[7]))
+        sources = {r[9] for r in rows}
+        source = sources.pop() if len(sources) == 1 else "both"
+        keep = credited[0]
+        db.execute(
+            "UPDATE responses SET session_id = ?, ts_ms = ?, input_tokens = ?, output_tokens = ?,"
+            " cache_5m_tokens = ?, cache_1h_tokens = ?, cache_read_tokens = ?, source = ?,"
+            " request_id = (SELECT max(request_id) FROM responses WHERE message_id = ?),"
+            " otlp_cost_usd = (SELECT max(otlp_cost_usd) FROM responses WHERE message_id = ?)"
+            " WHERE rkey = ?",
+            (credited[1], credited[2], *best[3:8], source, mid, mid, keep),
+        )
+        for r in rows[1:]:
+            db.execute("UPDATE otlp_api_requests SET rkey = ? WHERE rkey = ?", (keep, r[0]))
+            db.execute("DELETE FROM responses WHERE rkey = ?", (r[0],))
+    db.execute("UPDATE otlp_api_requests SET rkey = (SELECT 'm:' || r.message_id FROM responses r"
+               " WHERE r.rkey = otlp_api_requests.rkey AND r.message_id != '')"
+               " WHERE rkey IN (SELECT rkey FROM responses WHERE message_id != '')")
+    db.execute("UPDATE responses SET rkey = 'm:' || message_id WHERE message_id != ''")
+    # The alias lookup: an OTLP event or a copy that names the response by request id.
+    db.execute("CREATE INDEX IF NOT EXISTS responses_request ON responses(request_id)")
+    for sql in REBUILD_ROLLUP:
+        db.execute(sql)
+
+
 MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
     _m001_core,
     _m002_otlp,
     _m003_rollup,
     _m004_otlp_received,
+    _m005_message_identity,
 ]
