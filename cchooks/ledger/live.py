@@ -38,7 +38,7 @@ WEEK_MS = 7 * DAY_MS
 _SUMS = (
     "SELECT model, (input_tokens + cache_5m_tokens + cache_1h_tokens + cache_read_tokens) > "
     f"{LONG_CONTEXT_TOKENS} AS lc, count(*), sum(input_tokens), sum(output_tokens), sum(cache_5m_tokens),"
-    " sum(cache_1h_tokens), sum(cache_read_tokens), min(ts_ms), max(ts_ms) FROM responses"
+    " sum(cache_1h_tokens), sum(cache_read_tokens), min(ts_ms), max(ts_ms), sum(partial) FROM responses"
 )
 
 
@@ -56,7 +56,7 @@ class Spend:
 
     __slots__ = (
         "responses", "input_tokens", "output_tokens", "cache_creation_tokens", "cache_read_tokens",
-        "cost_usd", "unpriced_tokens", "first_ms", "last_ms",
+        "cost_usd", "unpriced_tokens", "first_ms", "last_ms", "estimated_responses",
     )  # fmt: skip
 
     def __init__(
@@ -70,6 +70,7 @@ class Spend:
         unpriced_tokens: int = 0,
         first_ms: int | None = None,
         last_ms: int | None = None,
+        estimated_responses: int = 0,  # output only from streaming-partial lines: shown with `~`
     ) -> None:
         self.responses = responses
         self.input_tokens = input_tokens
@@ -80,6 +81,7 @@ class Spend:
         self.unpriced_tokens = unpriced_tokens
         self.first_ms = first_ms
         self.last_ms = last_ms
+        self.estimated_responses = estimated_responses
 
     def __repr__(self) -> str:
         return "Spend(" + ", ".join(f"{k}={getattr(self, k)!r}" for k in self.__slots__) + ")"
@@ -108,8 +110,9 @@ def spend(ledger: Ledger, prices: PriceTable | None, where: str, params: Iterabl
     """Sum the responses matching `where` (an SQL condition), priced per model and context tier."""
     out = Spend()
     sql = f"{_SUMS} WHERE {where} GROUP BY model, lc"
-    for model, lc, n, inp, outp, c5, c1, cr, lo, hi in ledger.conn.execute(sql, tuple(params)):
+    for model, lc, n, inp, outp, c5, c1, cr, lo, hi, est in ledger.conn.execute(sql, tuple(params)):
         out.responses += n
+        out.estimated_responses += est or 0
         out.input_tokens += inp
         out.output_tokens += outp
         out.cache_creation_tokens += c5 + c1

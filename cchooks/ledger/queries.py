@@ -34,6 +34,9 @@ class GroupSums:
     first_ms: int
     last_ms: int
     otlp_cost_usd: float | None
+    # responses whose output only pre-end streaming lines gave (no later line, no OTLP):
+    # their output is a lower bound, shown with `~`
+    estimated_responses: int = 0
 
 
 ROLLUP_GROUPS = ("daily", "weekly", "monthly", "model", "total")
@@ -89,15 +92,16 @@ def group_sums(
         f"SELECT {key} AS k, model,"
         f" (input_tokens + cache_5m_tokens + cache_1h_tokens + cache_read_tokens) > {LONG_CONTEXT_TOKENS} AS lc,"
         " count(*), sum(input_tokens), sum(output_tokens), sum(cache_5m_tokens), sum(cache_1h_tokens),"
-        " sum(cache_read_tokens), sum(web_search_requests), min(ts_ms), max(ts_ms), sum(otlp_cost_usd)"
-        f" FROM responses{clause} GROUP BY k, model, lc ORDER BY k, model"
+        " sum(cache_read_tokens), sum(web_search_requests), min(ts_ms), max(ts_ms), sum(otlp_cost_usd),"
+        f" sum(partial) FROM responses{clause} GROUP BY k, model, lc ORDER BY k, model"
     )
     out = []
     for r in ledger.conn.execute(sql, params):
         n, inp, outp, c5, c1, cr, web, first, last = (int(x) for x in r[3:12])
         out.append(
-            GroupSums(str(r[0]), str(r[1]), bool(r[2]), n, inp, outp, c5, c1, cr, web, first, last, r[12])
-        )
+            GroupSums(str(r[0]), str(r[1]), bool(r[2]), n, inp, outp, c5, c1, cr, web, first, last, r[12],
+                      int(r[13] or 0))
+        )  # fmt: skip
     return out
 
 
@@ -123,7 +127,7 @@ def _rollup_sums(
     sql = (
         f"SELECT {key} AS k, model, long_context, sum(responses), sum(input_tokens), sum(output_tokens),"
         " sum(cache_5m_tokens), sum(cache_1h_tokens), sum(cache_read_tokens), sum(web_search_requests),"
-        f" min(bucket), max(bucket) FROM usage_rollup{clause} GROUP BY k, model, long_context"
+        f" min(bucket), max(bucket), sum(partial) FROM usage_rollup{clause} GROUP BY k, model, long_context"
         " HAVING sum(responses) > 0 ORDER BY k, model"
     )
     out = []
@@ -131,7 +135,7 @@ def _rollup_sums(
         n, inp, outp, c5, c1, cr, web, first, last = (int(x) for x in r[3:12])
         out.append(
             GroupSums(str(r[0]), str(r[1]), bool(r[2]), n, inp, outp, c5, c1, cr, web,
-                      first * ROLLUP_BUCKET_MS, (last + 1) * ROLLUP_BUCKET_MS - 1, None)
+                      first * ROLLUP_BUCKET_MS, (last + 1) * ROLLUP_BUCKET_MS - 1, None, int(r[12] or 0))
         )  # fmt: skip
     return out
 

@@ -253,6 +253,8 @@ class SessionReconcile:
     otlp_only: int = 0
     otlp_only_by_source: dict[str, int] = field(default_factory=dict)
     token_mismatches: int = 0
+    unmatched_without_request_id: int = 0  # OTLP-only calls whose event had no request_id to join on
+    estimated: int = 0  # rows whose output only streaming-partial lines gave (no later line, no OTLP)
     cost_claude_code: float | None = None  # sum of the events' cost_usd
     cost_ours_same_calls: float | None = None  # our price table on the same events' tokens
     cost_ours_ledger: float | None = None  # our price table over every ledger response
@@ -273,6 +275,8 @@ class SessionReconcile:
             "otlp_only": self.otlp_only,
             "otlp_only_by_query_source": self.otlp_only_by_source,
             "token_mismatches": self.token_mismatches,
+            "unmatched_without_request_id": self.unmatched_without_request_id,
+            "estimated_responses": self.estimated,
             "cost_claude_code_usd": _r(self.cost_claude_code),
             "cost_ours_same_calls_usd": _r(self.cost_ours_same_calls),
             "cost_ours_ledger_usd": _r(self.cost_ours_ledger),
@@ -356,12 +360,13 @@ def reconcile_report(
             else:
                 s.cost_ours_same_calls = _add_cost(s.cost_ours_same_calls, ours)
 
-    for rkey, source, sid, model, inp, out, c5, c1, cr in db.execute(
+    for rkey, source, sid, model, inp, out, c5, c1, cr, partial in db.execute(
         "SELECT rkey, source, session_id, model, input_tokens, output_tokens, cache_5m_tokens, cache_1h_tokens,"
-        f" cache_read_tokens FROM responses{where}",
+        f" cache_read_tokens, partial FROM responses{where}",
         params,
     ):
         s = sess(str(sid))
+        s.estimated += 1 if partial else 0
         s.ledger.add(inp, out, c5, c1, cr)
         cost = _cost(table, str(model), inp, out, c5, c1, cr)
         if cost is None:
@@ -387,6 +392,8 @@ def reconcile_report(
             evs = events_by_rkey.get(str(rkey), [])
             qs = (evs[0].query_source or "") if evs else ""
             s.otlp_only_by_source[qs] = s.otlp_only_by_source.get(qs, 0) + 1
+            if evs and not evs[0].request_id:
+                s.unmatched_without_request_id += 1
 
     mwhere = " AND session_id = ?" if session_id else ""
     for sid, metric, typ, total in db.execute(
@@ -427,6 +434,8 @@ def _merge_into(total: SessionReconcile, s: SessionReconcile) -> None:
     for k, n in s.otlp_only_by_source.items():
         total.otlp_only_by_source[k] = total.otlp_only_by_source.get(k, 0) + n
     total.token_mismatches += s.token_mismatches
+    total.unmatched_without_request_id += s.unmatched_without_request_id
+    total.estimated += s.estimated
     for name in ("cost_claude_code", "cost_ours_same_calls", "cost_ours_ledger", "cost_transcript_only"):
         v = getattr(s, name)
         if v is not None:
@@ -445,6 +454,17 @@ def _notes(s: SessionReconcile, tol: float) -> list[str]:
         )
         cost = f", ${s.cost_transcript_only:.6f} by our table" if s.cost_transcript_only is not None else ""
         notes.append(f"{s.transcript_only} response(s) only in transcripts ({why}{cost})")
+    if s.unmatched_without_request_id:
+        notes.append(
+            f"{s.unmatched_without_request_id} OTLP call(s) without request_id (Claude Code 2.0.x) match no"
+            " transcript response exactly (same session, model, input-side tokens, time): kept as calls of"
+            " their own"
+        )
+    if s.estimated:
+        notes.append(
+            f"{s.estimated} response(s) estimated: their output is known only from streaming lines written"
+            " before the message ended, and no OTLP event gives the final count (shown with ~)"
+        )
     if s.token_mismatches:
         notes.append(
             f"{s.token_mismatches} matched response(s) whose token counts differ between transcript and OTLP"

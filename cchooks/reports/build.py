@@ -35,6 +35,7 @@ class Totals:
     unpriced_tokens: int = 0  # tokens of models with no known price
     first_ms: int | None = None
     last_ms: int | None = None
+    estimated_responses: int = 0  # output only from streaming-partial lines: a lower bound (`~`)
 
     @property
     def cache_creation_tokens(self) -> int:
@@ -56,6 +57,7 @@ class Totals:
         self.cache_creation_1h_tokens += s.cache_1h_tokens
         self.cache_read_tokens += s.cache_read_tokens
         self.web_search_requests += s.web_search_requests
+        self.estimated_responses += s.estimated_responses
         if cost is None:
             self.unpriced_tokens += (
                 s.input_tokens + s.output_tokens + s.cache_5m_tokens + s.cache_1h_tokens + s.cache_read_tokens
@@ -79,6 +81,7 @@ class Totals:
             "cost_usd": round(self.cost_usd, 6) if self.cost_known or self.cost_usd else None,
             "unpriced_tokens": self.unpriced_tokens,
             "web_search_requests": self.web_search_requests,
+            "estimated_responses": self.estimated_responses,
         }
 
 
