@@ -361,8 +361,34 @@ class _Batch:
             return
         with self.ledger.write():
             self.ledger.upsert_rows(self.rows)
+            _fold_unjoined_otlp(self.ledger, self.rows)
             self.ledger.conn.executemany(_SAVE_POSITION, self.positions)
         self.rows, self.positions, self.bytes = [], [], 0
+
+
+# OTLP-only rows of calls whose event had no request id (2.0.x-2.1.0) have synthetic keys
+# 'otlp:<session>:...'; a transcript row read later may be the same call.
+_ANY_UNJOINED = "SELECT 1 FROM responses WHERE rkey >= 'otlp:' AND rkey < 'otlp;' LIMIT 1"
+_MAY_JOIN = (
+    "SELECT 1 FROM responses WHERE session_id = ? AND rkey >= 'otlp:' AND rkey < 'otlp;'"
+    " AND input_tokens = ? AND cache_read_tokens = ? AND cache_5m_tokens + cache_1h_tokens = ? LIMIT 1"
+)
+
+
+def _fold_unjoined_otlp(ledger: Ledger, rows: list[tuple[object, ...]]) -> None:
+    """Fold such rows into the transcript rows just written, so OTLP that arrived first is not
+    counted twice until `reconcile`. Two indexed lookups when nothing applies (the hot path)."""
+    if not rows or ledger.conn.execute(_ANY_UNJOINED).fetchone() is None:
+        return
+    # record_row order: session_id 3, input 6, cache 5m 8, 1h 9, read 10
+    sessions = {
+        str(r[3]) for r in rows
+        if ledger.conn.execute(_MAY_JOIN, (r[3], r[6], r[10], int(r[8]) + int(r[9]))).fetchone()  # type: ignore[call-overload]
+    }  # fmt: skip
+    if sessions:
+        from cchooks.ledger.reconcile import fold_unjoined
+
+        fold_unjoined(ledger, sessions)
 
 
 _SAVE_POSITION = (

@@ -144,6 +144,41 @@ def link_api_requests(ledger: Ledger, requests: Iterable[ApiRequest]) -> int:
     return len(reqs)
 
 
+def _fold(ledger: Ledger, a: ApiRequest, old_key: str, cand: tuple[str, str, str]) -> None:
+    """A transcript row for this call exists now: fold the event's OTLP-only row into it."""
+    db = ledger.conn
+    db.execute("UPDATE otlp_api_requests SET rkey = NULL WHERE ekey = ?", (a.key,))
+    if not db.execute("SELECT 1 FROM otlp_api_requests WHERE rkey = ?", (old_key,)).fetchone():
+        db.execute("DELETE FROM responses WHERE rkey = ? AND source = ?", (old_key, SOURCE_OTLP))
+    _rkey, mid, rid = cand
+    record = a.to_record(request_id=rid or (a.request_id or ""), message_id=mid)
+    ledger.upsert_records([record])
+    db.execute("UPDATE otlp_api_requests SET rkey = ? WHERE ekey = ?", (record.key, a.key))
+
+
+def fold_unjoined(ledger: Ledger, session_ids: Iterable[str]) -> int:
+    """Fold these sessions' OTLP-only calls without a request id into transcript rows read
+    since they arrived (call inside `ledger.write()`); ingest runs it when it may apply."""
+    ids = sorted(set(session_ids))
+    folded = 0
+    for i in range(0, len(ids), 500):
+        chunk = ids[i : i + 500]
+        rows = ledger.conn.execute(
+            f"SELECT {', '.join('e.' + c.strip() for c in _API_COLUMNS.split(','))}, e.rkey"
+            " FROM otlp_api_requests e JOIN responses r ON r.rkey = e.rkey WHERE r.source = ?"
+            f" AND e.request_id IS NULL AND e.session_id IN ({','.join('?' * len(chunk))})"
+            " ORDER BY e.ts_ms, e.seq",
+            (SOURCE_OTLP, *chunk),
+        ).fetchall()
+        for row in rows:
+            a = _api_from_row(tuple(row[:-1]))
+            cand = _fallback(ledger, a, only_without_request_id=False)
+            if cand is not None and cand[0] != row[-1]:
+                _fold(ledger, a, str(row[-1]), cand)
+                folded += 1
+    return folded
+
+
 @dataclass(slots=True)
 class ReconcileStats:
     linked: int = 0  # events that had no ledger row yet
@@ -178,14 +213,7 @@ def reconcile_ledger(ledger: Ledger, *, learn: bool = True) -> ReconcileStats:
                 cand = _fallback(ledger, a, only_without_request_id=bool(a.request_id))
             if cand is None or cand[0] == old_key:
                 continue
-            # A transcript row for this call exists now: fold the OTLP-only row into it.
-            db.execute("UPDATE otlp_api_requests SET rkey = NULL WHERE ekey = ?", (a.key,))
-            if not db.execute("SELECT 1 FROM otlp_api_requests WHERE rkey = ?", (old_key,)).fetchone():
-                db.execute("DELETE FROM responses WHERE rkey = ? AND source = ?", (old_key, SOURCE_OTLP))
-            _rkey, mid, rid = cand
-            record = a.to_record(request_id=rid or (a.request_id or ""), message_id=mid)
-            ledger.upsert_records([record])
-            db.execute("UPDATE otlp_api_requests SET rkey = ? WHERE ekey = ?", (record.key, a.key))
+            _fold(ledger, a, str(old_key), cand)
             stats.folded += 1
     if learn:
         from cchooks.pricing.learned import learn_prices
