@@ -289,8 +289,10 @@ def _parse_from(
 def _first_timestamp_ms(fh: BinaryIO) -> int | None:
     """The top-level `timestamp` of the first lines that have one (when the file was begun)."""
     fh.seek(0)
-    head = fh.read(FIRST_LINES_BYTES)
-    for line in head.split(b"\n")[:FIRST_LINES]:
+    for _ in range(FIRST_LINES):
+        line = fh.readline(FIRST_LINES_BYTES)  # usually a short queue-operation or user line
+        if not line:
+            break
         if b'"timestamp"' not in line:
             continue
         try:
