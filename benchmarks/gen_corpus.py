@@ -254,8 +254,9 @@ class Stream:
 
 class Generator:
     def __init__(self, out: str, size_mb: float, seed: int, end: str, n_projects: int,
-                 legacy_partial_frac: float, fork_frac: float) -> None:
+                 legacy_partial_frac: float, fork_frac: float, content_scale: float = 1.0) -> None:
         self.out = out
+        self.content_scale = content_scale
         self.budget = int(size_mb * MiB)
         self.seed = seed
         self.rng = random.Random(seed)
@@ -345,7 +346,7 @@ class Generator:
 
     def chunk(self, n: int) -> str:
         """About n characters of pre-escaped text, cut on line boundaries (always valid JSON)."""
-        n = max(1, min(n, self.bounds[-1] - 1))
+        n = max(1, min(int(n * self.content_scale), self.bounds[-1] - 1))
         i = self.rng.randrange(self.nb - 1)
         start = self.bounds[i]
         if start + n > self.bounds[-1]:
@@ -595,7 +596,7 @@ class Generator:
         if rng.random() < 0.45:
             blocks.append(("thinking", '{"type":"thinking","thinking":"%s","signature":"%s"}' % (
                 self.chunk(self.logn(900, 0.9, 40, 20_000)),
-                self.b64[rng.randrange(40_000):][: rng.randint(200, 1200)]), ""))
+                self.b64[rng.randrange(40_000):][: max(16, int(rng.randint(200, 1200) * self.content_scale))]), ""))
         if final or rng.random() < 0.6:
             blocks.append(("text", '{"type":"text","text":"%s"}' % self.chunk(self.logn(500, 1.0, 10, 12_000)), ""))
         tool_ids = []
@@ -732,7 +733,7 @@ class Generator:
             tok = 20
             self.adv(st, rng.randint(20, 2000))
         elif tool in ("Grep", "Glob"):
-            k = rng.randint(0, 120)
+            k = int(rng.randint(0, 120) * min(1.0, self.content_scale * 5))
             names = ['"%s/%s/%s.py"' % (st.cwd, rng.choice(self.idents), rng.choice(self.idents)) for _ in range(k)]
             content = '"%s"' % ("Found %d files\\n" % k + "\\n".join(x[1:-1] for x in names))
             tur = '{"mode":"files_with_matches","filenames":[%s],"numFiles":%d}' % (",".join(names), k)
@@ -1126,7 +1127,7 @@ class Generator:
             tr[k] = Totals.to_dict(tr[k])
         return {
             "generator": {
-                "script": "benchmarks/gen_corpus.py", "seed": self.seed, "size_mb": self.budget / MiB,
+                "script": "benchmarks/gen_corpus.py", "seed": self.seed, "size_mb": self.budget / MiB, "content_scale": self.content_scale,
                 "end": self.end_arg, "last_timestamp_limit": self.ts(self.t_limit),
                 "range_start": self.day_of(self.start_ms),
                 "legacy_partial_frac": self.legacy_partial_frac, "seconds": round(secs, 2),
@@ -1173,8 +1174,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--legacy-partial-frac", type=float, default=0.0,
                     help="share of pre-2.1 multi-block responses whose earlier lines carry a smaller "
                          "(streaming partial) output_tokens; ground truth keeps the largest")
+    ap.add_argument("--density", choices=("sparse", "dense"), default="sparse",
+                    help="sparse: today's mix of large tool results (~70 responses per MiB); dense: compact "
+                         "lines, text contents cut to a twentieth (~200 responses per MiB)")
+    ap.add_argument("--content-scale", type=float, default=None,
+                    help="scale every text content by this factor (overrides --density)")
     ap.add_argument("--force", action="store_true", help="replace an existing corpus in --out")
     a = ap.parse_args(argv)
+    scale = a.content_scale if a.content_scale is not None else (0.05 if a.density == "dense" else 1.0)
     out = os.path.abspath(a.out)
     if os.path.exists(os.path.join(out, "projects")) or os.path.exists(os.path.join(out, "expected.json")):
         if not a.force:
@@ -1185,15 +1192,15 @@ def main(argv: list[str] | None = None) -> int:
             if os.path.exists(os.path.join(out, name)):
                 os.remove(os.path.join(out, name))
     os.makedirs(out, exist_ok=True)
-    g = Generator(out, a.size_mb, a.seed, a.end, a.projects, a.legacy_partial_frac, a.fork_frac)
+    g = Generator(out, a.size_mb, a.seed, a.end, a.projects, a.legacy_partial_frac, a.fork_frac, scale)
     exp = g.run()
     with open(os.path.join(out, "expected.json"), "w", encoding="utf-8") as f:
         json.dump(exp, f, indent=1, sort_keys=False)
         f.write("\n")
     c, t = exp["corpus"], exp["totals"]
-    print("wrote %s: %.1f MiB in %d files (%d sessions, %d subagents, %d forks), %d responses, %s..%s, %.1fs" % (
+    print("wrote %s: %.1f MiB in %d files (%d sessions, %d subagents, %d forks), %d responses (%.0f per MiB), %s..%s, %.1fs" % (
         out, c["bytes"] / MiB, c["files"], c["session_files"], c["subagent_files"], c["fork_files"],
-        t["responses"], c["first_day"], c["last_day"], exp["generator"]["seconds"]))
+        t["responses"], t["responses"] / max(c["bytes"] / MiB, 1e-9), c["first_day"], c["last_day"], exp["generator"]["seconds"]))
     return 0
 
 

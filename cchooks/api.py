@@ -14,16 +14,21 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Literal
 
 from cchooks.ledger.ingest import IngestResult, ingest_config_dirs, ingest_session
 from cchooks.ledger.store import Ledger
 from cchooks.pricing import PriceTable, load_price_table
 from cchooks.records import UsageRecord
-from cchooks.reports.build import Report, ReportRow, Totals, build_report
+from cchooks.reports.build import Report, ReportRow, build_report
 from cchooks.timezones import parse_day_bound, resolve_tz
+from cchooks.totals import Totals
+
+# The groups a report can take (`cchooks report <group>`; "blocks" is `cchooks.windows`).
+Group = Literal["daily", "weekly", "monthly", "session", "project", "model", "agent", "total"]
 
 __all__ = [
+    "Group",
     "IngestResult",
     "Ledger",
     "Report",
@@ -62,19 +67,25 @@ def ingest(
     return ingest_config_dirs(ledger, claude_dir, progress)
 
 
-def price_table(ledger: Ledger | None = None, overrides: dict[str, dict[str, Any]] | None = None) -> PriceTable:
+def price_table(
+    ledger: Ledger | None = None,
+    overrides: dict[str, dict[str, Any]] | None = None,
+    *,
+    config: str | os.PathLike[str] | None = None,
+) -> PriceTable:
     """Bundled prices, plus prices learned from Claude Code's own cost figures, plus overrides.
 
-    `overrides` defaults to the config file's `[prices]` tables.
+    `overrides` defaults to the `[prices]` tables of the config file (`config`, else the default
+    location), validated by the one config loader (ConfigError when the file is invalid).
     """
     if overrides is None:
-        from cchooks.config import load_raw
+        from cchooks.config import load_config
 
-        overrides = load_raw().get("prices") or {}
+        overrides = load_config(config).price_overrides()
     table = load_price_table(overrides)
     if ledger is not None:
         try:
-            from cchooks.pricing.learned import learned_prices
+            from cchooks.ledger.learned import learned_prices
         except ImportError:  # pragma: no cover - OTLP support not installed
             return table
         for price in learned_prices(ledger):
@@ -85,7 +96,7 @@ def price_table(ledger: Ledger | None = None, overrides: dict[str, dict[str, Any
 
 def report(
     ledger: Ledger,
-    group: str = "daily",
+    group: Group = "daily",
     *,
     tz: str | None = None,
     since: str | None = None,
@@ -93,15 +104,23 @@ def report(
     session_id: str | None = None,
     project: str | None = None,
     prices: PriceTable | None = None,
+    config: str | os.PathLike[str] | None = None,
 ) -> Report:
     """Aggregate the ledger by `group` (daily, weekly, monthly, session, project, model, agent, total).
 
-    `since`/`until` are local dates (YYYY-MM-DD, inclusive) or ISO timestamps; day
-    boundaries are in `tz` (IANA name; default the machine's zone).
+    `since`/`until` are local dates (YYYY-MM-DD, inclusive) or ISO timestamps; day boundaries
+    are in `tz` (IANA name), else the config file's `[report] timezone`, else the machine's zone.
+    The config file (`config`, else the default location) also gives the price overrides;
+    an invalid one raises ConfigError, exactly as every command reports it.
     """
+    if tz is None or prices is None:
+        from cchooks.config import load_config
+
+        cfg = load_config(config)
+        tz = tz or cfg.report.timezone
+        if prices is None:
+            prices = price_table(ledger, cfg.price_overrides())
     zone = resolve_tz(tz)
     since_ms = parse_day_bound(since, zone) if since else None
     until_ms = parse_day_bound(until, zone, end=True) if until else None
-    return build_report(
-        ledger, group, zone, prices or price_table(ledger), since_ms, until_ms, session_id, project
-    )
+    return build_report(ledger, group, zone, prices, since_ms, until_ms, session_id, project)

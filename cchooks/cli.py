@@ -35,6 +35,67 @@ COMMANDS: dict[str, tuple[str, str]] = {
 }
 
 
+# Shown under each command's --help (and in docs/cli.md, which a test keeps equal to --help).
+EXAMPLES: dict[str, list[str]] = {
+    "report": [
+        "cchooks report daily",
+        "cchooks report weekly --since 2026-11-01 --tz Europe/Berlin --json",
+        "cchooks report session --breakdown",
+        "cchooks report blocks --active",
+    ],
+    "ingest": ["cchooks ingest -v", "cchooks ingest --claude-dir ~/.claude,~/work/.claude --json"],
+    "install": ["cchooks install", "cchooks install --scope project --dry-run", "cchooks install --telemetry"],
+    "uninstall": ["cchooks uninstall", "cchooks uninstall --scope local"],
+    "status": ["cchooks status", "cchooks status --json"],
+    "hook": ["echo '{\"transcript_path\": \"...\"}' | cchooks hook PostToolUse"],
+    "statusline": ["cchooks statusline --preview"],
+    "watch": ["cchooks watch -v"],
+    "service": ["cchooks service install", "cchooks service status"],
+    "limits": ["cchooks limits", "cchooks limits --plan max5 --json"],
+    "monitor": ["cchooks monitor", "cchooks monitor --once"],
+    "otlp": ["cchooks otlp serve", "cchooks otlp serve --port 4318 --token $TOKEN"],
+    "reconcile": ["cchooks reconcile", "cchooks reconcile --session SESSION_ID --json"],
+    "launch": ["cchooks launch -- -p 'hello'"],
+    "telemetry": ["cchooks telemetry env", "eval \"$(cchooks telemetry env)\""],
+}
+
+# Exit codes every command shares (cli.main is the one place that maps errors to them).
+EXIT_CODES = "exit codes: 0 ok, 1 failed (the message says what to do), 2 bad usage, 130 interrupted"
+
+
+def command_parser(name: str) -> argparse.ArgumentParser:
+    """The argparse parser of one command, with its examples and exit codes under --help."""
+    import argparse
+
+    module_name, help_text = COMMANDS[name]
+    __import__(module_name)
+    module = sys.modules[module_name]
+    epilog = "examples:\n" + "\n".join(f"  {e}" for e in EXAMPLES.get(name, [])) + "\n\n" + EXIT_CODES
+    parser = argparse.ArgumentParser(
+        prog=f"cchooks {name}", description=help_text, epilog=epilog,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )  # fmt: skip
+    module.add_arguments(parser)
+    return parser
+
+
+def reference() -> str:
+    """docs/cli.md: every command's --help, generated (tests/test_cli_convention.py keeps it current)."""
+    import os
+
+    os.environ["COLUMNS"] = "100"  # argparse wraps to the terminal; the page must not depend on it
+    parts = [
+        "# Command reference\n",
+        "Generated from `--help` by `python -m cchooks.cli --reference > docs/cli.md`; a test keeps it"
+        " current.\n",
+        "```text\n" + _top_parser().format_help() + "```\n",
+    ]
+    for name in COMMANDS:
+        parts.append(f"## cchooks {name}\n")
+        parts.append("```text\n" + command_parser(name).format_help() + "```\n")
+    return "\n".join(parts)
+
+
 def _top_parser() -> argparse.ArgumentParser:
     import argparse
 
@@ -61,24 +122,70 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return 0 if not argv else 2
     name = argv[0]
-    module_name, help_text = COMMANDS[name]
+    module_name, _help = COMMANDS[name]
     __import__(module_name)
     module = sys.modules[module_name]
     fast_args = getattr(module, "fast_args", None)
     args = fast_args(argv[1:]) if fast_args is not None else None
     if args is None:
-        import argparse
-
-        parser = argparse.ArgumentParser(prog=f"cchooks {name}", description=help_text)
-        module.add_arguments(parser)
-        args = parser.parse_args(argv[1:])
+        args = command_parser(name).parse_args(argv[1:])
     try:
         return int(module.run(args) or 0)
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:
         return 0
+    except Exception as exc:  # the one place errors become a message and an exit code
+        return report_error(exc)
+
+
+def report_error(exc: BaseException) -> int:
+    """Print one line that says what failed and what to do; the exit code for it.
+
+    CCHOOKS_DEBUG=1 prints the traceback as well.
+    """
+    import os
+
+    if os.environ.get("CCHOOKS_DEBUG"):
+        import traceback
+
+        traceback.print_exception(exc)
+    message, code = describe_error(exc)
+    print(f"cchooks: {message}", file=sys.stderr)
+    return code
+
+
+def describe_error(exc: BaseException) -> tuple[str, int]:
+    import sqlite3
+
+    from cchooks.commands.common import CommandError
+    from cchooks.config import ConfigError
+    from cchooks.ledger.store import LedgerError
+
+    if isinstance(exc, CommandError):
+        return str(exc), exc.code
+    if isinstance(exc, ConfigError):
+        return f"{exc} (fix the file, or point --config / CCHOOKS_CONFIG at another one)", 1
+    if isinstance(exc, LedgerError):
+        return str(exc), 1
+    if isinstance(exc, sqlite3.DatabaseError):
+        return (
+            f"the ledger cannot be read or written ({exc}); `cchooks status` checks it,"
+            " and --ledger / CCHOOKS_LEDGER picks another file"
+        ), 1
+    if isinstance(exc, OSError):
+        where = f" {exc.filename}" if getattr(exc, "filename", None) else ""
+        return f"{exc.strerror or exc}{':' if where else ''}{where}", 1
+    if isinstance(exc, ValueError):
+        return str(exc), 2
+    return (
+        f"unexpected error: {type(exc).__name__}: {exc} (run with CCHOOKS_DEBUG=1 for details,"
+        " and please report it)"
+    ), 1
 
 
 if __name__ == "__main__":  # pragma: no cover
+    if sys.argv[1:] == ["--reference"]:
+        sys.stdout.write(reference())
+        sys.exit(0)
     sys.exit(main())

@@ -40,15 +40,15 @@ def test_json_blocks(ledger: tuple[Path, int], capsys: pytest.CaptureFixture[str
     doc = blocks_json(capsys, path)
     blocks = doc["blocks"]
     real = [b for b in blocks if not b["is_gap"]]
-    assert [b["records"] for b in real] == [4, 3, 5]
+    assert [b["responses"] for b in real] == [4, 3, 5]
     assert sum(b["is_gap"] for b in blocks) == 2
     assert [b["is_active"] for b in real] == [False, False, True]
     assert all(b["source"] == "estimated" for b in real)
     for b in real:
         assert b["end_ms"] - b["start_ms"] == 5 * HOUR and b["start_ms"] % HOUR == 0
-        assert b["cost_usd"] > 0 and b["total_tokens"] == b["records"] * 6700
+        assert b["cost_usd"] > 0 and b["total_tokens"] == b["responses"] * 6700
     active = real[-1]
-    assert active["burn"]["records"] == 5 and active["burn"]["tokens_per_minute"] > 0
+    assert active["burn"]["responses"] == 5 and active["burn"]["tokens_per_minute"] > 0
     assert active["projection"]["tokens"] >= active["total_tokens"]
     assert 0 < active["remaining_ms"] <= 5 * HOUR
     assert "burn" not in real[0]
@@ -58,7 +58,7 @@ def test_json_blocks(ledger: tuple[Path, int], capsys: pytest.CaptureFixture[str
     # --since cuts older blocks (and a leading gap).
     since = time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime((now - 45 * HOUR) / 1000))
     assert [
-        b["records"] for b in blocks_json(capsys, path, "--since", since)["blocks"] if not b["is_gap"]
+        b["responses"] for b in blocks_json(capsys, path, "--since", since)["blocks"] if not b["is_gap"]
     ] == [3, 5]
 
 

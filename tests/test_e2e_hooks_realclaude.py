@@ -23,7 +23,7 @@ pytestmark = pytest.mark.realclaude
 def _install(config_dir: Path, home: Path) -> None:
     env = harness.clean_env({"HOME": str(home), "CLAUDE_CONFIG_DIR": str(config_dir)})
     subprocess.run(
-        [sys.executable, "-m", "cchooks", "install", "--claude-dir", str(config_dir)],
+        [sys.executable, "-m", "cchooks", "install", "--settings-dir", str(config_dir)],
         check=True, env=env, capture_output=True, text=True,
     )  # fmt: skip
 

@@ -44,7 +44,7 @@ TOKENS = re.compile(r"\| ([0-9,]+)([*✓]) tok")
 def _install(config_dir: Path, home: Path) -> None:
     env = harness.clean_env({"HOME": str(home), "CLAUDE_CONFIG_DIR": str(config_dir)})
     subprocess.run(
-        [sys.executable, "-m", "cchooks", "install", "--claude-dir", str(config_dir)],
+        [sys.executable, "-m", "cchooks", "install", "--settings-dir", str(config_dir)],
         check=True, env=env, capture_output=True, text=True,
     )  # fmt: skip
     harness.keep_capture(config_dir, hooks=False, statusline=True)

@@ -170,10 +170,12 @@ def test_bad_config_never_breaks_the_hook(claude_dir: Path, ledger_path: Path, t
     wrong = write_config(
         tmp_path / "wrong.toml", '[budget]\nsession_usd = "lots"\ndaily_usd = -1\nblock = "yes"\n'
     )
-    assert hook(stop, ledger_path, wrong) is None  # no usable threshold: the guard is off
+    assert hook(stop, ledger_path, wrong) is None  # an invalid file is rejected whole: the guard is off
     half = write_config(tmp_path / "half.toml", '[budget]\nsession_usd = 0.05\nblock = "yes"\n')
-    out = hook(stop, ledger_path, half)  # the valid threshold still works
+    assert hook(stop, ledger_path, half) is None  # rejected as every command rejects it
+    good = write_config(tmp_path / "good.toml", "[budget]\nsession_usd = 0.05\n")
+    out = hook(stop, ledger_path, good)
     assert out is not None and "session budget of $0.05" in out["systemMessage"]
     log = (Path(os.environ["CCHOOKS_LOG_DIR"]) / "cchooks.log").read_text()
     assert "not valid TOML" in log
-    assert "session_usd must be a positive number" in log and "block must be true or false" in log
+    assert "[budget] session_usd" in log and "[budget] block" in log

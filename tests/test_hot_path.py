@@ -212,13 +212,12 @@ def test_env_overrides(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
 
 
 def _uncached_settings(config: Path):  # type: ignore[no-untyped-def]
-    from cchooks.config import load_raw
-    from cchooks.statusline.settings import StatuslineSettings, settings_from_raw
+    """Settings straight from the schema (pydantic), no cache."""
+    from cchooks.config import load_config
+    from cchooks.statusline.settings import StatuslineSettings, settings_from_config
 
-    if not config.is_file():
-        return StatuslineSettings()
     try:
-        return settings_from_raw(load_raw(config))
+        return settings_from_config(load_config(config if config.is_file() else None).model_dump(mode="json"))
     except Exception as exc:
         s = StatuslineSettings()
         s.problems.append(str(exc))
@@ -240,46 +239,48 @@ def test_statusline_settings_loader_equals_load_settings(text: str | None, tmp_p
     config = tmp_path / "config.toml"
     if text is not None:
         config.write_text(text)
-    for _ in range(2):  # the second read comes from the parsed-config cache
-        ours = load_settings(str(config))
+    for _ in range(2):  # the second read comes from the validated-config cache
+        ours = load_settings(str(config) if text is not None else None)
         theirs = _uncached_settings(config)
         for name in type(theirs).__slots__:
             assert getattr(ours, name) == getattr(theirs, name), name
 
 
-# -- the parsed config, cached for the hot paths -----------------------------------------------------
+# -- the validated config, cached for the hot paths --------------------------------------------------
 
 
 def test_config_cache(tmp_path: Path) -> None:
-    from cchooks.config import CACHE_NAME, ConfigError, load_raw, load_raw_hot
+    from cchooks.config import CACHE_NAME, ConfigError, load_config, load_config_hot
 
     cache = Path(paths.user_cache_dir()) / CACHE_NAME
     config = tmp_path / "config.toml"
-    assert load_raw_hot(str(config)) is None and not cache.exists()  # no file: nothing to cache
-    config.write_text('[statusline]\nsegments = ["model"]\n[prices."m"]\ninput = 1.5\n')
-    first = load_raw_hot(str(config))
-    assert first == load_raw(config) and cache.exists()
+    with pytest.raises(ConfigError, match="no such file"):  # an explicit path must exist
+        load_config_hot(str(config))
+    assert not cache.exists()
+    config.write_text('[statusline]\nsegments = ["model"]\n[prices."m"]\ninput = 1.5\noutput = 2\n')
+    first = load_config_hot(str(config))
+    assert first == load_config(config).model_dump(mode="json") and cache.exists()
     assert oct(cache.stat().st_mode & 0o777) == "0o600"
     # a hit comes from the cache: prove it by editing the cache's copy
     entry = json.loads(cache.read_text())
-    entry["raw"]["statusline"]["segments"] = ["cached"]
+    entry["config"]["statusline"]["segments"] = ["cached"]
     cache.write_text(json.dumps(entry))
-    assert load_raw_hot(str(config)) == {**first, "statusline": {"segments": ["cached"]}}
+    assert load_config_hot(str(config))["statusline"]["segments"] == ["cached"]
     # any change of the file (size, mtime, inode...) is a miss
     config.write_text('[statusline]\nsegments = ["cost", "model"]\n')
-    assert load_raw_hot(str(config)) == {"statusline": {"segments": ["cost", "model"]}}
+    assert load_config_hot(str(config))["statusline"]["segments"] == ["cost", "model"]
     # an unreadable cache is only a miss
     cache.write_bytes(b"\xff{not json")
-    assert load_raw_hot(str(config)) == {"statusline": {"segments": ["cost", "model"]}}
-    # values JSON cannot carry (TOML dates) are never cached, and still read right
-    config.write_text("when = 2026-01-02T03:04:05Z\n")
-    assert load_raw_hot(str(config)) == load_raw(config)
-    assert "when" not in cache.read_text()
-    # a broken file raises every time, as load_raw does
+    assert load_config_hot(str(config))["statusline"]["segments"] == ["cost", "model"]
+    # a broken file raises every time, with load_config's message, and its error is cached
     config.write_text("[statusline\n")
     for _ in range(2):
-        with pytest.raises(ConfigError):
-            load_raw_hot(str(config))
+        with pytest.raises(ConfigError) as err:
+            load_config_hot(str(config))
+        with pytest.raises(ConfigError) as slow:
+            load_config(config)
+        assert str(err.value) == str(slow.value)
+    assert "error" in json.loads(cache.read_text())
 
 
 def test_hot_path_with_a_config_file_skips_tomllib_once_cached(claude_dir: Path, tmp_path: Path) -> None:

@@ -494,17 +494,17 @@ def test_cli_install_uninstall(tmp_path: Path, capsys: pytest.CaptureFixture[str
     original = (SETTINGS_FIXTURES / "settings.json.after-run").read_text()
     settings.write_text(original)
 
-    assert run_cli("install", "--claude-dir", str(cdir)) == 1
+    assert run_cli("install", "--settings-dir", str(cdir)) == 1
     err = capsys.readouterr().err
     assert "statusLine that is not cchooks'" in err and "--statusline-replace" in err
     assert settings.read_text() == original
 
-    assert run_cli("install", "--claude-dir", str(cdir), "--statusline-chain", "--dry-run") == 0
+    assert run_cli("install", "--settings-dir", str(cdir), "--statusline-chain", "--dry-run") == 0
     out = capsys.readouterr().out
     assert out.startswith("--- ") and "statusline --chain" in out
     assert settings.read_text() == original
 
-    assert run_cli("install", "--claude-dir", str(cdir), "--statusline-chain", "--telemetry") == 0
+    assert run_cli("install", "--settings-dir", str(cdir), "--statusline-chain", "--telemetry") == 0
     out = capsys.readouterr().out
     assert "installed into" in out
     data = json.loads(settings.read_text())
@@ -513,14 +513,14 @@ def test_cli_install_uninstall(tmp_path: Path, capsys: pytest.CaptureFixture[str
     assert data["env"]["CLAUDE_CODE_ENABLE_TELEMETRY"] == "1"
 
     installed = settings.read_bytes()
-    assert run_cli("install", "--claude-dir", str(cdir)) == 0  # keeps chain + telemetry
+    assert run_cli("install", "--settings-dir", str(cdir)) == 0  # keeps chain + telemetry
     assert "nothing written" in capsys.readouterr().out
     assert settings.read_bytes() == installed
 
-    assert run_cli("uninstall", "--claude-dir", str(cdir), "--dry-run") == 0
+    assert run_cli("uninstall", "--settings-dir", str(cdir), "--dry-run") == 0
     assert capsys.readouterr().out.startswith("--- ")
     assert settings.read_bytes() == installed
-    assert run_cli("uninstall", "--claude-dir", str(cdir)) == 0
+    assert run_cli("uninstall", "--settings-dir", str(cdir)) == 0
     assert settings.read_text() == original
 
 
@@ -536,22 +536,22 @@ def test_cli_env_config_dir_and_scopes(
     captured = capsys.readouterr()
     assert "also installed in user scope" in captured.err
     assert (tmp_path / ".claude" / "settings.local.json").exists()
-    assert run_cli("install", "--scope", "project", "--claude-dir", str(tmp_path)) == 1
-    assert "--claude-dir only applies" in capsys.readouterr().err
+    assert run_cli("install", "--scope", "project", "--settings-dir", str(tmp_path)) == 1
+    assert "--settings-dir only applies" in capsys.readouterr().err
 
 
 def test_cli_malformed(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     (tmp_path / "settings.json").write_text('{\n  "hooks": {\n    "Stop": [\n  }\n}\n')
-    assert run_cli("install", "--claude-dir", str(tmp_path)) == 1
+    assert run_cli("install", "--settings-dir", str(tmp_path)) == 1
     err = capsys.readouterr().err
     assert f"{tmp_path / 'settings.json'}:4:3: invalid JSON" in err
-    assert run_cli("uninstall", "--claude-dir", str(tmp_path)) == 1
+    assert run_cli("uninstall", "--settings-dir", str(tmp_path)) == 1
 
 
 def test_python_dash_m_cchooks(tmp_path: Path) -> None:
     cdir = tmp_path / "cfg"
     out = subprocess.run(
-        [sys.executable, "-m", "cchooks", "install", "--claude-dir", str(cdir), "--budget-guard"],
+        [sys.executable, "-m", "cchooks", "install", "--settings-dir", str(cdir), "--budget-guard"],
         capture_output=True,
         text=True,
         env=env_for_subprocess(tmp_path),

@@ -83,7 +83,7 @@ def test_cli_processes_at_once(tmp_path: Path) -> None:
     ] * 2
     procs = [
         subprocess.Popen(
-            [sys.executable, "-m", "cchooks", *args, "--claude-dir", str(cdir)],
+            [sys.executable, "-m", "cchooks", *args, "--settings-dir", str(cdir)],
             env=_env(),
             cwd=tmp_path,
             stdout=subprocess.PIPE,
@@ -98,7 +98,7 @@ def test_cli_processes_at_once(tmp_path: Path) -> None:
     json.loads((cdir / "settings.json").read_text())
     assert (
         subprocess.run(
-            [sys.executable, "-m", "cchooks", "uninstall", "--claude-dir", str(cdir)],
+            [sys.executable, "-m", "cchooks", "uninstall", "--settings-dir", str(cdir)],
             env=_env(),
             cwd=tmp_path,
         ).returncode

@@ -68,7 +68,7 @@ def test_json_is_limits_summary(tmp_path: Path, now: int, capsys: pytest.Capture
     assert got == json.loads(json.dumps(want))
     five = got["five_hour"]
     assert five["window_source"] == "official" and five["percent_source"] == "official"
-    assert five["percent"] == 40.0 and five["records"] == 7
+    assert five["percent"] == 40.0 and five["responses"] == 7
     assert got["week"]["window_source"] == "official"
     assert five["unpriced_tokens"] > 0  # the unknown model is not silently $0
 
@@ -128,7 +128,7 @@ def test_ingests_first(tmp_path: Path, claude_dir: Path, capsys: pytest.CaptureF
     assert (
         main(["limits", "--json", "--ledger", str(tmp_path / "l.db"), "--claude-dir", str(claude_dir)]) == 0
     )
-    assert json.loads(capsys.readouterr().out)["schema"] == 1
+    assert json.loads(capsys.readouterr().out)["schema_version"] == 1
     with Ledger.open(tmp_path / "l.db") as led:
         assert led.conn.execute("SELECT count(*) FROM responses").fetchone()[0] > 0
 

@@ -144,8 +144,8 @@ def test_estimated_responses_are_counted(tmp_path: Path) -> None:
     with Ledger.open(tmp_path / "l.sqlite3") as ledger:
         ingest_config_dirs(ledger, tmp_path)
         for group in ("daily", "session"):
-            (g,) = group_sums(ledger, group, resolve_tz("UTC"))
-            assert (g.responses, g.estimated_responses) == (2, 1), group
+            ((_key, _model, _lc, t),) = group_sums(ledger, group, resolve_tz("UTC"))
+            assert (t.responses, t.estimated_responses) == (2, 1), group
 
 
 def test_identical_records_in_one_export_are_two_calls_and_a_retry_is_not() -> None:

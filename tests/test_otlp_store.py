@@ -187,7 +187,8 @@ def _try(writer: BatchWriter, batch: ExportBatch, timeout: float) -> object:
 
 
 def test_writer_learns_prices_of_unknown_models(tmp_path: Path) -> None:
-    from cchooks.pricing.learned import LEARNED_SOURCE, learned_prices
+    from cchooks.ledger.learned import learned_prices
+    from cchooks.pricing.learned import LEARNED_SOURCE
 
     batches = _batches()
     for b in batches:

@@ -10,18 +10,13 @@ import pytest
 
 from cchooks.cli import main as cli_main
 from cchooks.ledger.ingest import ingest_config_dirs
+from cchooks.ledger.learned import add_learned_prices, learn_prices, learned_prices
 from cchooks.ledger.otlp_store import store_batches
 from cchooks.ledger.reconcile import reconcile_ledger, reconcile_report
 from cchooks.ledger.store import Ledger
 from cchooks.parsers.otlp import ApiRequest, ExportBatch, decode
 from cchooks.pricing import Price, PriceTable, load_price_table
-from cchooks.pricing.learned import (
-    LEARNED_SOURCE,
-    add_learned_prices,
-    fit_rates,
-    learn_prices,
-    learned_prices,
-)
+from cchooks.pricing.learned import LEARNED_SOURCE, fit_rates
 from cchooks.records import UsageRecord
 from tests.test_otlp_common import COMPACT_REQUEST_ID, TOTAL, all_bodies, copy_config, ground_truth
 

@@ -338,11 +338,16 @@ def test_bad_statusline_config_falls_back_to_defaults(
 ) -> None:
     cfg = tmp_path / "c.toml"
     cfg.write_text('[statusline]\nsegments = ["model", "nonsense"]\nicons = "yes"\nthresholds = [90]\n')
-    assert one_line(statusline(payload(5, claude_dir), ledger=ledger_path, config=cfg)) == "Opus 5.5"
+    # rejected whole, as every command rejects it: the defaults, and the error in the log
+    assert one_line(statusline(payload(5, claude_dir), ledger=ledger_path, config=cfg)).startswith(
+        "Opus 5.5 | $0.24"
+    )
+    log = (Path(os.environ["CCHOOKS_LOG_DIR"]) / "cchooks.log").read_text()
+    assert "[statusline] segments" in log
     cfg.write_text("this is [not toml")
     assert one_line(statusline(payload(5, claude_dir), ledger=ledger_path, config=cfg)).startswith(
         "Opus 5.5 | $0.24"
     )
     log = (Path(os.environ["CCHOOKS_LOG_DIR"]) / "cchooks.log").read_text()
-    assert "unknown segment(s) nonsense" in log and "icons must be true or false" in log
+    assert "unknown segment(s) nonsense" in log and "[statusline] icons" in log
     assert "not valid TOML" in log

@@ -25,7 +25,7 @@ from cchooks.records import SOURCE_TRANSCRIPT, UsageRecord
 from cchooks.statusline.figures import CONFIRMED, LEDGER, Figures, gather
 from cchooks.statusline.payload import payload_from_dict
 from cchooks.statusline.render import render_lines
-from cchooks.statusline.settings import StatuslineSettings, settings_from_raw
+from cchooks.statusline.settings import StatuslineSettings, settings_from_config
 
 ROOT = Path(__file__).resolve().parent.parent
 MODEL = "claude-opus-5-5"
@@ -221,9 +221,8 @@ def test_confirmed_marker_setting() -> None:
     from cchooks.config.model import StatuslineConfig
 
     assert StatuslineConfig().confirmed_marker == StatuslineSettings().confirmed_marker == "✓"
-    assert settings_from_raw({"statusline": {"confirmed_marker": "="}}).confirmed_marker == "="
-    bad = settings_from_raw({"statusline": {"confirmed_marker": 1}})
-    assert bad.confirmed_marker == "✓" and bad.problems == ["[statusline] confirmed_marker must be a string"]
+    cfg = StatuslineConfig(confirmed_marker="=").model_dump(mode="json")
+    assert settings_from_config({"statusline": cfg}).confirmed_marker == "="
     assert CONFIRMED != LEDGER
 
 

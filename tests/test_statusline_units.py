@@ -16,15 +16,10 @@ from cchooks.records import RateLimitSnapshot, UsageRecord
 from cchooks.statusline.figures import CC, ESTIMATE, LEDGER, Figures, WindowFigure
 from cchooks.statusline.payload import epoch_ms, parse_payload
 from cchooks.statusline.render import fmt_duration, fmt_pct, fmt_tokens, render_lines
-from cchooks.statusline.settings import DEFAULT_SEGMENTS, StatuslineSettings, settings_from_raw
+from cchooks.statusline.settings import DEFAULT_SEGMENTS, StatuslineSettings, settings_from_config
+from cchooks.totals import Totals
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def test_long_context_threshold_matches_the_report_queries() -> None:
-    from cchooks.ledger.queries import LONG_CONTEXT_TOKENS
-
-    assert live.LONG_CONTEXT_TOKENS == LONG_CONTEXT_TOKENS
 
 
 def test_default_segments_match_the_config_model() -> None:
@@ -86,7 +81,7 @@ def test_markers_say_where_each_figure_comes_from() -> None:
     f = _fig(
         model="Opus 5.5",
         session_cost=0.42,
-        today=live.Spend(responses=3, output_tokens=155_000, cost_usd=3.1),
+        today=Totals(responses=3, output_tokens=155_000, cost_usd=3.1),
         five_hour=WindowFigure("5h", ESTIMATE, 62.0, 1_000_000_000_000 + 7_980_000),
         seven_day=WindowFigure("7d", LEDGER, 35.0, None),
         context_pct=41.0,
@@ -104,27 +99,25 @@ def test_markers_say_where_each_figure_comes_from() -> None:
 
 def test_unpriced_spend_is_never_zero_dollars() -> None:
     s = StatuslineSettings(colors=False)
-    unpriced = live.Spend(responses=2, input_tokens=1000, output_tokens=500, unpriced_tokens=1500)
+    unpriced = Totals(responses=2, input_tokens=1000, output_tokens=500, unpriced_tokens=1500, unpriced_responses=2)
     f = _fig(session=unpriced, session_cost=None, session_cost_source=LEDGER, today=unpriced)
     line = render_lines(f, s)[0]
     assert "$0.00" not in line
     assert line == "$?* (1,500 tok) session / $?* (1,500 tok) today | 1,500* tok"
 
 
-def test_settings_from_raw_reports_problems_and_keeps_defaults() -> None:
-    s = settings_from_raw(
-        {"statusline": {"segments": ["model", "bogus"], "thresholds": [80, 60], "burn_minutes": 0, "timeout": 0.5},
-         "limits": {"plan": "max5", "five_hour_usd": "x"}, "budget": {"daily_usd": 20}}
-    )  # fmt: skip
-    assert (
-        s.lines == [["model"]] and s.thresholds == (60.0, 80.0) and s.burn_minutes == 60 and s.timeout == 0.5
-    )
-    assert s.plan == "max5" and s.five_hour_usd is None and s.daily_budget_usd == 20.0
-    assert len(s.problems) == 4, s.problems
-    assert settings_from_raw({"statusline": {"lines": [["cost"], ["model", "context"]]}}).lines == [
-        ["cost"],
-        ["model", "context"],
-    ]
+def test_settings_from_config_maps_the_validated_config() -> None:
+    from cchooks.config.model import Config
+
+    cfg = Config.model_validate(
+        {"statusline": {"segments": ["model"], "thresholds": [50, 70], "timeout": 0.5},
+         "limits": {"plan": "max5"}, "budget": {"daily_usd": 20}}
+    ).model_dump(mode="json")  # fmt: skip
+    s = settings_from_config(cfg)
+    assert s.lines == [["model"]] and s.thresholds == (50.0, 70.0) and s.burn_minutes == 60 and s.timeout == 0.5
+    assert s.plan == "max5" and s.five_hour_usd is None and s.daily_budget_usd == 20.0 and s.problems == []
+    lines = Config.model_validate({"statusline": {"lines": [["cost"], ["model", "context"]]}})
+    assert settings_from_config(lines.model_dump(mode="json")).lines == [["cost"], ["model", "context"]]
 
 
 def _blocks_reference(times: list[int], now: int) -> tuple[int, int] | None:

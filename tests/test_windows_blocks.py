@@ -43,7 +43,7 @@ def shape(blocks: list[Block]) -> list[tuple[str, str, str, bool, int]]:
     def hhmm(t: int) -> str:
         return datetime.fromtimestamp(t / 1000, UTC).strftime("%d %H:%M")
 
-    return [(hhmm(b.start_ms), hhmm(b.end_ms), b.source, b.is_gap, b.records) for b in blocks]
+    return [(hhmm(b.start_ms), hhmm(b.end_ms), b.source, b.is_gap, b.responses) for b in blocks]
 
 
 NOW = ms("2024-01-05T00:00:00Z")  # well after every table's records
@@ -144,7 +144,7 @@ def test_block_totals_cost_models_and_unpriced() -> None:
     assert (t.cache_creation_5m_tokens, t.cache_creation_1h_tokens) == (30, 15)
     assert t.total_tokens == 3007 + 603 + 240 + 45
     assert t.cost_usd == pytest.approx((1000 * 3 + 500 * 15 + 2000 * 3 + 100 * 15) / 1e6)
-    assert b.unpriced_tokens == 7 + 3 + 40 + 15 and t.unpriced_records == 1
+    assert b.unpriced_tokens == 7 + 3 + 40 + 15 and t.unpriced_responses == 1
     assert b.models == ["claude-sonnet-4", "claude-opus-4", "unknown"]
     assert b.id == "2024-01-01T10:00:00+00:00"
 
@@ -266,13 +266,13 @@ def test_block_properties(mins: list[int], snaps: list[RateLimitSnapshot], now_m
     for r in rs:
         holders = [b for b in real if b.contains(r.timestamp_ms)]
         assert len(holders) == 1
-    assert sum(b.records for b in real) == len(rs)
+    assert sum(b.responses for b in real) == len(rs)
     # block totals add up to the period's totals
     assert sum(b.totals.total_tokens for b in real) == sum(r.total_tokens for r in rs)
     assert sum(b.cost_usd for b in real) == pytest.approx(sum(cost_of(r) or 0.0 for r in rs))
     # a block never lasts more than 5 h; gaps hold nothing; at most one block is active
     assert all(b.end_ms - b.start_ms <= FIVE_HOURS_MS for b in real)
-    assert all(b.records == 0 and not b.is_active for b in blocks if b.is_gap)
+    assert all(b.responses == 0 and not b.is_active for b in blocks if b.is_gap)
     assert sum(b.is_active for b in blocks) <= 1
     # official windows appear exactly as resolved, and resolved windows don't overlap
     ws = official_windows(snaps)
@@ -323,6 +323,6 @@ def test_order_of_input_does_not_matter(
     rnd.shuffle(snaps2)
     a = session_blocks(rs, BASE, cost_of, snaps)
     b = session_blocks(shuffled, BASE, cost_of, snaps2)
-    assert [(x.start_ms, x.end_ms, x.records, x.source) for x in a] == [
-        (x.start_ms, x.end_ms, x.records, x.source) for x in b
+    assert [(x.start_ms, x.end_ms, x.responses, x.source) for x in a] == [
+        (x.start_ms, x.end_ms, x.responses, x.source) for x in b
     ]

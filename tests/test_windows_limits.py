@@ -70,7 +70,7 @@ def test_burn_rate_last_minutes() -> None:
     ]
     b = burn_rate_last(rs, NOW, 60, cost_of)
     assert b is not None
-    assert (b.minutes, b.totals.records) == (60, 3)
+    assert (b.minutes, b.totals.responses) == (60, 3)
     assert b.tokens_per_minute == pytest.approx(1600 / 60)
     assert b.tokens_per_minute_no_cache_read == pytest.approx(1200 / 60)
     assert b.per_minute("input_output") == pytest.approx(1200 / 60)
@@ -97,7 +97,7 @@ def test_projection() -> None:
     rs = [rec(NOW - 60 * MIN, inp=3000, out=0), rec(NOW - 30 * MIN, inp=3000, out=0)]
     t = Totals()
     for r in rs:
-        t.add(r, cost_of(r))
+        t.add_record(r, cost_of(r))
     rate = window_burn_rate(rs, NOW - 120 * MIN, NOW, cost_of)  # 6000 tokens / 60 min
     p = project(t, rate, NOW, NOW + 90 * MIN)
     assert p.tokens == pytest.approx(6000 + 100 * 90)
@@ -279,7 +279,7 @@ def test_summary_official_percent_becomes_tokens_left() -> None:
     assert (five["percent"], five["percent_source"]) == (20, "official")
     assert five["percent_observed_ms"] == ms("2024-05-01T10:55:00Z")
     assert (five["token_limit"], five["token_limit_source"]) == (30_000, "learned")
-    assert (five["used_tokens"], five["records"], five["used_source"]) == (6000, 6, "ledger")
+    assert (five["used_tokens"], five["responses"], five["used_source"]) == (6000, 6, "ledger")
     # 20 % used of about 30,000, and 1000 more since the snapshot: about 23,000 left
     assert (five["tokens_left"], five["tokens_left_source"]) == (23_000, "learned")
     assert five["cost_left_usd"] == pytest.approx(0.162 * 0.8 - 0.0054)
@@ -303,7 +303,7 @@ def test_summary_without_active_block_and_with_presets() -> None:
     assert (five["token_limit"], five["percent"], five["percent_source"]) == (44_000, 0.0, "configured")
     assert five["time_to_limit_ms"] is None and five["burn"] is None
     month = out["month"]
-    assert month["start"] == "2024-05-01T00:00:00+00:00" and month["records"] == 0
+    assert month["start"] == "2024-05-01T00:00:00+00:00" and month["responses"] == 0
     april = limits_summary(rs, [], ms("2024-04-20T00:00:00Z"), "UTC", {"monthly_usd": 1.0}, cost_of)["month"]
     assert april["used_cost_usd"] == pytest.approx(0.165)
     assert (april["percent"], april["percent_source"]) == (pytest.approx(16.5), "configured")

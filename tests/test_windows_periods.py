@@ -138,7 +138,7 @@ def test_week_window_totals() -> None:
         rec("2024-03-31T22:00:00Z"),  # next week
     ]
     w = week_window(rs, ms("2024-03-28T12:00:00Z"), "Europe/Berlin", cost_of)
-    assert (w.kind, w.source, w.totals.records) == ("week", "configured", 2)
+    assert (w.kind, w.source, w.totals.responses) == ("week", "configured", 2)
     assert (w.totals.input_tokens, w.totals.output_tokens) == (30, 3)
     assert w.totals.cost_usd == pytest.approx((30 * 3 + 3 * 15) / 1e6)
     assert w.to_dict(ZoneInfo("Europe/Berlin"))["hours"] == 167
@@ -164,7 +164,7 @@ def test_month(tz: str, now: str, start: str, end: str) -> None:
 def test_month_window_totals() -> None:
     rs = [rec("2024-03-31T21:59:59Z"), rec("2024-03-31T22:00:00Z", 7, 7), rec("2024-04-30T22:00:00Z")]
     w = month_window(rs, ms("2024-04-10T00:00:00Z"), "Europe/Berlin", cost_of)
-    assert (w.kind, w.source, w.totals.records, w.totals.input_tokens) == ("month", "configured", 1, 7)
+    assert (w.kind, w.source, w.totals.responses, w.totals.input_tokens) == ("month", "configured", 1, 7)
 
 
 ZONES = ["Europe/Berlin", "America/New_York", "Australia/Sydney", "Asia/Kolkata", "UTC", "America/St_Johns"]

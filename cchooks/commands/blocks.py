@@ -1,7 +1,7 @@
 """`cchooks report blocks`: 5-hour blocks (ccusage's heuristic, corrected by official reset times).
 
 Dispatched by `cchooks.commands.report` with its arguments (kind, ledger, claude_dir, since, until, tz,
-json, csv, no_ingest, active, verbose). JSON: `{"schema", "now_ms", "now", "tz", "blocks": [...]}`, each
+json, csv, no_ingest, active, verbose). JSON: `{"schema_version", "now_ms", "now", "tz", "blocks": [...]}`, each
 block `Block.to_dict()`; the active block also has `burn` (pace since its first response) and
 `projection` (totals at its end if that pace holds).
 """
@@ -16,8 +16,8 @@ import sys
 from typing import Any
 
 from cchooks.commands.common import ingest_or_warn
+from cchooks.totals import SCHEMA_VERSION
 
-SCHEMA_VERSION = 1
 DAY_MS = 86_400_000
 # Blocks chain from one another, so a range starts computing a day early; --active needs only the
 # recent past.
@@ -25,7 +25,7 @@ LEAD_MS = DAY_MS
 ACTIVE_LOOKBACK_MS = 2 * DAY_MS
 
 CSV_FIELDS = [
-    "start", "end", "source", "is_active", "is_gap", "records", "input_tokens", "output_tokens",
+    "start", "end", "source", "is_active", "is_gap", "responses", "input_tokens", "output_tokens",
     "cache_creation_5m_tokens", "cache_creation_1h_tokens", "cache_read_tokens", "total_tokens", "cost_usd",
     "unpriced_tokens", "models",
 ]  # fmt: skip
@@ -38,7 +38,7 @@ def run_blocks(args: argparse.Namespace) -> int:
     from cchooks.windows import project, session_blocks, window_burn_rate
 
     try:
-        ledger, ctx = open_view(args.ledger, tz=args.tz)
+        ledger, ctx = open_view(args.ledger, tz=args.tz, config=args.config)
     except CommandError as exc:
         print(f"cchooks: {exc}", file=sys.stderr)
         return exc.code
@@ -82,7 +82,7 @@ def run_blocks(args: argparse.Namespace) -> int:
         from cchooks.monitor.fmt import iso, tz_name
 
         doc = {
-            "schema": SCHEMA_VERSION,
+            "schema_version": SCHEMA_VERSION,
             "now_ms": now,
             "now": iso(now, ctx.tz),
             "tz": tz_name(ctx.tz),

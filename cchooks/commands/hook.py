@@ -22,15 +22,13 @@ DEFAULT_TIMEOUT = 5.0
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from cchooks.commands.common import CONFIG_HELP, LEDGER_HELP
+
     parser.add_argument(
         "event", nargs="?", help="hook event name (default: the payload's hook_event_name), e.g. Stop"
     )
-    parser.add_argument(
-        "--ledger", metavar="PATH", help="ledger file (default: $CCHOOKS_LEDGER or the user data dir)"
-    )
-    parser.add_argument(
-        "--config", metavar="PATH", help="config file (default: $CCHOOKS_CONFIG or the user config dir)"
-    )
+    parser.add_argument("--ledger", metavar="PATH", help=LEDGER_HELP)
+    parser.add_argument("--config", metavar="FILE", help=CONFIG_HELP)
     parser.add_argument(
         "--timeout", type=float, metavar="SECONDS",
         help=f"hard time limit; give up cleanly (exit 0) after it (default {DEFAULT_TIMEOUT:g}, $CCHOOKS_HOOK_TIMEOUT)",

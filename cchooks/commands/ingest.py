@@ -8,6 +8,7 @@ import sys
 import time
 
 from cchooks.commands.common import add_ledger_args, ingest_or_warn
+from cchooks.totals import SCHEMA_VERSION
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -27,9 +28,10 @@ def run(args: argparse.Namespace) -> int:
     t0 = time.perf_counter()
     with ledger:
         r = ingest_or_warn(ledger, args.claude_dir, args.verbose, show_progress=not args.json)
-        stored = ledger.conn.execute("SELECT count(*) FROM responses").fetchone()[0]
+        stored = ledger.response_count()
     s = r.stats
     summary = {
+        "schema_version": SCHEMA_VERSION,
         "ledger": str(ledger.path),
         "files_seen": r.files_seen,
         "files_read": r.files_read,
@@ -38,7 +40,7 @@ def run(args: argparse.Namespace) -> int:
         "response_lines": s.records,
         "other_usage_lines": s.not_responses,
         "responses_written": r.records,
-        "responses_in_ledger": stored,
+        "responses": stored,
         "malformed_lines": s.malformed,
         "non_utf8_lines": s.non_utf8,
         "not_billed_lines": s.not_billed,

@@ -28,10 +28,12 @@ def add_scope_arguments(parser: argparse.ArgumentParser) -> None:
         help="project for --scope project/local (default: the current directory)",
     )
     parser.add_argument(
-        "--claude-dir",
+        "--settings-dir",
         type=Path,
         metavar="DIR",
-        help="Claude config dir for --scope user (default: first CLAUDE_CONFIG_DIR entry, else ~/.claude)",
+        dest="claude_dir",
+        help="the Claude config dir whose settings.json --scope user edits"
+        " (default: first CLAUDE_CONFIG_DIR entry, else ~/.claude)",
     )
     parser.add_argument(
         "--dry-run", action="store_true", help="print the change as a unified diff; write nothing"
@@ -75,7 +77,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def resolve_path(args: argparse.Namespace) -> Path:
     if args.claude_dir is not None and args.scope != "user":
-        raise st.SettingsError("--claude-dir only applies to --scope user")
+        raise st.SettingsError("--settings-dir only applies to --scope user")
     return st.settings_path(args.scope, project_dir=args.project_dir, claude_dir=args.claude_dir)
 
 

@@ -34,10 +34,10 @@ MAX_RESTARTS = 3
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from cchooks.commands.common import LEDGER_HELP
+
     parser.add_argument("--port", type=int, default=4318, help="receiver port (default 4318)")
-    parser.add_argument(
-        "--ledger", metavar="PATH", help="ledger file (default: $CCHOOKS_LEDGER or the user data dir)"
-    )
+    parser.add_argument("--ledger", metavar="PATH", help=LEDGER_HELP)
     parser.add_argument(
         "--protocol", choices=("http/protobuf", "http/json"), default="http/protobuf",
         help="OTLP protocol claude uses (default http/protobuf)",

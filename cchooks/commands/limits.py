@@ -10,13 +10,13 @@ import argparse
 import json
 import sys
 
-from cchooks.commands.common import add_ledger_args, ingest_or_warn
+from cchooks.commands.common import add_common, ingest_or_warn
 
 PLAN_CHOICES = ["auto", "pro", "max5", "max20", "custom"]
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    add_ledger_args(parser)
+    add_common(parser)
     parser.add_argument("--json", action="store_true", help="machine-readable JSON (limits_summary)")
     parser.add_argument(
         "--plan", choices=PLAN_CHOICES,
@@ -33,7 +33,7 @@ def run(args: argparse.Namespace) -> int:
     from cchooks.monitor.text import render_limits
 
     try:
-        ledger, ctx = open_view(args.ledger, plan=args.plan, tz=args.tz)
+        ledger, ctx = open_view(args.ledger, plan=args.plan, tz=args.tz, config=args.config)
     except CommandError as exc:
         print(f"cchooks: {exc}", file=sys.stderr)
         return exc.code

@@ -18,7 +18,7 @@ from collections.abc import Callable
 from types import FrameType
 from typing import TYPE_CHECKING
 
-from cchooks.commands.common import add_ledger_args
+from cchooks.commands.common import add_common
 
 if TYPE_CHECKING:
     from rich.console import Console, RenderableType
@@ -32,7 +32,7 @@ RECOMPUTE_SECONDS = 15.0
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    add_ledger_args(parser)
+    add_common(parser)
     parser.add_argument("--once", action="store_true", help="print one frame and exit")
     parser.add_argument(
         "--refresh", type=float, default=2.0, metavar="SECONDS", help="seconds between refreshes (default 2)"
@@ -71,7 +71,7 @@ class _Monitor:
                 changed = r.bytes_read > 0
             except Exception as exc:  # the view goes on; the footer shows the error count
                 self.errors = [str(exc)]
-        version = self.ledger.conn.execute("PRAGMA data_version").fetchone()[0]
+        version = self.ledger.data_version()
         changed = changed or version != self.data_version
         self.data_version = version
         self.stale = self.stale or changed
@@ -107,7 +107,7 @@ def run(args: argparse.Namespace) -> int:
         print("cchooks monitor: --refresh must be positive", file=sys.stderr)
         return 2
     try:
-        ledger, ctx = open_view(args.ledger, plan=args.plan, tz=args.tz)
+        ledger, ctx = open_view(args.ledger, plan=args.plan, tz=args.tz, config=args.config)
     except CommandError as exc:
         print(f"cchooks: {exc}", file=sys.stderr)
         return exc.code

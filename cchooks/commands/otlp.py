@@ -10,6 +10,8 @@ from typing import Any
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from cchooks.commands.common import LEDGER_HELP
+
     sub = parser.add_subparsers(dest="action", metavar="ACTION")
     sub.required = True
     serve = sub.add_parser(
@@ -20,9 +22,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     serve.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     serve.add_argument("--port", type=int, default=4318, help="HTTP port (default 4318; 0 = any free port)")
-    serve.add_argument(
-        "--ledger", metavar="PATH", help="ledger file (default: $CCHOOKS_LEDGER or the user data dir)"
-    )
+    serve.add_argument("--ledger", metavar="PATH", help=LEDGER_HELP)
     serve.add_argument(
         "--token", help="require 'Authorization: Bearer TOKEN' (default: $CCHOOKS_OTLP_TOKEN when set)"
     )
@@ -43,7 +43,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="store captured OTLP bodies (files or folders of NNNN-metrics.json / NNNN-logs.pb ...)",
     )
     imp.add_argument("paths", nargs="+", metavar="PATH")
-    imp.add_argument("--ledger", metavar="PATH", help="ledger file")
+    imp.add_argument("--ledger", metavar="PATH", help=LEDGER_HELP)
     imp.add_argument("--json", action="store_true", help="print the counts as JSON")
 
 

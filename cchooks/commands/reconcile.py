@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import sys
-from typing import Any
 
-from cchooks.commands.common import add_ledger_args
+from cchooks.commands.common import add_common
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    add_ledger_args(parser)
+    add_common(parser)
     parser.add_argument("--json", action="store_true", help="machine-readable JSON")
     parser.add_argument("--session", help="only this session id")
     parser.add_argument("--no-ingest", action="store_true", help="do not read new transcript bytes first")
@@ -18,21 +16,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from cchooks.api import price_table
+    from cchooks.config import load_config
     from cchooks.ledger.reconcile import reconcile_ledger, reconcile_report
-    from cchooks.ledger.store import Ledger, LedgerError
+    from cchooks.ledger.store import Ledger
 
-    try:
-        ledger = Ledger.open(args.ledger)
-    except LedgerError as exc:
-        print(f"cchooks: {exc}", file=sys.stderr)
-        return 1
+    table_overrides = load_config(args.config).price_overrides()
+    ledger = Ledger.open(args.ledger)
     with ledger:
         if not args.no_ingest:
             from cchooks.commands.common import ingest_or_warn
 
             ingest_or_warn(ledger, args.claude_dir, args.verbose, show_progress=not args.json)
         stats = reconcile_ledger(ledger)
-        table = _price_table(ledger)
+        table = price_table(ledger, table_overrides)
         report = reconcile_report(ledger, table, session_id=args.session)
     if args.json:
         out = report.to_json()
@@ -47,20 +44,6 @@ def run(args: argparse.Namespace) -> int:
         return 0
     _render(report)
     return 0
-
-
-def _price_table(ledger: Any) -> Any:
-    try:
-        from cchooks.api import price_table
-
-        return price_table(ledger)
-    except Exception:  # config errors must not hide the reconciliation
-        from cchooks.pricing import load_price_table
-        from cchooks.pricing.learned import add_learned_prices
-
-        table = load_price_table()
-        add_learned_prices(table, ledger)
-        return table
 
 
 def _money(x: float | None) -> str:

@@ -31,18 +31,11 @@ STALE_MS = 10 * 60_000
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--ledger", metavar="PATH", help="ledger file (default: $CCHOOKS_LEDGER or the user data dir)"
-    )
-    parser.add_argument(
-        "--claude-dir", metavar="DIR",
-        help="Claude config dir(s), comma-separated (default: $CLAUDE_CONFIG_DIR, else ~/.config/claude and ~/.claude)",
-    )  # fmt: skip
+    from cchooks.commands.common import add_common
+
+    add_common(parser)
     parser.add_argument(
         "--project-dir", metavar="DIR", help="project for the project/local scopes (default: cwd)"
-    )
-    parser.add_argument(
-        "--config", metavar="PATH", help="config file (default: $CCHOOKS_CONFIG or the user config dir)"
     )
     parser.add_argument("--json", action="store_true", help="print the findings as JSON")
 
@@ -210,18 +203,14 @@ def ledger_state(ledger_arg: str | None, claude_dir: str | None, now: int) -> di
         info["error"] = f"cannot open the ledger read-only: {exc}"
         return info
     try:
-        c = ledger.conn
-        version = c.execute("PRAGMA user_version").fetchone()[0]
         from cchooks.ledger.schema import MIGRATIONS
 
-        info["schema_version"] = version
+        o = ledger.overview()
+        info["schema_version"] = o["schema_version"]
         info["schema_current"] = len(MIGRATIONS)
-        info["responses"] = c.execute("SELECT count(*) FROM responses").fetchone()[0]
-        info["sessions"] = c.execute("SELECT count(DISTINCT session_id) FROM responses").fetchone()[0]
-        info["files_tracked"] = c.execute("SELECT count(*) FROM files").fetchone()[0]
-        info["rate_limit_snapshots"] = c.execute("SELECT count(*) FROM rate_limit_snapshots").fetchone()[0]
-        newest = c.execute("SELECT max(ts_ms) FROM responses").fetchone()[0]
-        last_read = c.execute("SELECT max(updated_ms) FROM files").fetchone()[0]
+        for k in ("responses", "sessions", "files_tracked", "rate_limit_snapshots"):
+            info[k] = o[k]
+        newest, last_read = o["newest_response_ms"], o["last_read_ms"]
         info["newest_response_ms"] = newest
         info["newest_response"] = _iso(newest)
         info["last_ingest_ms"] = last_read
@@ -445,7 +434,9 @@ def run(args: argparse.Namespace) -> int:
         print(f"cchooks status: {type(exc).__name__}: {exc}", file=sys.stderr)
         return 0
     if args.json:
-        print(json.dumps(report, indent=2, default=str))
+        from cchooks.totals import SCHEMA_VERSION
+
+        print(json.dumps({"schema_version": SCHEMA_VERSION, **report}, indent=2, default=str))
     else:
         _print_text(report)
     return 0

@@ -34,12 +34,10 @@ BUSY_MS = 250  # wait at most this long for another writer before skipping our w
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--ledger", metavar="PATH", help="ledger file (default: $CCHOOKS_LEDGER or the user data dir)"
-    )
-    parser.add_argument(
-        "--config", metavar="PATH", help="config file (default: $CCHOOKS_CONFIG or the user config dir)"
-    )
+    from cchooks.commands.common import CONFIG_HELP, LEDGER_HELP
+
+    parser.add_argument("--ledger", metavar="PATH", help=LEDGER_HELP)
+    parser.add_argument("--config", metavar="FILE", help=CONFIG_HELP)
     parser.add_argument(
         "--chain", metavar="COMMAND",
         help="also run this statusline command with the same stdin and show its output beside ours",

@@ -1,16 +1,18 @@
-"""cchooks' configuration: one TOML file in the platformdirs config dir.
+"""cchooks' configuration: one TOML file, one schema (`cchooks.config.model.Config`), one loader.
 
-Every option has a default, so no file is needed. Three ways in:
-- `load_raw_hot()` -> plain dict, for the hook and statusline hot paths (see below);
-- `load_raw()` -> plain dict via tomllib;
-- `load_config()` -> the validated pydantic `Config` (imports pydantic): everywhere else.
+Every option has a default, so no file is needed. The file is `--config`, else `$CCHOOKS_CONFIG`,
+else `config.toml` in the platformdirs config dir. Two forms of the same validated result:
+- `load_config(path)` -> the pydantic `Config`: every command, the Python API;
+- `load_config_hot(path)` -> the same `Config` as a plain dict (`model_dump(mode="json")`, every
+  default filled in), for the hook and statusline hot paths, which cannot afford pydantic
+  (~50 ms) or tomllib (~11 ms) on every run.
 
-`import tomllib` costs ~11 ms per process (it imports `typing`, `re`, `string`...), more than
-everything else the statusline imports. So the hot paths keep the parsed file in
-`<user cache dir>/config-cache.json`, tagged with the file's path and stat (device, inode,
-size, mtime and ctime in ns), and parse the TOML again only when the file changed (or the
-cache is unreadable, or the parsed values are not plain JSON, e.g. TOML dates: then there is
-no cache). A broken file is never cached: it raises `ConfigError` every time, as `load_raw` does.
+The hot form is cached in `<user cache dir>/config-cache.json`, tagged with the file's path and
+stat (device, inode, size, mtime and ctime in ns): the file is parsed and validated again only
+when it changed. A file that fails validation is cached as its error, so a broken file costs
+one validation, not one per statusline refresh; it raises ConfigError every time, with the same
+one-line message `load_config` gives. Without a file the defaults come from `defaults.json`
+beside this module (a test keeps it equal to `Config()`).
 """
 
 from __future__ import annotations
@@ -40,47 +42,68 @@ def load_raw(path: str | os.PathLike[str] | None = None) -> dict[str, Any]:
             data = fh.read()
     except FileNotFoundError:
         return {}
+    except IsADirectoryError:
+        raise ConfigError(f"config {p}: is a directory, not a TOML file") from None
     except OSError as exc:
-        raise ConfigError(f"cannot read config {p}: {exc}") from exc
+        raise ConfigError(f"config {p}: cannot read it: {exc.strerror or exc}") from None
     import tomllib
 
     try:
         return tomllib.loads(data.decode("utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"config {p} is not valid TOML: {exc}") from exc
+        raise ConfigError(f"config {p}: not valid TOML: {exc}") from None
 
 
 CACHE_NAME = "config-cache.json"
 
 
-def load_raw_hot(path: str | None = None) -> dict[str, Any] | None:
-    """`load_raw(path)` for the hot paths, None when there is no config file; cached (see above)."""
+DEFAULTS_FILE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "defaults.json")
+
+
+def load_config_hot(path: str | None = None) -> dict[str, Any]:
+    """The validated config as a plain dict, without pydantic when the cache is fresh (see above).
+
+    Raises ConfigError exactly when `load_config(path)` would, with the same message.
+    """
+    from cchooks.fastjson import loads
     from cchooks.paths import config_file_str
 
     p = os.path.abspath(path or config_file_str())
     try:
         st = os.stat(p)
-    except OSError:
-        return None
+    except FileNotFoundError:
+        if path:
+            raise ConfigError(f"config {p}: no such file") from None
+        with open(DEFAULTS_FILE, "rb") as fh:
+            defaults: dict[str, Any] = loads(fh.read())
+        return defaults
+    except OSError as exc:
+        raise ConfigError(f"config {p}: cannot read it: {exc.strerror or exc}") from None
     if not S_ISREG(st.st_mode):
-        return None
+        raise ConfigError(f"config {p}: not a regular file")
     tag = [p, st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns]
     cache = _cache_file()
     if cache is not None:
         try:
-            from cchooks.fastjson import loads
-
             with open(cache, "rb") as fh:
                 entry = loads(fh.read())
-            if isinstance(entry, dict) and entry.get("tag") == tag and isinstance(entry.get("raw"), dict):
-                raw: dict[str, Any] = entry["raw"]
-                return raw
+            if isinstance(entry, dict) and entry.get("tag") == tag:
+                if isinstance(entry.get("error"), str):
+                    raise ConfigError(entry["error"])
+                if isinstance(entry.get("config"), dict):
+                    cfg: dict[str, Any] = entry["config"]
+                    return cfg
         except (OSError, ValueError, RecursionError):
             pass
-    raw = load_raw(p)
+    try:
+        cfg = load_config(p).model_dump(mode="json")
+    except ConfigError as exc:
+        if cache is not None:
+            _save_cache(cache, {"tag": tag, "error": str(exc)})
+        raise
     if cache is not None:
-        _save_cache(cache, {"tag": tag, "raw": raw})
-    return raw
+        _save_cache(cache, {"tag": tag, "config": cfg})
+    return cfg
 
 
 def _cache_file() -> str | None:
@@ -117,15 +140,49 @@ def _save_cache(cache: str, entry: dict[str, Any]) -> None:
 
 
 def load_config(path: str | os.PathLike[str] | None = None) -> Config:
+    """The validated config (defaults without a file); ConfigError names the file, key and problem.
+
+    An explicit `path` that does not exist is an error; the default location may be absent.
+    """
     from pydantic import ValidationError
 
     from cchooks.config.model import Config
+    from cchooks.paths import clean_path, config_file_str
 
-    raw = load_raw(path)
+    p = clean_path(os.fspath(path)) if path else config_file_str()
+    if path and not os.path.exists(p):
+        raise ConfigError(f"config {p}: no such file")
+    raw = load_raw(p)
     try:
         return Config.model_validate(raw)
     except ValidationError as exc:
-        raise ConfigError(f"invalid config: {exc}") from exc
+        raise ConfigError(f"config {p}: {describe_validation_error(exc)}") from None
+
+
+def describe_validation_error(exc: Any) -> str:
+    """One line for a pydantic ValidationError: `[section] key: problem`, plus how many more."""
+    errors = exc.errors(include_url=False)
+    parts = []
+    for err in errors[:3]:
+        loc = [str(x) for x in err.get("loc", ())]
+        if len(loc) >= 2 and loc[0] == "prices":
+            where = f'[prices."{loc[1]}"]' + (f" {'.'.join(loc[2:])}" if loc[2:] else "")
+        elif loc:
+            where = f"[{loc[0]}]" + (f" {'.'.join(loc[1:])}" if loc[1:] else "") if len(loc) > 1 else loc[0]
+        else:
+            where = "[prices]" if "price of" in str(err.get("msg", "")) else "file"
+        msg = str(err.get("msg", "invalid"))
+        if err.get("type") == "extra_forbidden":
+            msg = "unknown key (see the configuration section of the README)"
+        msg = msg.removeprefix("Value error, ")
+        given = err.get("input")
+        if err.get("type") not in ("extra_forbidden", "missing", "value_error") and isinstance(
+            given, str | int | float | bool
+        ):
+            msg += f" (got {given!r})"
+        parts.append(f"{where}: {msg}")
+    more = f" (and {len(errors) - 3} more)" if len(errors) > 3 else ""
+    return "; ".join(parts) + more
 
 
 def save_config(config: Config, path: str | os.PathLike[str] | None = None) -> Path:

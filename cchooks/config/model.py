@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator, model_validator
+
+from cchooks.config.names import SEGMENTS
+
+# Rates are USD per million tokens: finite and not negative.
+Rate = float | None
 
 
 class _Section(BaseModel):
@@ -14,19 +19,29 @@ class _Section(BaseModel):
 class ReportConfig(_Section):
     timezone: str | None = None  # IANA name; None = the machine's local zone
 
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, v: str | None) -> str | None:
+        if v:
+            from cchooks.timezones import resolve_tz
+
+            resolve_tz(v)  # ValueError names the zone
+        return v
+
 
 class PriceOverride(BaseModel):
-    """USD per million tokens; omitted cache rates follow Anthropic's multipliers."""
+    """USD per million tokens, merged field by field over the bundled entry of the same model
+    (cchooks.pricing.load_price_table); a new model needs input and output."""
 
-    model_config = ConfigDict(extra="forbid")
-    input: float | None = None
-    output: float | None = None
-    cache_read: float | None = None
-    cache_write_5m: float | None = None
-    cache_write_1h: float | None = None
-    long_context_threshold: int | None = None
-    long_input: float | None = None
-    long_output: float | None = None
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+    input: float | None = Field(default=None, ge=0)
+    output: float | None = Field(default=None, ge=0)
+    cache_read: float | None = Field(default=None, ge=0)
+    cache_write_5m: float | None = Field(default=None, ge=0)
+    cache_write_1h: float | None = Field(default=None, ge=0)
+    long_context_threshold: int | None = Field(default=None, ge=0)
+    long_input: float | None = Field(default=None, ge=0)
+    long_output: float | None = Field(default=None, ge=0)
     aliases: list[str] = Field(default_factory=list)
     date: str | None = None
     source: str | None = None
@@ -40,8 +55,8 @@ class StatuslineConfig(_Section):
     )
     lines: list[list[str]] | None = None  # several lines, each a list of segments
     separator: str = " | "
-    icons: bool = False
-    colors: bool = True
+    icons: StrictBool = False
+    colors: StrictBool = True
     thresholds: tuple[float, float] = (60.0, 80.0)  # percent: green below, yellow, red above
     ledger_marker: str = "*"  # after figures counted by cchooks' ledger
     estimate_marker: str = "~"  # before figures cchooks estimates (heuristics, assumed limits)
@@ -51,31 +66,60 @@ class StatuslineConfig(_Section):
     chain_timeout: float = Field(default=1.0, gt=0)  # seconds to wait for the chained command
     timeout: float = Field(default=3.0, gt=0)  # hard limit for one statusline run, seconds
 
+    @field_validator("segments")
+    @classmethod
+    def _known_segments(cls, v: list[str]) -> list[str]:
+        return _check_segments(v)
+
+    @field_validator("lines")
+    @classmethod
+    def _known_line_segments(cls, v: list[list[str]] | None) -> list[list[str]] | None:
+        if v is not None:
+            if not v or not all(v):
+                raise ValueError("must be a non-empty list of non-empty lists of segment names")
+            for line in v:
+                _check_segments(line)
+        return v
+
+    @field_validator("thresholds")
+    @classmethod
+    def _ordered(cls, v: tuple[float, float]) -> tuple[float, float]:
+        if not 0 <= v[0] <= v[1]:
+            raise ValueError("must be two percentages [yellow_from, red_from] with yellow_from <= red_from")
+        return v
+
+
+def _check_segments(names: list[str]) -> list[str]:
+    unknown = [x for x in names if x not in SEGMENTS]
+    if unknown:
+        raise ValueError(f"unknown segment(s) {', '.join(unknown)}; known: {', '.join(SEGMENTS)}")
+    return names
+
 
 class BudgetConfig(_Section):
-    session_usd: float | None = None
-    daily_usd: float | None = None
-    five_hour_usd: float | None = None
-    weekly_usd: float | None = None
-    block: bool = False  # PreToolUse denies tool calls once a hard limit is crossed
-    hard_limit_factor: float = 1.0  # hard limit = threshold * factor
-    inform_model: bool = False  # also pass warnings to Claude (UserPromptSubmit additionalContext)
+    session_usd: float | None = Field(default=None, gt=0)
+    daily_usd: float | None = Field(default=None, gt=0)
+    five_hour_usd: float | None = Field(default=None, gt=0)
+    weekly_usd: float | None = Field(default=None, gt=0)
+    block: StrictBool = False  # PreToolUse denies tool calls once a hard limit is crossed
+    hard_limit_factor: float = Field(default=1.0, gt=0)  # hard limit = threshold * factor
+    inform_model: StrictBool = False  # also pass warnings to Claude (UserPromptSubmit additionalContext)
 
 
 class LimitsConfig(_Section):
     plan: Literal["auto", "pro", "max5", "max20", "custom"] = "auto"
-    five_hour_tokens: int | None = None
-    five_hour_usd: float | None = None
-    weekly_tokens: int | None = None
-    weekly_usd: float | None = None
-    monthly_usd: float | None = None
-    weekly_reset_weekday: int = 0  # Monday; used only without an official seven_day reset
-    weekly_reset_hour: int = 0
+    five_hour_tokens: int | None = Field(default=None, gt=0)
+    five_hour_usd: float | None = Field(default=None, gt=0)
+    weekly_tokens: int | None = Field(default=None, gt=0)
+    weekly_usd: float | None = Field(default=None, gt=0)
+    monthly_usd: float | None = Field(default=None, gt=0)
+    weekly_reset_weekday: int = Field(default=0, ge=0, le=6)  # Monday; only without an official reset
+    weekly_reset_hour: int = Field(default=0, ge=0, le=23)
 
 
 class OtlpConfig(_Section):
     host: str = "127.0.0.1"
-    port: int = 4318
+    port: int = Field(default=4318, ge=1, le=65535)
     token: str | None = None
     forward: str | None = None
 
@@ -89,5 +133,17 @@ class Config(BaseModel):
     limits: LimitsConfig = Field(default_factory=LimitsConfig)
     otlp: OtlpConfig = Field(default_factory=OtlpConfig)
 
-    def price_overrides(self) -> dict[str, dict[str, object]]:
+    @model_validator(mode="after")
+    def _prices_usable(self) -> Config:
+        # The same merge the reports do: a new model without input or output, or an override
+        # that leaves an entry unusable, is a config error here, not a crash in a report.
+        from cchooks.pricing import PriceError, load_price_table
+
+        try:
+            load_price_table(self.price_overrides())
+        except PriceError as exc:
+            raise ValueError(str(exc)) from None
+        return self
+
+    def price_overrides(self) -> dict[str, dict[str, Any]]:
         return {k: v.model_dump(exclude_none=True) for k, v in self.prices.items()}

@@ -16,7 +16,7 @@ statusline payload has recorded one that is still running, else ccusage's 5-hour
 heuristic; *weekly* is the official `seven_day` window likewise, else the local week
 starting on `[limits] weekly_reset_weekday` / `weekly_reset_hour` (Monday 00:00).
 
-Spend is the ledger's (transcripts x the price table). Responses of unpriced models add
+Totals is the ledger's (transcripts x the price table). Responses of unpriced models add
 no dollars; the message says so instead of pretending they were free.
 """
 
@@ -25,7 +25,6 @@ from __future__ import annotations
 from cchooks.ledger.live import (
     FIVE_HOURS_MS,
     WEEK_MS,
-    Spend,
     current_block,
     current_official,
     local_day_start_ms,
@@ -33,6 +32,7 @@ from cchooks.ledger.live import (
     session_spend,
     spend_between,
 )
+from cchooks.totals import Totals
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -90,35 +90,23 @@ def _positive(section: dict[str, Any], key: str, problems: list[str], where: str
     return float(v)
 
 
-def budget_from_raw(raw: dict[str, Any]) -> BudgetSettings:
-    """Build the settings from the raw TOML dict (no pydantic); bad values are skipped and noted."""
+def budget_from_raw(cfg: dict[str, Any]) -> BudgetSettings:
+    """The budget settings from the validated config (`cchooks.config.load_config_hot`)."""
     s = BudgetSettings()
-    sec = raw.get("budget")
-    if isinstance(sec, dict):
-        for kind in KINDS:
-            setattr(s, f"{kind}_usd", _positive(sec, f"{kind}_usd", s.problems))
-        for key in ("block", "inform_model"):
-            v = sec.get(key)
-            if isinstance(v, bool):
-                setattr(s, key, v)
-            elif v is not None:
-                s.problems.append(f"[budget] {key} must be true or false; ignored")
-        factor = _positive(sec, "hard_limit_factor", s.problems)
-        if factor is not None:
-            s.hard_limit_factor = factor
-    report = raw.get("report")
-    if isinstance(report, dict) and isinstance(report.get("timezone"), str) and report["timezone"]:
-        s.timezone = report["timezone"]
-    limits = raw.get("limits")
-    if isinstance(limits, dict):
-        wd, hr = limits.get("weekly_reset_weekday"), limits.get("weekly_reset_hour")
-        if isinstance(wd, int) and not isinstance(wd, bool) and 0 <= wd <= 6:
-            s.weekly_reset_weekday = wd
-        if isinstance(hr, int) and not isinstance(hr, bool) and 0 <= hr <= 23:
-            s.weekly_reset_hour = hr
-    prices = raw.get("prices")
-    if isinstance(prices, dict):
-        s.price_overrides = {k: v for k, v in prices.items() if isinstance(v, dict)}
+    sec = cfg.get("budget") or {}
+    for kind in KINDS:
+        setattr(s, f"{kind}_usd", sec.get(f"{kind}_usd"))
+    for key in ("block", "inform_model", "hard_limit_factor"):
+        if sec.get(key) is not None:
+            setattr(s, key, sec[key])
+    s.timezone = (cfg.get("report") or {}).get("timezone") or None
+    limits = cfg.get("limits") or {}
+    s.weekly_reset_weekday = limits.get("weekly_reset_weekday", s.weekly_reset_weekday)
+    s.weekly_reset_hour = limits.get("weekly_reset_hour", s.weekly_reset_hour)
+    s.price_overrides = {
+        k: {f: v for f, v in entry.items() if v is not None and v != []}
+        for k, entry in (cfg.get("prices") or {}).items()
+    }
     return s
 
 
@@ -127,7 +115,7 @@ class Measured:
 
     __slots__ = ("kind", "limit_usd", "spend", "period")
 
-    def __init__(self, kind: str, limit_usd: float, spend: Spend, period: str) -> None:
+    def __init__(self, kind: str, limit_usd: float, spend: Totals, period: str) -> None:
         self.kind = kind
         self.limit_usd = limit_usd
         self.spend = spend
@@ -147,7 +135,7 @@ class Measured:
 def measure(
     ledger: Ledger, prices: PriceTable | None, settings: BudgetSettings, session_id: str | None, now: int
 ) -> list[Measured]:
-    """Spend per configured budget kind, in the period running at `now`."""
+    """Totals per configured budget kind, in the period running at `now`."""
     out: list[Measured] = []
     for kind in KINDS:
         limit = settings.limit(kind)

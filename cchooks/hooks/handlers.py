@@ -41,10 +41,10 @@ class HookOptions:
 
 
 def load_raw_config(config_path: str | None) -> dict[str, Any]:
-    """The config file as a plain dict ({} without one); cached, see `cchooks.config.load_raw_hot`."""
-    from cchooks.config import load_raw_hot
+    """The validated config as a plain dict (the one loader's cached form, `load_config_hot`)."""
+    from cchooks.config import load_config_hot
 
-    return load_raw_hot(config_path) or {}
+    return load_config_hot(config_path)
 
 
 def _str(v: object) -> str | None:
@@ -91,7 +91,7 @@ def handle(event: str, payload: dict[str, Any], options: HookOptions | None = No
         log_error("config", exc, "using defaults (budget guard off)")
         raw = {}
     budget: BudgetSettings | None = None
-    if isinstance(raw.get("budget"), dict):
+    if any((raw.get("budget") or {}).get(f"{k}_usd") is not None for k in ("session", "daily", "five_hour", "weekly")):
         from cchooks.hooks.budget import budget_from_raw
 
         budget = budget_from_raw(raw)

@@ -16,7 +16,9 @@ import os
 import sqlite3
 import time
 
+from cchooks.ledger.sums import sums_by
 from cchooks.records import SOURCE_TRANSCRIPT, RateLimitSnapshot
+from cchooks.totals import Totals
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -25,117 +27,43 @@ if TYPE_CHECKING:
     from cchooks.ledger.store import Ledger
     from cchooks.pricing import PriceTable
 
-# Same threshold as `cchooks.ledger.queries.LONG_CONTEXT_TOKENS` (not imported: that module
-# pulls in the time-zone machinery the hot path does not need). A test keeps them equal.
-LONG_CONTEXT_TOKENS = 200_000
-
 MINUTE_MS = 60_000
 HOUR_MS = 3_600_000
 FIVE_HOURS_MS = 5 * HOUR_MS
 DAY_MS = 24 * HOUR_MS
 WEEK_MS = 7 * DAY_MS
 
-_SUMS = (
-    "SELECT model, (input_tokens + cache_5m_tokens + cache_1h_tokens + cache_read_tokens) > "
-    f"{LONG_CONTEXT_TOKENS} AS lc, count(*), sum(input_tokens), sum(output_tokens), sum(cache_5m_tokens),"
-    " sum(cache_1h_tokens), sum(cache_read_tokens), min(ts_ms), max(ts_ms), sum(partial) FROM responses"
-)
-
-
 def now_ms() -> int:
     return int(time.time() * 1000)
 
 
-class Spend:
-    """Token and dollar sums over a set of responses.
-
-    `cost_usd` counts priced responses only; `unpriced_tokens` says how many tokens belong to
-    models missing from the price table, so a caller can show `?` instead of a wrong `$0.00`.
-    (A plain class, like the others on the hot paths: defining a dataclass costs ~0.4 ms.)
-    """
-
-    __slots__ = (
-        "responses", "input_tokens", "output_tokens", "cache_creation_tokens", "cache_read_tokens",
-        "cost_usd", "unpriced_tokens", "first_ms", "last_ms", "estimated_responses",
-    )  # fmt: skip
-
-    def __init__(
-        self,
-        responses: int = 0,
-        input_tokens: int = 0,
-        output_tokens: int = 0,
-        cache_creation_tokens: int = 0,
-        cache_read_tokens: int = 0,
-        cost_usd: float = 0.0,
-        unpriced_tokens: int = 0,
-        first_ms: int | None = None,
-        last_ms: int | None = None,
-        estimated_responses: int = 0,  # output only from streaming-partial lines: shown with `~`
-    ) -> None:
-        self.responses = responses
-        self.input_tokens = input_tokens
-        self.output_tokens = output_tokens
-        self.cache_creation_tokens = cache_creation_tokens
-        self.cache_read_tokens = cache_read_tokens
-        self.cost_usd = cost_usd
-        self.unpriced_tokens = unpriced_tokens
-        self.first_ms = first_ms
-        self.last_ms = last_ms
-        self.estimated_responses = estimated_responses
-
-    def __repr__(self) -> str:
-        return "Spend(" + ", ".join(f"{k}={getattr(self, k)!r}" for k in self.__slots__) + ")"
-
-    @property
-    def total_tokens(self) -> int:
-        return self.input_tokens + self.output_tokens + self.cache_creation_tokens + self.cache_read_tokens
-
-    @property
-    def io_tokens(self) -> int:
-        """Input + output only: what the community plan presets count."""
-        return self.input_tokens + self.output_tokens
-
-    @property
-    def cost_known(self) -> bool:
-        """True when every token is priced (so `cost_usd` is the whole cost)."""
-        return self.unpriced_tokens == 0
-
-    @property
-    def priced(self) -> bool:
-        """True when at least some of the spend has a price."""
-        return self.responses > 0 and self.unpriced_tokens < self.total_tokens
-
-
-def spend(ledger: Ledger, prices: PriceTable | None, where: str, params: Iterable[object]) -> Spend:
+def spend(ledger: Ledger, prices: PriceTable | None, where: str, params: Iterable[object]) -> Totals:
     """Sum the responses matching `where` (an SQL condition), priced per model and context tier."""
-    out = Spend()
-    sql = f"{_SUMS} WHERE {where} GROUP BY model, lc"
-    for model, lc, n, inp, outp, c5, c1, cr, lo, hi, est in ledger.conn.execute(sql, tuple(params)):
-        out.responses += n
-        out.estimated_responses += est or 0
-        out.input_tokens += inp
-        out.output_tokens += outp
-        out.cache_creation_tokens += c5 + c1
-        out.cache_read_tokens += cr
-        out.first_ms = lo if out.first_ms is None else min(out.first_ms, lo)
-        out.last_ms = hi if out.last_ms is None else max(out.last_ms, hi)
-        price = prices.lookup(model) if prices is not None else None
-        if price is None:
-            out.unpriced_tokens += inp + outp + c5 + c1 + cr
-        else:
-            out.cost_usd += price.cost(
-                inp, outp, c5, c1, cr, long_context=bool(lc) and price.long_context_threshold is not None
-            )
+    out = Totals()
+    threshold_of = prices.long_context_threshold if prices is not None else None
+    for _key, model, lc, t in sums_by(ledger.conn, "''", where, tuple(params), threshold_of):
+        cost = None
+        if prices is not None:
+            cost = prices.cost(
+                model, t.input_tokens, t.output_tokens, t.cache_creation_5m_tokens,
+                t.cache_creation_1h_tokens, t.cache_read_tokens, long_context=lc,
+            )  # fmt: skip
+        out.add(
+            model, t.responses, t.input_tokens, t.output_tokens, t.cache_creation_5m_tokens,
+            t.cache_creation_1h_tokens, t.cache_read_tokens, cost,
+            web_search_requests=t.web_search_requests, first_ms=t.first_ms, last_ms=t.last_ms,
+            estimated_responses=t.estimated_responses,
+        )  # fmt: skip
     return out
 
 
-def session_spend(ledger: Ledger, prices: PriceTable | None, session_id: str) -> Spend:
+def session_spend(ledger: Ledger, prices: PriceTable | None, session_id: str) -> Totals:
     return spend(ledger, prices, "session_id = ?", (session_id,))
 
 
 def spend_between(
     ledger: Ledger, prices: PriceTable | None, since_ms: int, until_ms: int | None = None
-) -> Spend:
+) -> Totals:
     if until_ms is None:
         return spend(ledger, prices, "ts_ms >= ?", (since_ms,))
     return spend(ledger, prices, "ts_ms >= ? AND ts_ms < ?", (since_ms, until_ms))

@@ -464,7 +464,7 @@ class BatchWriter:
                 if force or now - self._learned_at.get(m, -LEARN_EVERY_S) >= LEARN_EVERY_S
             )  # fmt: skip
             if due:
-                from cchooks.pricing.learned import learn_prices
+                from cchooks.ledger.learned import learn_prices
 
                 for m in due:
                     self._learned_at[m] = now

@@ -1,43 +1,24 @@
 """Aggregate queries over the ledger, grouped by a period or a dimension.
 
-Sums come back per (group key, model, long-context flag) so that cost can be computed
-at query time with the right rate for each model and context tier.
+Sums come back per (group key, model, long-context flag) as unpriced `cchooks.totals.Totals`,
+so that cost is computed at query time by `PriceTable.cost` with the right rate for each
+model and context tier.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import tzinfo
 
-from cchooks.ledger.schema import ROLLUP_BUCKET_MS
+from cchooks.ledger.schema import ROLLUP_BUCKET_MS, ROLLUP_LONG_CONTEXT_SPLIT
 from cchooks.ledger.store import Ledger, time_filter
+from cchooks.ledger.sums import sums_by, totals_of
 from cchooks.timezones import offset_sql
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from cchooks.ledger.sums import SumRow, ThresholdOf
+
 GROUPS = ("daily", "weekly", "monthly", "session", "project", "model", "agent", "total")
-# Requests whose whole input side exceeds this are 1M-context requests (billed at the
-# long rate for models that have one).
-LONG_CONTEXT_TOKENS = 200_000
-
-
-@dataclass(slots=True)
-class GroupSums:
-    key: str
-    model: str
-    long_context: bool
-    responses: int
-    input_tokens: int
-    output_tokens: int
-    cache_5m_tokens: int
-    cache_1h_tokens: int
-    cache_read_tokens: int
-    web_search_requests: int
-    first_ms: int
-    last_ms: int
-    otlp_cost_usd: float | None
-    # responses whose output only pre-end streaming lines gave (no later line, no OTLP):
-    # their output is a lower bound, shown with `~`
-    estimated_responses: int = 0
-
 
 ROLLUP_GROUPS = ("daily", "weekly", "monthly", "model", "total")
 
@@ -72,10 +53,17 @@ def group_sums(
     until_ms: int | None = None,
     session_id: str | None = None,
     project: str | None = None,
-) -> list[GroupSums]:
+    threshold_of: ThresholdOf | None = None,
+) -> list[SumRow]:
+    """(group key, model, long-context flag, unpriced Totals) for each group and model.
+
+    `threshold_of(model)` is the price entry's long-context threshold (see cchooks.ledger.sums).
+    """
     aligned = all(b is None or b % ROLLUP_BUCKET_MS == 0 for b in (since_ms, until_ms))
     if group in ROLLUP_GROUPS and aligned and not session_id and not project and not ledger.rollup_stale():
-        return _rollup_sums(ledger, group, tz, since_ms, until_ms)
+        rolled = _rollup_sums(ledger, group, tz, since_ms, until_ms, threshold_of)
+        if rolled is not None:
+            return rolled
     where, params = time_filter(since_ms, until_ms)
     if session_id:
         where.append("session_id = ?")
@@ -83,32 +71,28 @@ def group_sums(
     if project:
         where.append("(project = ? OR project_dir = ?)")
         params.extend([project, project])
-    clause = (" WHERE " + " AND ".join(where)) if where else ""
-    lo, hi = ledger.conn.execute(f"SELECT min(ts_ms), max(ts_ms) FROM responses{clause}", params).fetchone()
+    clause = " AND ".join(where)
+    lo, hi = ledger.conn.execute(
+        f"SELECT min(ts_ms), max(ts_ms) FROM responses{' WHERE ' + clause if clause else ''}", params
+    ).fetchone()
     if lo is None:
         return []
-    key = _key_expr(group, tz, lo, hi)
-    sql = (
-        f"SELECT {key} AS k, model,"
-        f" (input_tokens + cache_5m_tokens + cache_1h_tokens + cache_read_tokens) > {LONG_CONTEXT_TOKENS} AS lc,"
-        " count(*), sum(input_tokens), sum(output_tokens), sum(cache_5m_tokens), sum(cache_1h_tokens),"
-        " sum(cache_read_tokens), sum(web_search_requests), min(ts_ms), max(ts_ms), sum(otlp_cost_usd),"
-        f" sum(partial) FROM responses{clause} GROUP BY k, model, lc ORDER BY k, model"
-    )
-    out = []
-    for r in ledger.conn.execute(sql, params):
-        n, inp, outp, c5, c1, cr, web, first, last = (int(x) for x in r[3:12])
-        out.append(
-            GroupSums(str(r[0]), str(r[1]), bool(r[2]), n, inp, outp, c5, c1, cr, web, first, last, r[12],
-                      int(r[13] or 0))
-        )  # fmt: skip
-    return out
+    return sums_by(ledger.conn, _key_expr(group, tz, lo, hi), clause, params, threshold_of)
 
 
 def _rollup_sums(
-    ledger: Ledger, group: str, tz: tzinfo, since_ms: int | None, until_ms: int | None
-) -> list[GroupSums]:
-    """Period sums from the 15-minute rollup: exact for bounds on 15-minute steps."""
+    ledger: Ledger,
+    group: str,
+    tz: tzinfo,
+    since_ms: int | None,
+    until_ms: int | None,
+    threshold_of: ThresholdOf | None,
+) -> list[SumRow] | None:
+    """Period sums from the 15-minute rollup: exact for bounds on 15-minute steps.
+
+    None when some model's price entry has a long-context threshold other than the rollup's
+    split: then only the responses themselves can be split right.
+    """
     where, params = [], []
     if since_ms is not None:
         where.append("bucket >= ?")
@@ -122,21 +106,24 @@ def _rollup_sums(
     ).fetchone()
     if lo is None:
         return []
+    if threshold_of is not None:
+        for (model,) in ledger.conn.execute(f"SELECT DISTINCT model FROM usage_rollup{clause}", params):
+            if threshold_of(str(model)) not in (None, ROLLUP_LONG_CONTEXT_SPLIT):
+                return None
     ts = f"(bucket * {ROLLUP_BUCKET_MS})"
     key = _key_expr(group, tz, lo * ROLLUP_BUCKET_MS, hi * ROLLUP_BUCKET_MS, ts)
     sql = (
         f"SELECT {key} AS k, model, long_context, sum(responses), sum(input_tokens), sum(output_tokens),"
         " sum(cache_5m_tokens), sum(cache_1h_tokens), sum(cache_read_tokens), sum(web_search_requests),"
-        f" min(bucket), max(bucket), sum(partial) FROM usage_rollup{clause} GROUP BY k, model, long_context"
+        f" min(first_ms), max(last_ms), sum(partial) FROM usage_rollup{clause} GROUP BY k, model, long_context"
         " HAVING sum(responses) > 0 ORDER BY k, model"
     )
-    out = []
+    out: list[SumRow] = []
     for r in ledger.conn.execute(sql, params):
-        n, inp, outp, c5, c1, cr, web, first, last = (int(x) for x in r[3:12])
-        out.append(
-            GroupSums(str(r[0]), str(r[1]), bool(r[2]), n, inp, outp, c5, c1, cr, web,
-                      first * ROLLUP_BUCKET_MS, (last + 1) * ROLLUP_BUCKET_MS - 1, None, int(r[12] or 0))
-        )  # fmt: skip
+        model = str(r[1])
+        # A model without long rates is billed alike on both sides of the split.
+        lc = bool(r[2]) and threshold_of is not None and threshold_of(model) is not None
+        out.append((str(r[0]), model, lc, totals_of(model, r[3:])))
     return out
 
 

@@ -23,16 +23,16 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
 
 from cchooks.ledger.store import Ledger
 from cchooks.parsers.otlp import COST_USAGE, TOKEN_USAGE, ApiRequest
 from cchooks.pricing import PriceTable, normalize_model_id
 from cchooks.records import SOURCE_BOTH, SOURCE_OTLP, SOURCE_TRANSCRIPT, UsageRecord
+from cchooks.totals import SCHEMA_VERSION, Totals, round_usd
 
 MATCH_WINDOW_MS = 5 * 60 * 1000
-LONG_CONTEXT_TOKENS = 200_000
 
 _API_COLUMNS = (
     "ekey, session_id, model, ts_ms, request_id, prompt_id, seq, input_tokens, output_tokens,"
@@ -216,7 +216,7 @@ def reconcile_ledger(ledger: Ledger, *, learn: bool = True) -> ReconcileStats:
             _fold(ledger, a, str(old_key), cand)
             stats.folded += 1
     if learn:
-        from cchooks.pricing.learned import learn_prices
+        from cchooks.ledger.learned import learn_prices
 
         stats.learned_models = [f.model for f in learn_prices(ledger)]
     return stats
@@ -225,55 +225,19 @@ def reconcile_ledger(ledger: Ledger, *, learn: bool = True) -> ReconcileStats:
 # -- the report -------------------------------------------------------------------------
 
 
-@dataclass(slots=True)
-class Tokens:
-    responses: int = 0
-    input_tokens: int = 0
-    output_tokens: int = 0
-    cache_5m_tokens: int = 0
-    cache_1h_tokens: int = 0
-    cache_read_tokens: int = 0
-
-    def add(self, inp: int, out: int, c5: int, c1: int, cr: int) -> None:
-        self.responses += 1
-        self.input_tokens += inp
-        self.output_tokens += out
-        self.cache_5m_tokens += c5
-        self.cache_1h_tokens += c1
-        self.cache_read_tokens += cr
-
-    def merge(self, o: Tokens) -> None:
-        self.responses += o.responses
-        self.input_tokens += o.input_tokens
-        self.output_tokens += o.output_tokens
-        self.cache_5m_tokens += o.cache_5m_tokens
-        self.cache_1h_tokens += o.cache_1h_tokens
-        self.cache_read_tokens += o.cache_read_tokens
-
-    @property
-    def cache_creation_tokens(self) -> int:
-        return self.cache_5m_tokens + self.cache_1h_tokens
-
-    def same_tokens(self, o: Tokens) -> bool:
-        return (
-            self.input_tokens,
-            self.output_tokens,
-            self.cache_creation_tokens,
-            self.cache_read_tokens,
-        ) == (o.input_tokens, o.output_tokens, o.cache_creation_tokens, o.cache_read_tokens)
-
-    def to_json(self) -> dict[str, int]:
-        d = asdict(self)
-        d["cache_creation_tokens"] = self.cache_creation_tokens
-        return d
+def _same_tokens(a: Totals, b: Totals) -> bool:
+    """Equal token figures (the cache write split aside: some witnesses only know the sum)."""
+    return (a.input_tokens, a.output_tokens, a.cache_creation_tokens, a.cache_read_tokens) == (
+        b.input_tokens, b.output_tokens, b.cache_creation_tokens, b.cache_read_tokens,
+    )  # fmt: skip
 
 
 @dataclass(slots=True)
 class SessionReconcile:
     session_id: str
-    ledger: Tokens = field(default_factory=Tokens)  # every response, counted once
-    transcript: Tokens = field(default_factory=Tokens)  # responses the transcripts hold
-    otlp: Tokens = field(default_factory=Tokens)  # api_request events
+    ledger: Totals = field(default_factory=Totals)  # every response, counted once
+    transcript: Totals = field(default_factory=Totals)  # responses the transcripts hold
+    otlp: Totals = field(default_factory=Totals)  # api_request events
     otlp_metric_tokens: dict[str, float] = field(default_factory=dict)  # claude_code.token.usage by type
     otlp_metric_cost_usd: float | None = None
     matched: int = 0
@@ -282,7 +246,6 @@ class SessionReconcile:
     otlp_only_by_source: dict[str, int] = field(default_factory=dict)
     token_mismatches: int = 0
     unmatched_without_request_id: int = 0  # OTLP-only calls whose event had no request_id to join on
-    estimated: int = 0  # rows whose output only streaming-partial lines gave (no later line, no OTLP)
     cost_claude_code: float | None = None  # sum of the events' cost_usd
     cost_ours_same_calls: float | None = None  # our price table on the same events' tokens
     cost_ours_ledger: float | None = None  # our price table over every ledger response
@@ -304,7 +267,6 @@ class SessionReconcile:
             "otlp_only_by_query_source": self.otlp_only_by_source,
             "token_mismatches": self.token_mismatches,
             "unmatched_without_request_id": self.unmatched_without_request_id,
-            "estimated_responses": self.estimated,
             "cost_claude_code_usd": _r(self.cost_claude_code),
             "cost_ours_same_calls_usd": _r(self.cost_ours_same_calls),
             "cost_ours_ledger_usd": _r(self.cost_ours_ledger),
@@ -314,8 +276,7 @@ class SessionReconcile:
         }
 
 
-def _r(x: float | None) -> float | None:
-    return None if x is None else round(x, 9)
+_r = round_usd
 
 
 @dataclass(slots=True)
@@ -326,6 +287,7 @@ class ReconcileReport:
 
     def to_json(self) -> dict[str, Any]:
         return {
+            "schema_version": SCHEMA_VERSION,
             "sessions": [s.to_json() for s in self.sessions],
             "total": self.total.to_json(),
             "price_notes": self.price_notes,
@@ -337,14 +299,6 @@ class ReconcileReport:
 
 def _add_cost(cur: float | None, add: float) -> float:
     return add if cur is None else cur + add
-
-
-def _cost(table: PriceTable, model: str, inp: int, out: int, c5: int, c1: int, cr: int) -> float | None:
-    price = table.lookup(model)
-    if price is None:
-        return None
-    long_ctx = price.long_context_threshold is not None and inp + c5 + c1 + cr > price.long_context_threshold
-    return price.cost(inp, out, c5, c1, cr, long_context=long_ctx)
 
 
 def _describe_source(qs: str) -> str:
@@ -378,38 +332,39 @@ def reconcile_report(
         if row[-1] is not None:
             events_by_rkey.setdefault(str(row[-1]), []).append(a)
         s = sess(a.session_id)
-        s.otlp.add(a.input_tokens, a.output_tokens, a.cache_5m_tokens, a.cache_1h_tokens, a.cache_read_tokens)
+        ours = table.cost(a.model, a.input_tokens, a.output_tokens, a.cache_5m_tokens, a.cache_1h_tokens,
+                          a.cache_read_tokens)  # fmt: skip
+        s.otlp.add(a.model, 1, a.input_tokens, a.output_tokens, a.cache_5m_tokens, a.cache_1h_tokens,
+                   a.cache_read_tokens, ours, first_ms=a.ts_ms, last_ms=a.ts_ms)  # fmt: skip
         if a.cost_usd is not None:
             s.cost_claude_code = _add_cost(s.cost_claude_code, a.cost_usd)
-            ours = _cost(table, a.model, a.input_tokens, a.output_tokens, a.cache_5m_tokens, a.cache_1h_tokens,
-                         a.cache_read_tokens)  # fmt: skip
             if ours is None:
                 unpriced.setdefault(a.session_id, set()).add(a.model)
             else:
                 s.cost_ours_same_calls = _add_cost(s.cost_ours_same_calls, ours)
 
-    for rkey, source, sid, model, inp, out, c5, c1, cr, partial in db.execute(
+    for rkey, source, sid, model, inp, out, c5, c1, cr, ts, partial in db.execute(
         "SELECT rkey, source, session_id, model, input_tokens, output_tokens, cache_5m_tokens, cache_1h_tokens,"
-        f" cache_read_tokens, partial FROM responses{where}",
+        f" cache_read_tokens, ts_ms, partial FROM responses{where}",
         params,
     ):
         s = sess(str(sid))
-        s.estimated += 1 if partial else 0
-        s.ledger.add(inp, out, c5, c1, cr)
-        cost = _cost(table, str(model), inp, out, c5, c1, cr)
+        cost = table.cost(str(model), inp, out, c5, c1, cr)
+        s.ledger.add(str(model), 1, inp, out, c5, c1, cr, cost, first_ms=ts, last_ms=ts,
+                     estimated_responses=1 if partial else 0)  # fmt: skip
         if cost is None:
             unpriced.setdefault(str(sid), set()).add(str(model))
         else:
             s.cost_ours_ledger = _add_cost(s.cost_ours_ledger, cost)
         if source in (SOURCE_TRANSCRIPT, SOURCE_BOTH):
-            s.transcript.add(inp, out, c5, c1, cr)
+            s.transcript.add(str(model), 1, inp, out, c5, c1, cr, cost, first_ms=ts, last_ms=ts)
         if source == SOURCE_BOTH:
             s.matched += 1
-            row_tokens = Tokens(1, inp, out, c5, c1, cr)
+            row_tokens = Totals(1, inp, out, c5, c1, cr)
             for a in events_by_rkey.get(str(rkey), []):
-                ev = Tokens(1, a.input_tokens, a.output_tokens, a.cache_5m_tokens, a.cache_1h_tokens,
+                ev = Totals(1, a.input_tokens, a.output_tokens, a.cache_5m_tokens, a.cache_1h_tokens,
                             a.cache_read_tokens)  # fmt: skip
-                if not ev.same_tokens(row_tokens):
+                if not _same_tokens(ev, row_tokens):
                     s.token_mismatches += 1
         elif source == SOURCE_TRANSCRIPT:
             s.transcript_only += 1
@@ -463,7 +418,6 @@ def _merge_into(total: SessionReconcile, s: SessionReconcile) -> None:
         total.otlp_only_by_source[k] = total.otlp_only_by_source.get(k, 0) + n
     total.token_mismatches += s.token_mismatches
     total.unmatched_without_request_id += s.unmatched_without_request_id
-    total.estimated += s.estimated
     for name in ("cost_claude_code", "cost_ours_same_calls", "cost_ours_ledger", "cost_transcript_only"):
         v = getattr(s, name)
         if v is not None:
@@ -488,9 +442,9 @@ def _notes(s: SessionReconcile, tol: float) -> list[str]:
             " transcript response exactly (same session, model, input-side tokens, time): kept as calls of"
             " their own"
         )
-    if s.estimated:
+    if s.ledger.estimated_responses:
         notes.append(
-            f"{s.estimated} response(s) estimated: their output is known only from streaming lines written"
+            f"{s.ledger.estimated_responses} response(s) estimated: their output is known only from streaming lines written"
             " before the message ended, and no OTLP event gives the final count (shown with ~)"
         )
     if s.token_mismatches:
@@ -522,7 +476,8 @@ def _notes(s: SessionReconcile, tol: float) -> list[str]:
 
 
 def _price_notes(ledger: Ledger, table: PriceTable) -> list[str]:
-    from cchooks.pricing.learned import LEARNED_SOURCE, stored_learned
+    from cchooks.ledger.learned import stored_learned
+    from cchooks.pricing.learned import LEARNED_SOURCE
 
     notes: list[str] = []
     for lp, _date in stored_learned(ledger):

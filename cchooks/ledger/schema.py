@@ -209,24 +209,47 @@ def _m002_otlp(db: sqlite3.Connection) -> None:
 ROLLUP_BUCKET_MS = 900_000
 
 
+# The rollup splits each bucket's sums at this input side (input + cache writes + cache reads),
+# the long-context threshold of every bundled price entry that has long rates. Queries use the
+# rollup's split only for models whose price entry has this threshold (or none); a price entry
+# with another threshold makes them sum the responses themselves (cchooks.ledger.sums).
+ROLLUP_LONG_CONTEXT_SPLIT = 200_000
+INPUT_SIDE = "(input_tokens + cache_5m_tokens + cache_1h_tokens + cache_read_tokens)"
+
+
 def _lc(row: str) -> str:
-    return f"(({row}.input_tokens + {row}.cache_5m_tokens + {row}.cache_1h_tokens + {row}.cache_read_tokens) > 200000)"
+    return (
+        f"(({row}.input_tokens + {row}.cache_5m_tokens + {row}.cache_1h_tokens + {row}.cache_read_tokens)"
+        f" > {ROLLUP_LONG_CONTEXT_SPLIT})"
+    )
 
 
-# `partial` (0/1) sums to the number of estimated responses; it is last because migration 5
-# appended it to usage_rollup.
 _TOKENS = (
-    "input_tokens, output_tokens, cache_5m_tokens, cache_1h_tokens, cache_read_tokens, web_search_requests,"
-    " partial"
+    "input_tokens, output_tokens, cache_5m_tokens, cache_1h_tokens, cache_read_tokens, web_search_requests"
 )
 _ADD = ", ".join(f"{t} = {t} + excluded.{t}" for t in _TOKENS.split(", "))
 _SUB = ", ".join(f"{t} = {t} - OLD.{t}" for t in _TOKENS.split(", "))
 _NEW = ", ".join(f"NEW.{t}" for t in _TOKENS.split(", "))
+# `partial` (0/1 per response) sums to the estimated responses of a bucket; it is the last
+# rollup column because migration 6 appended it.
 _ADD_NEW = f"""
-    INSERT INTO usage_rollup VALUES (NEW.ts_ms / {ROLLUP_BUCKET_MS}, NEW.model, {_lc("NEW")}, 1, {_NEW})
-    ON CONFLICT (bucket, model, long_context) DO UPDATE SET responses = responses + 1, {_ADD};"""
+    INSERT INTO usage_rollup VALUES (NEW.ts_ms / {ROLLUP_BUCKET_MS}, NEW.model, {_lc("NEW")}, 1, {_NEW},
+        NEW.ts_ms, NEW.ts_ms, NEW.partial)
+    ON CONFLICT (bucket, model, long_context) DO UPDATE SET responses = responses + 1, {_ADD},
+        first_ms = min(coalesce(first_ms, excluded.first_ms), excluded.first_ms),
+        last_ms = max(coalesce(last_ms, excluded.last_ms), excluded.last_ms),
+        partial = partial + excluded.partial;"""
+# After a row leaves a bucket (an update or delete, both rare), that bucket's real first and last
+# times are looked up again: one short range of the responses_ts index.
+_OLD_BUCKET_ROWS = (
+    f"FROM responses r WHERE r.ts_ms >= (OLD.ts_ms / {ROLLUP_BUCKET_MS}) * {ROLLUP_BUCKET_MS}"
+    f" AND r.ts_ms < (OLD.ts_ms / {ROLLUP_BUCKET_MS} + 1) * {ROLLUP_BUCKET_MS}"
+    f" AND r.model = OLD.model AND {_lc('r')} = {_lc('OLD')}"
+)
 _SUB_OLD = f"""
-    UPDATE usage_rollup SET responses = responses - 1, {_SUB}
+    UPDATE usage_rollup SET responses = responses - 1, {_SUB}, partial = partial - OLD.partial,
+        first_ms = (SELECT min(r.ts_ms) {_OLD_BUCKET_ROWS}),
+        last_ms = (SELECT max(r.ts_ms) {_OLD_BUCKET_ROWS})
     WHERE bucket = OLD.ts_ms / {ROLLUP_BUCKET_MS} AND model = OLD.model AND long_context = {_lc("OLD")};"""
 
 # TEMP triggers: every Ledger connection installs them (Ledger.open), and a bulk backfill
@@ -234,17 +257,23 @@ _SUB_OLD = f"""
 ROLLUP_TRIGGERS = [
     f"CREATE TEMP TRIGGER IF NOT EXISTS rollup_insert AFTER INSERT ON main.responses BEGIN {_ADD_NEW} END",
     f"CREATE TEMP TRIGGER IF NOT EXISTS rollup_delete AFTER DELETE ON main.responses BEGIN {_SUB_OLD} END",
-    f"CREATE TEMP TRIGGER IF NOT EXISTS rollup_update AFTER UPDATE OF ts_ms, model, {_TOKENS}"
+    f"CREATE TEMP TRIGGER IF NOT EXISTS rollup_update AFTER UPDATE OF ts_ms, model, partial, {_TOKENS}"
     f" ON main.responses BEGIN {_SUB_OLD} {_ADD_NEW} END",
 ]
 DROP_ROLLUP_TRIGGERS = [
     f"DROP TRIGGER IF EXISTS temp.{n}" for n in ("rollup_insert", "rollup_delete", "rollup_update")
 ]
-REBUILD_ROLLUP = [
-    "DELETE FROM usage_rollup",
-    f"INSERT INTO usage_rollup SELECT ts_ms / {ROLLUP_BUCKET_MS}, model, {_lc('responses')}, count(*),"
-    f" {', '.join(f'sum({t})' for t in _TOKENS.split(', '))} FROM responses GROUP BY 1, 2, 3",
-]
+def _rebuild_rollup(partial: bool = True) -> list[str]:
+    # partial=False: the rollup as migration 5 left it, before migration 6 added `partial`.
+    return [
+        "DELETE FROM usage_rollup",
+        f"INSERT INTO usage_rollup SELECT ts_ms / {ROLLUP_BUCKET_MS}, model, {_lc('responses')}, count(*),"
+        f" {', '.join(f'sum({t})' for t in _TOKENS.split(', '))}, min(ts_ms), max(ts_ms)"
+        f"{', sum(partial)' if partial else ''} FROM responses GROUP BY 1, 2, 3",
+    ]
+
+
+REBUILD_ROLLUP = _rebuild_rollup()
 
 
 def _m003_rollup(db: sqlite3.Connection) -> None:
@@ -268,12 +297,7 @@ def _m003_rollup(db: sqlite3.Connection) -> None:
         ) WITHOUT ROWID;
         """,
     )
-    # As this migration shipped: the rollup's columns before migration 5 added `partial`.
-    tokens = ", ".join(f"sum({t})" for t in _TOKENS.split(", ") if t != "partial")
-    db.execute(
-        f"INSERT INTO usage_rollup SELECT ts_ms / {ROLLUP_BUCKET_MS}, model, {_lc('responses')}, count(*),"
-        f" {tokens} FROM responses GROUP BY 1, 2, 3"
-    )
+    # The rollup is filled by _m005_rollup_times, which gives it its final shape.
 
 
 def _m004_otlp_received(db: sqlite3.Connection) -> None:
@@ -284,7 +308,19 @@ def _m004_otlp_received(db: sqlite3.Connection) -> None:
     db.execute("CREATE INDEX otlp_api_requests_received ON otlp_api_requests(session_id, received_ms)")
 
 
-def _m005_message_identity(db: sqlite3.Connection) -> None:
+def _m005_rollup_times(db: sqlite3.Connection) -> None:
+    """The rollup keeps each bucket's real first and last response times, so period reports show
+    when usage really started and ended, not 15-minute bucket edges."""
+    have = {str(r[1]) for r in db.execute("PRAGMA table_info(usage_rollup)")}
+    for col in ("first_ms", "last_ms"):
+        if col not in have:  # idempotent: a ledger whose version was reset must still open
+            db.execute(f"ALTER TABLE usage_rollup ADD COLUMN {col} INTEGER")
+    have_partial = "partial" in have  # a ledger whose version was reset to 4 after migration 6
+    for sql in _rebuild_rollup(partial=have_partial):
+        db.execute(sql)
+
+
+def _m006_message_identity(db: sqlite3.Connection) -> None:
     """A response's identity is its message id; its request id is an alias (issue 16).
 
     Rows are re-keyed 'm:' + message id. Rows that were one response under two keys (a
@@ -294,7 +330,8 @@ def _m005_message_identity(db: sqlite3.Connection) -> None:
     seen only on lines written before the message ended; unknown for rows stored before,
     left 0), `credit` (see cchooks.records.CREDIT_*).
     """
-    for table, column, default in (("responses", "partial", 0), ("responses", "credit", 1), ("usage_rollup", "partial", 0)):
+    columns = (("responses", "partial", 0), ("responses", "credit", 1), ("usage_rollup", "partial", 0))
+    for table, column, default in columns:
         # Idempotent: a ledger whose user_version was wound back must not fail here.
         if column not in {r[1] for r in db.execute(f"PRAGMA table_info({table})")}:
             db.execute(f"ALTER TABLE {table} ADD COLUMN {column} INTEGER NOT NULL DEFAULT {default}")
@@ -348,5 +385,6 @@ MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
     _m002_otlp,
     _m003_rollup,
     _m004_otlp_received,
-    _m005_message_identity,
+    _m005_rollup_times,
+    _m006_message_identity,
 ]

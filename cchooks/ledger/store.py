@@ -19,7 +19,7 @@ from cchooks.records import RateLimitSnapshot, UsageRecord
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Iterator
+    from collections.abc import Iterable, Iterator, Sequence
     from pathlib import Path
 
 BUSY_TIMEOUT_MS = 30_000
@@ -358,6 +358,70 @@ class Ledger:
             sql += " WHERE " + " AND ".join(where)
         sql += " ORDER BY observed_ms"
         return [RateLimitSnapshot(*row) for row in self.conn.execute(sql, params)]
+
+    def response_count(self) -> int:
+        return int(self.conn.execute("SELECT count(*) FROM responses").fetchone()[0])
+
+    def data_version(self) -> int:
+        """Changes whenever another connection commits (PRAGMA data_version): a cheap "anything new?"."""
+        return int(self.conn.execute("PRAGMA data_version").fetchone()[0])
+
+    def overview(self) -> dict[str, int | None]:
+        """Counts and freshness for `cchooks status`."""
+        c = self.conn
+        return {
+            "schema_version": int(c.execute("PRAGMA user_version").fetchone()[0]),
+            "responses": int(c.execute("SELECT count(*) FROM responses").fetchone()[0]),
+            "sessions": int(c.execute("SELECT count(DISTINCT session_id) FROM responses").fetchone()[0]),
+            "files_tracked": int(c.execute("SELECT count(*) FROM files").fetchone()[0]),
+            "rate_limit_snapshots": int(c.execute("SELECT count(*) FROM rate_limit_snapshots").fetchone()[0]),
+            "newest_response_ms": c.execute("SELECT max(ts_ms) FROM responses").fetchone()[0],
+            "last_read_ms": c.execute("SELECT max(updated_ms) FROM files").fetchone()[0],
+        }
+
+    # -- learned prices (solved by cchooks.pricing.learned, kept here) -----------------
+    def cost_samples(
+        self, models: Sequence[str] | None = None
+    ) -> dict[str, list[tuple[int, int, int, int, int, float]]]:
+        """(input, output, cache 5m, cache 1h, cache read, cost_usd) of every api_request event
+        that carries Claude Code's cost, by model."""
+        sql = (
+            "SELECT model, input_tokens, output_tokens, cache_5m_tokens, cache_1h_tokens, cache_read_tokens,"
+            " cost_usd FROM otlp_api_requests WHERE cost_usd IS NOT NULL AND model != ''"
+        )
+        params: list[object] = []
+        if models is not None:
+            sql += f" AND model IN ({','.join('?' * len(models))})"
+            params.extend(models)
+        out: dict[str, list[tuple[int, int, int, int, int, float]]] = {}
+        for row in self.conn.execute(sql, params):
+            out.setdefault(str(row[0]), []).append(
+                (int(row[1]), int(row[2]), int(row[3]), int(row[4]), int(row[5]), float(row[6]))
+            )
+        return out
+
+    def save_learned_prices(self, rows: Sequence[Sequence[object]]) -> None:
+        """Store fits: (model, input, output, cache_read, cache_write_5m, cache_write_1h, fit, events,
+        max_rel_error, updated_ms)."""
+        with self.write():
+            self.conn.executemany(
+                "INSERT OR REPLACE INTO learned_prices (model, input, output, cache_read, cache_write_5m,"
+                " cache_write_1h, fit, events, max_rel_error, updated_ms) VALUES (?,?,?,?,?,?,?,?,?,?)",
+                [tuple(r) for r in rows],
+            )
+
+    def learned_price_rows(self) -> list[tuple[object, ...]]:
+        """Stored fits in `save_learned_prices` order, by model; [] on a ledger without the table."""
+        try:
+            return [
+                tuple(r)
+                for r in self.conn.execute(
+                    "SELECT model, input, output, cache_read, cache_write_5m, cache_write_1h, fit, events,"
+                    " max_rel_error, updated_ms FROM learned_prices ORDER BY model"
+                )
+            ]
+        except sqlite3.OperationalError:  # an older ledger opened read-only, before the OTLP migration
+            return []
 
     def meta_get(self, key: str) -> str | None:
         row = self.conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()

@@ -17,6 +17,7 @@ from typing import Any
 from cchooks.ledger.store import Ledger
 from cchooks.pricing import PriceTable
 from cchooks.records import RateLimitSnapshot, UsageRecord
+from cchooks.totals import Totals
 
 DAY_MS = 86_400_000
 # History read for limits: covers the calendar month and gives the learned limits (official snapshots,
@@ -39,7 +40,9 @@ class ViewContext:
     cost_of: Callable[[UsageRecord], float | None]
 
     @classmethod
-    def load(cls, ledger: Ledger, *, plan: str | None = None, tz: str | None = None) -> ViewContext:
+    def load(
+        cls, ledger: Ledger, *, plan: str | None = None, tz: str | None = None, config: str | None = None
+    ) -> ViewContext:
         """Raises ConfigError (bad config file) or ValueError (bad zone or plan)."""
         from cchooks.api import price_table
         from cchooks.config import load_config
@@ -47,7 +50,7 @@ class ViewContext:
         from cchooks.timezones import resolve_tz
         from cchooks.windows import PlanConfig
 
-        cfg = load_config()
+        cfg = load_config(config)
         mapping = cfg.limits.model_dump()
         if plan:
             mapping["plan"] = plan
@@ -74,24 +77,25 @@ def summary(ctx: ViewContext, data: WindowData, now: int) -> dict[str, Any]:
     return limits_summary(data.records, data.snapshots, now, ctx.tz, ctx.plan, ctx.cost_of)
 
 
-@dataclass(slots=True)
-class ModelRow:
-    model: str
-    records: int = 0
-    tokens: int = 0
-    cost_usd: float = 0.0
-    unpriced_tokens: int = 0
+class ModelRow(Totals):
+    """Today's totals of one model (or of all: "total")."""
+
+    __slots__ = ("model",)
+
+    def __init__(self, model: str) -> None:
+        super().__init__()
+        self.model = model
 
 
-@dataclass(slots=True)
-class SessionRow:
-    session_id: str
-    project: str
-    last_ms: int
-    records: int = 0
-    tokens: int = 0
-    cost_usd: float = 0.0
-    unpriced_tokens: int = 0
+class SessionRow(Totals):
+    """The totals of one active session."""
+
+    __slots__ = ("session_id", "project")
+
+    def __init__(self, session_id: str, project: str) -> None:
+        super().__init__()
+        self.session_id = session_id
+        self.project = project
 
 
 @dataclass(slots=True)
@@ -116,15 +120,6 @@ def local_midnight_ms(now: int, tz: tzinfo) -> int:
     return int(midnight.timestamp() * 1000)
 
 
-def _add(row: ModelRow | SessionRow, r: UsageRecord, cost: float | None) -> None:
-    row.records += 1
-    row.tokens += r.total_tokens
-    if cost is None:
-        row.unpriced_tokens += r.total_tokens
-    else:
-        row.cost_usd += cost
-
-
 def today_by_model(
     records: Sequence[UsageRecord], now: int, tz: tzinfo, cost_of: Callable[[UsageRecord], float | None]
 ) -> tuple[ModelRow, list[ModelRow]]:
@@ -135,9 +130,9 @@ def today_by_model(
         if r.timestamp_ms < start or r.timestamp_ms > now:
             continue
         cost = cost_of(r)
-        _add(total, r, cost)
-        _add(by.setdefault(r.model, ModelRow(r.model)), r, cost)
-    return total, sorted(by.values(), key=lambda m: (-m.cost_usd, -m.tokens, m.model))
+        total.add_record(r, cost)
+        by.setdefault(r.model, ModelRow(r.model)).add_record(r, cost)
+    return total, sorted(by.values(), key=lambda m: (-m.cost_usd, -m.total_tokens, m.model))
 
 
 def active_sessions(
@@ -156,10 +151,9 @@ def active_sessions(
         row = rows.get(r.session_id)
         if row is None:
             name = os.path.basename((r.project or "").rstrip("/")) or (r.project_dir or "-")
-            row = rows[r.session_id] = SessionRow(r.session_id, name, r.timestamp_ms)
-        row.last_ms = max(row.last_ms, r.timestamp_ms)
-        _add(row, r, cost_of(r))
-    return sorted(rows.values(), key=lambda s: -s.last_ms)
+            row = rows[r.session_id] = SessionRow(r.session_id, name)
+        row.add_record(r, cost_of(r))
+    return sorted(rows.values(), key=lambda s: -(s.last_ms or 0))
 
 
 def monitor_frame(

@@ -22,7 +22,7 @@ def tokens(n: float | None) -> str:
 
 def money(x: float | None, unpriced: int = 0) -> str:
     if x is None:
-        return "—"
+        return "?" if unpriced else "—"
     if unpriced and not x:
         return "?"
     text = f"${x:,.2f}"

@@ -95,7 +95,7 @@ def render_limits(summary: Mapping[str, Any], tz: tzinfo, width: int = 80) -> st
             else "—"
         ),
     )
-    row("Cost pace", lambda e: f"{fmt.money(e['burn']['cost_per_hour'])}/h" if e.get("burn") else "—")
+    row("Cost pace", lambda e: f"{fmt.money(e['burn']['cost_per_hour_usd'])}/h" if e.get("burn") else "—")
     row(
         "Projected",
         lambda e: (
@@ -162,7 +162,7 @@ def render_blocks(
                 end,
                 fmt.source(b.source),
                 block_status(b, now),
-                f"{b.records:,}",
+                f"{b.responses:,}",
                 fmt.tokens(b.totals.total_tokens),
                 fmt.money(b.cost_usd, b.unpriced_tokens),
             ]

@@ -83,7 +83,7 @@ def window_lines(e: Mapping[str, Any], frame: MonitorFrame, now: int, detail: bo
         measure = e.get("token_measure", "input_output")
         if burn:
             pace = f"pace {fmt.tokens(burn[PACE_KEY.get(measure, 'tokens_per_minute')])} tok/min"
-            pace += f" {fmt.money(burn['cost_per_hour'])}/h"
+            pace += f" {fmt.money(burn['cost_per_hour_usd'])}/h"
         else:
             pace = "pace —"
         proj = ""
@@ -117,15 +117,15 @@ def render_frame(frame: MonitorFrame, width: int = 80, height: int = 24, now: in
 
     t = frame.today
     lines.append(
-        _line(("Today  ", "bold"), (fmt.money(t.cost_usd, t.unpriced_tokens), "bold"),
-              f"  {fmt.tokens(t.tokens)} tok  {t.records:,} responses")
+        _line(("Today  ", "bold"), (fmt.money(t.cost_or_none, t.unpriced_tokens), "bold"),
+              f"  {fmt.tokens(t.total_tokens)} tok  {t.responses:,} responses")
     )  # fmt: skip
     budget = height - 19  # lines left for models and sessions beyond one each
     n_models = 1 + max(0, min(2, budget // 2))
     for m in frame.models[:n_models]:
         lines.append(
-            _line(f"  {m.model[:36]:<36}", f"{fmt.money(m.cost_usd, m.unpriced_tokens):>11}",
-                  f"  {fmt.tokens(m.tokens):>7} tok")
+            _line(f"  {m.model[:36]:<36}", f"{fmt.money(m.cost_or_none, m.unpriced_tokens):>11}",
+                  f"  {fmt.tokens(m.total_tokens):>7} tok")
         )  # fmt: skip
     if not frame.models:
         lines.append(_line(("  no usage yet today", "dim")))
@@ -136,8 +136,8 @@ def render_frame(frame: MonitorFrame, width: int = 80, height: int = 24, now: in
     shown = frame.sessions if len(frame.sessions) <= n_sessions else frame.sessions[: n_sessions - 1]
     for sess in shown:
         lines.append(
-            _line(f"  {sess.session_id[:8]:<8}  {sess.project[:28]:<28}", f"{_ago(sess.last_ms, now):>9}",
-                  f"{fmt.money(sess.cost_usd, sess.unpriced_tokens):>10}", f"  {fmt.tokens(sess.tokens):>7} tok")
+            _line(f"  {sess.session_id[:8]:<8}  {sess.project[:28]:<28}", f"{_ago(sess.last_ms or now, now):>9}",
+                  f"{fmt.money(sess.cost_or_none, sess.unpriced_tokens):>10}", f"  {fmt.tokens(sess.total_tokens):>7} tok")
         )  # fmt: skip
     if len(shown) < len(frame.sessions):
         lines.append(_line((f"  … and {len(frame.sessions) - len(shown)} more", "dim")))

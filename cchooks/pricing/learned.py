@@ -14,8 +14,8 @@ simplest fit that reproduces every cost within `EXACT` relative error wins; othe
 one with the smallest worst-case error, labelled with that error.
 
 Requests over 200k input-side tokens are left out (1M-context requests bill at other
-rates). Learned prices are stored in the ledger's `learned_prices` table and offered to
-reports for models the price table does not know.
+rates). This module only solves; the ledger stores the fits (`cchooks.ledger.learned`) and
+offers them to reports for models the price table does not know.
 """
 
 from __future__ import annotations
@@ -25,16 +25,11 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
 
-from cchooks.pricing import PER_MILLION, Price, PriceTable, load_price_table
-
-if TYPE_CHECKING:
-    from cchooks.ledger.store import Ledger
+from cchooks.pricing import DEFAULT_LONG_CONTEXT_THRESHOLD, PER_MILLION, Price
 
 LEARNED_SOURCE = "learned from Claude Code cost_usd"
 EXACT = 1e-4  # worst relative residual accepted as an exact fit
-LONG_CONTEXT_TOKENS = 200_000
 _RANK_TOL = 1e-9
 
 # One event: (input, output, cache 5m write, cache 1h write, cache read, cost in USD).
@@ -158,7 +153,7 @@ def fit_rates(model: str, samples: Sequence[Sample]) -> LearnedPrice | None:
     """Solve a model's rates from (tokens…, cost) samples; None when undetermined (< 2 independent)."""
     usable = [
         s for s in samples
-        if s[5] > 0 and math.isfinite(s[5]) and s[0] + s[2] + s[3] + s[4] <= LONG_CONTEXT_TOKENS
+        if s[5] > 0 and math.isfinite(s[5]) and s[0] + s[2] + s[3] + s[4] <= DEFAULT_LONG_CONTEXT_THRESHOLD
     ]  # fmt: skip
     best: LearnedPrice | None = None
     for name, columns, to_rates in _FITS:
@@ -176,82 +171,26 @@ def fit_rates(model: str, samples: Sequence[Sample]) -> LearnedPrice | None:
     return best
 
 
-# -- the ledger side ------------------------------------------------------------------
+def learned_from_row(row: Sequence[object]) -> tuple[LearnedPrice, str]:
+    """A stored fit (as `Ledger.learned_price_rows` returns it) and the UTC date it was updated."""
+    r = row
+    lp = LearnedPrice(
+        str(r[0]), float(r[1]), float(r[2]), float(r[3]), float(r[4]), float(r[5]),  # type: ignore[arg-type]
+        str(r[6]), int(r[7]), float(r[8]),  # type: ignore[call-overload, arg-type]
+    )  # fmt: skip
+    date = datetime.fromtimestamp(int(r[9]) / 1000, tz=UTC).date().isoformat()  # type: ignore[call-overload]
+    return lp, date
 
 
-def learn_prices(ledger: Ledger, models: Sequence[str] | None = None) -> list[LearnedPrice]:
-    """Fit every model seen in api_request events (or the given ones) and store the fits."""
-    sql = (
-        "SELECT model, input_tokens, output_tokens, cache_5m_tokens, cache_1h_tokens, cache_read_tokens,"
-        " cost_usd FROM otlp_api_requests WHERE cost_usd IS NOT NULL AND model != ''"
-    )
-    params: list[object] = []
-    if models is not None:
-        if not models:
-            return []
-        sql += f" AND model IN ({','.join('?' * len(models))})"
-        params.extend(models)
-    by_model: dict[str, list[Sample]] = {}
-    for row in ledger.conn.execute(sql, params):
-        by_model.setdefault(str(row[0]), []).append(
-            (int(row[1]), int(row[2]), int(row[3]), int(row[4]), int(row[5]), float(row[6]))
-        )
-    fits = [f for m, samples in sorted(by_model.items()) if (f := fit_rates(m, samples)) is not None]
-    if fits:
-        now = int(time.time() * 1000)
-        with ledger.write():
-            ledger.conn.executemany(
-                "INSERT OR REPLACE INTO learned_prices (model, input, output, cache_read, cache_write_5m,"
-                " cache_write_1h, fit, events, max_rel_error, updated_ms) VALUES (?,?,?,?,?,?,?,?,?,?)",
-                [
-                    (f.model, f.input, f.output, f.cache_read, f.cache_write_5m, f.cache_write_1h, f.fit,
-                     f.events, f.max_rel_error, now)
-                    for f in fits
-                ],
-            )  # fmt: skip
-    return fits
+def learned_to_row(f: LearnedPrice, updated_ms: int) -> tuple[object, ...]:
+    return (f.model, f.input, f.output, f.cache_read, f.cache_write_5m, f.cache_write_1h, f.fit, f.events,
+            f.max_rel_error, updated_ms)  # fmt: skip
 
 
-def stored_learned(ledger: Ledger) -> list[tuple[LearnedPrice, str]]:
-    """Every stored fit with the UTC date it was last updated."""
-    try:
-        rows = ledger.conn.execute(
-            "SELECT model, input, output, cache_read, cache_write_5m, cache_write_1h, fit, events,"
-            " max_rel_error, updated_ms FROM learned_prices ORDER BY model"
-        ).fetchall()
-    except Exception:  # an older ledger opened read-only, before the OTLP migration
-        return []
-    out: list[tuple[LearnedPrice, str]] = []
-    for r in rows:
-        lp = LearnedPrice(
-            str(r[0]), float(r[1]), float(r[2]), float(r[3]), float(r[4]), float(r[5]), str(r[6]), int(r[7]),
-            float(r[8]),
-        )  # fmt: skip
-        date = datetime.fromtimestamp(int(r[9]) / 1000, tz=UTC).date().isoformat()
-        out.append((lp, date))
-    return out
+def fit_all(samples_by_model: dict[str, list[Sample]]) -> list[LearnedPrice]:
+    """A fit per model that its samples determine, by model name."""
+    return [f for m, samples in sorted(samples_by_model.items()) if (f := fit_rates(m, samples)) is not None]
 
 
-def learned_prices(
-    ledger: Ledger, table: PriceTable | None = None, *, include_known: bool = False
-) -> list[Price]:
-    """Learned prices for the models `table` (default: the bundled table) cannot price.
-
-    Each Price's `source` starts with "learned from Claude Code cost_usd". With
-    `include_known`, every learned model is returned (to compare against the table).
-    """
-    if table is None and not include_known:
-        table = load_price_table()
-    out: list[Price] = []
-    for lp, date in stored_learned(ledger):
-        if include_known or table is None or table.lookup(lp.model) is None:
-            out.append(lp.price(date))
-    return out
-
-
-def add_learned_prices(table: PriceTable, ledger: Ledger) -> list[str]:
-    """Add learned prices for the models `table` lacks; returns the models added."""
-    added = learned_prices(ledger, table)
-    for price in added:
-        table.add(price)
-    return [p.model for p in added]
+def now_ms() -> int:
+    return int(time.time() * 1000)

@@ -6,9 +6,10 @@ from dataclasses import dataclass, field
 from datetime import tzinfo
 from typing import Any
 
-from cchooks.ledger.queries import GroupSums, group_sums, session_projects
+from cchooks.ledger.queries import group_sums, session_projects
 from cchooks.ledger.store import Ledger
 from cchooks.pricing import PriceTable
+from cchooks.totals import SCHEMA_VERSION, Totals
 
 KEY_NAMES = {
     "daily": "date",
@@ -23,69 +24,6 @@ KEY_NAMES = {
 
 
 @dataclass(slots=True)
-class Totals:
-    responses: int = 0
-    input_tokens: int = 0
-    output_tokens: int = 0
-    cache_creation_5m_tokens: int = 0
-    cache_creation_1h_tokens: int = 0
-    cache_read_tokens: int = 0
-    web_search_requests: int = 0
-    cost_usd: float = 0.0  # priced responses only
-    unpriced_tokens: int = 0  # tokens of models with no known price
-    first_ms: int | None = None
-    last_ms: int | None = None
-    estimated_responses: int = 0  # output only from streaming-partial lines: a lower bound (`~`)
-
-    @property
-    def cache_creation_tokens(self) -> int:
-        return self.cache_creation_5m_tokens + self.cache_creation_1h_tokens
-
-    @property
-    def total_tokens(self) -> int:
-        return self.input_tokens + self.output_tokens + self.cache_creation_tokens + self.cache_read_tokens
-
-    @property
-    def cost_known(self) -> bool:
-        return self.unpriced_tokens == 0
-
-    def add(self, s: GroupSums, cost: float | None) -> None:
-        self.responses += s.responses
-        self.input_tokens += s.input_tokens
-        self.output_tokens += s.output_tokens
-        self.cache_creation_5m_tokens += s.cache_5m_tokens
-        self.cache_creation_1h_tokens += s.cache_1h_tokens
-        self.cache_read_tokens += s.cache_read_tokens
-        self.web_search_requests += s.web_search_requests
-        self.estimated_responses += s.estimated_responses
-        if cost is None:
-            self.unpriced_tokens += (
-                s.input_tokens + s.output_tokens + s.cache_5m_tokens + s.cache_1h_tokens + s.cache_read_tokens
-            )
-        else:
-            self.cost_usd += cost
-        self.first_ms = s.first_ms if self.first_ms is None else min(self.first_ms, s.first_ms)
-        self.last_ms = s.last_ms if self.last_ms is None else max(self.last_ms, s.last_ms)
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "responses": self.responses,
-            "input_tokens": self.input_tokens,
-            "output_tokens": self.output_tokens,
-            "cache_creation_tokens": self.cache_creation_tokens,
-            "cache_creation_5m_tokens": self.cache_creation_5m_tokens,
-            "cache_creation_1h_tokens": self.cache_creation_1h_tokens,
-            "cache_read_tokens": self.cache_read_tokens,
-            "total_tokens": self.total_tokens,
-            # null when nothing in the row could be priced; see unpriced_tokens otherwise
-            "cost_usd": round(self.cost_usd, 6) if self.cost_known or self.cost_usd else None,
-            "unpriced_tokens": self.unpriced_tokens,
-            "web_search_requests": self.web_search_requests,
-            "estimated_responses": self.estimated_responses,
-        }
-
-
-@dataclass(slots=True)
 class ReportRow:
     key: str
     totals: Totals = field(default_factory=Totals)
@@ -97,10 +35,6 @@ class ReportRow:
         if self.project is not None:
             out["project"] = self.project
         out.update(self.totals.to_json())
-        out["models"] = sorted(self.models)
-        if self.totals.first_ms is not None:
-            out["first_ms"] = self.totals.first_ms
-            out["last_ms"] = self.totals.last_ms
         if breakdown:
             out["breakdown"] = [dict(model=m, **t.to_json()) for m, t in sorted(self.models.items())]
         return out
@@ -119,22 +53,12 @@ class Report:
 
     def to_json(self, breakdown: bool = False) -> dict[str, Any]:
         return {
+            "schema_version": SCHEMA_VERSION,
             "group": self.group,
             "rows": [r.to_json(self.key_name, breakdown) for r in self.rows],
             "totals": self.totals.to_json(),
             "unpriced_models": self.unpriced_models,
         }
-
-
-def cost_of_sums(prices: PriceTable, s: GroupSums) -> float | None:
-    price = prices.lookup(s.model)
-    if price is None:
-        return None
-    long_context = s.long_context and price.long_context_threshold is not None
-    return price.cost(
-        s.input_tokens, s.output_tokens, s.cache_5m_tokens, s.cache_1h_tokens, s.cache_read_tokens,
-        long_context=long_context,
-    )  # fmt: skip
 
 
 def build_report(
@@ -150,14 +74,21 @@ def build_report(
     rows: dict[str, ReportRow] = {}
     total = Totals()
     unpriced: set[str] = set()
-    for s in group_sums(ledger, group, tz, since_ms, until_ms, session_id, project):
-        cost = cost_of_sums(prices, s)
+    sums = group_sums(ledger, group, tz, since_ms, until_ms, session_id, project, prices.long_context_threshold)
+    for key, model, long_context, t in sums:
+        cost = prices.cost(
+            model, t.input_tokens, t.output_tokens, t.cache_creation_5m_tokens, t.cache_creation_1h_tokens,
+            t.cache_read_tokens, long_context=long_context,
+        )  # fmt: skip
         if cost is None:
-            unpriced.add(s.model)
-        row = rows.setdefault(s.key, ReportRow(s.key))
-        row.totals.add(s, cost)
-        row.models.setdefault(s.model, Totals()).add(s, cost)
-        total.add(s, cost)
+            unpriced.add(model)
+            t.unpriced_tokens, t.unpriced_responses = t.total_tokens, t.responses
+        else:
+            t.cost_usd = cost
+        row = rows.setdefault(key, ReportRow(key))
+        row.totals.merge(t)
+        row.models.setdefault(model, Totals()).merge(t)
+        total.merge(t)
     ordered = list(rows.values())
     if group == "session":
         projects = session_projects(ledger, [r.key for r in ordered])

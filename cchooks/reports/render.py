@@ -7,7 +7,8 @@ import io
 import json
 import os
 
-from cchooks.reports.build import Report, ReportRow, Totals
+from cchooks.reports.build import Report, ReportRow
+from cchooks.totals import Totals
 
 
 def compact(n: int) -> str:
@@ -21,7 +22,7 @@ def compact(n: int) -> str:
 
 
 def money(t: Totals) -> str:
-    if t.unpriced_tokens and not t.cost_usd:
+    if t.cost_or_none is None:
         return "?"
     text = f"${t.cost_usd:,.2f}"
     return text + "+?" if t.unpriced_tokens else text

@@ -19,7 +19,6 @@ from __future__ import annotations
 from cchooks.ledger.live import (
     FIVE_HOURS_MS,
     MINUTE_MS,
-    Spend,
     current_block,
     current_official,
     last_main_response,
@@ -30,6 +29,7 @@ from cchooks.ledger.live import (
 )
 from cchooks.statusline.payload import StatusPayload
 from cchooks.statusline.settings import StatuslineSettings
+from cchooks.totals import Totals
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -64,7 +64,7 @@ class WindowFigure:
         source: str,
         pct: float | None = None,
         resets_ms: int | None = None,
-        spend: Spend | None = None,
+        spend: Totals | None = None,
     ) -> None:
         self.label = label  # "5h", "7d"
         self.source = source
@@ -88,10 +88,10 @@ class Figures:
         self.model_source = CC
         self.session_cost: float | None = None
         self.session_cost_source = CC
-        self.session: Spend | None = None  # the ledger's view of this session
+        self.session: Totals | None = None  # the ledger's view of this session
         self.session_confirmed = False  # fresh OTLP agrees with `session` (live.session_confirmed)
-        self.today: Spend | None = None
-        self.burn: Spend | None = None
+        self.today: Totals | None = None
+        self.burn: Totals | None = None
         self.burn_minutes = 0.0
         self.five_hour: WindowFigure | None = None
         self.seven_day: WindowFigure | None = None

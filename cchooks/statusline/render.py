@@ -6,9 +6,9 @@ text or None (nothing to show: the segment is left out, with its separator).
 
 from __future__ import annotations
 
-from cchooks.ledger.live import Spend
 from cchooks.statusline.figures import CC, CONFIRMED, ESTIMATE, LEDGER, Figures, WindowFigure
 from cchooks.statusline.settings import StatuslineSettings
+from cchooks.totals import Totals
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -77,7 +77,7 @@ def fmt_usd(value: float) -> str:
     return f"${value:,.2f}"
 
 
-def fmt_spend_usd(s: Spend) -> str:
+def fmt_spend_usd(s: Totals) -> str:
     """Dollars of a ledger spend; `$?` when nothing is priced, `$1.20+?` when some is not."""
     if s.responses and not s.priced:
         return "$?"

@@ -1,32 +1,21 @@
 """The statusline's settings, read from the raw TOML dict without pydantic.
 
-`cchooks.config.model.StatuslineConfig` is the validated schema (used by `cchooks status`
-and the slow commands); this module reads the same keys on the hot path, and a value of
-the wrong type falls back to its default (the problem is reported, never raised).
+`cchooks.config.model.StatuslineConfig` is the schema; the one loader validates the file and
+hands the hot path a cached plain dict of it (`cchooks.config.load_config_hot`), which this
+module only maps onto attributes.
 """
 
 from __future__ import annotations
 
 import os
 
+from cchooks.config.names import SEGMENTS as SEGMENTS
+
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
-SEGMENTS = (
-    "model",
-    "cost",
-    "session_cost",
-    "today_cost",
-    "tokens",
-    "burn",
-    "five_hour",
-    "seven_day",
-    "context",
-    "lines",
-    "duration",
-    "cwd",
-)
+
 DEFAULT_SEGMENTS = ["model", "cost", "tokens", "burn", "five_hour", "seven_day", "context"]
 CHAIN_POSITIONS = ("right", "left", "below")
 
@@ -65,128 +54,42 @@ class StatuslineSettings:
         self.problems: list[str] = []
 
 
-def _bool(section: dict[str, Any], key: str, default: bool, problems: list[str]) -> bool:
-    v = section.get(key, default)
-    if isinstance(v, bool):
-        return v
-    problems.append(f"[statusline] {key} must be true or false")
-    return default
-
-
-def _pos_number(section: dict[str, Any], key: str, problems: list[str], where: str) -> float | None:
-    v = section.get(key)
-    if v is None:
-        return None
-    if isinstance(v, bool) or not isinstance(v, int | float) or v <= 0:
-        problems.append(f"[{where}] {key} must be a positive number")
-        return None
-    return float(v)
-
-
-def settings_from_raw(raw: dict[str, Any]) -> StatuslineSettings:
+def settings_from_config(cfg: dict[str, Any]) -> StatuslineSettings:
+    """Settings from the validated config (`cchooks.config.load_config_hot`): no checks left to do."""
     s = StatuslineSettings()
-    problems = s.problems
-    sec = raw.get("statusline")
-    sec = sec if isinstance(sec, dict) else {}
-
-    def names(value: object, key: str) -> list[str] | None:
-        if not isinstance(value, list) or not all(isinstance(x, str) for x in value):
-            problems.append(f"[statusline] {key} must be a list of segment names")
-            return None
-        unknown = [x for x in value if x not in SEGMENTS]
-        if unknown:
-            problems.append(
-                f"[statusline] unknown segment(s) {', '.join(unknown)}; known: {', '.join(SEGMENTS)}"
-            )
-        return [x for x in value if x in SEGMENTS]
-
-    if "lines" in sec and sec["lines"] is not None:
-        lines = sec["lines"]
-        if isinstance(lines, list) and lines:
-            parsed = [names(line, "lines") for line in lines]
-            if all(p is not None for p in parsed):
-                s.lines = [p for p in parsed if p]
-        else:
-            problems.append("[statusline] lines must be a list of lists of segment names")
-    elif "segments" in sec:
-        seg = names(sec["segments"], "segments")
-        if seg is not None:
-            s.lines = [seg]
-    for key in ("separator", "ledger_marker", "estimate_marker", "confirmed_marker"):
+    sec = cfg.get("statusline") or {}
+    s.lines = [list(x) for x in sec["lines"]] if sec.get("lines") else [list(sec.get("segments", DEFAULT_SEGMENTS))]
+    for key in ("separator", "ledger_marker", "estimate_marker", "confirmed_marker", "icons", "colors",
+                "burn_minutes", "chain_position", "chain_timeout", "timeout"):  # fmt: skip
         if key in sec:
-            if isinstance(sec[key], str):
-                setattr(s, key, sec[key])
-            else:
-                problems.append(f"[statusline] {key} must be a string")
-    s.icons = _bool(sec, "icons", s.icons, problems)
-    s.colors = _bool(sec, "colors", s.colors, problems)
-    if os.environ.get("NO_COLOR"):
-        s.colors = False
-    th = sec.get("thresholds")
-    if th is not None:
-        if (
-            isinstance(th, list | tuple)
-            and len(th) == 2
-            and all(isinstance(x, int | float) and not isinstance(x, bool) for x in th)
-            and 0 <= th[0] <= th[1]
-        ):
-            s.thresholds = (float(th[0]), float(th[1]))
-        else:
-            problems.append("[statusline] thresholds must be two percentages [yellow_from, red_from]")
-    bm = sec.get("burn_minutes")
-    if bm is not None:
-        if isinstance(bm, int) and not isinstance(bm, bool) and bm > 0:
-            s.burn_minutes = bm
-        else:
-            problems.append("[statusline] burn_minutes must be a positive whole number")
-    cp = sec.get("chain_position")
-    if cp is not None:
-        if cp in CHAIN_POSITIONS:
-            s.chain_position = cp
-        else:
-            problems.append(f"[statusline] chain_position must be one of {', '.join(CHAIN_POSITIONS)}")
-    for key in ("chain_timeout", "timeout"):
-        v = _pos_number(sec, key, problems, "statusline")
-        if v is not None:
-            setattr(s, key, v)
-
-    report = raw.get("report")
-    if isinstance(report, dict) and isinstance(report.get("timezone"), str) and report["timezone"]:
-        s.timezone = report["timezone"]
-    prices = raw.get("prices")
-    if isinstance(prices, dict):
-        s.price_overrides = {k: v for k, v in prices.items() if isinstance(v, dict)}
-    limits = raw.get("limits")
-    if isinstance(limits, dict):
-        if isinstance(limits.get("plan"), str):
-            s.plan = limits["plan"]
-        s.five_hour_usd = _pos_number(limits, "five_hour_usd", problems, "limits")
-        tok = _pos_number(limits, "five_hour_tokens", problems, "limits")
-        s.five_hour_tokens = int(tok) if tok is not None else None
-    budget = raw.get("budget")
-    if isinstance(budget, dict):
-        s.daily_budget_usd = _pos_number(budget, "daily_usd", problems, "budget")
-        s.session_budget_usd = _pos_number(budget, "session_usd", problems, "budget")
+            setattr(s, key, sec[key])
+    if sec.get("thresholds"):
+        s.thresholds = (float(sec["thresholds"][0]), float(sec["thresholds"][1]))
+    s.timezone = (cfg.get("report") or {}).get("timezone") or None
+    s.price_overrides = {
+        k: {f: v for f, v in entry.items() if v is not None and v != []}
+        for k, entry in (cfg.get("prices") or {}).items()
+    }
+    limits = cfg.get("limits") or {}
+    s.plan = limits.get("plan", "auto")
+    s.five_hour_usd = limits.get("five_hour_usd")
+    s.five_hour_tokens = limits.get("five_hour_tokens")
+    budget = cfg.get("budget") or {}
+    s.daily_budget_usd = budget.get("daily_usd")
+    s.session_budget_usd = budget.get("session_usd")
     return s
 
 
 def load_settings(config_path: str | None = None) -> StatuslineSettings:
-    """Read the config file (if any) and build the settings; a broken file gives the defaults.
+    """The statusline's settings from the one config loader; a broken file gives the defaults
+    and its one-line error in `problems`. NO_COLOR (any value) always turns colours off."""
+    from cchooks.config import load_config_hot
 
-    Hot-path friendly: no pathlib, and the parsed config is cached (`load_raw_hot`: no tomllib).
-    """
-    import os
-
-    from cchooks.config import load_raw_hot
-    from cchooks.paths import config_file_str
-
-    path = config_path or config_file_str()
-    if not os.path.isfile(path):
-        return StatuslineSettings()
     try:
-        raw = load_raw_hot(path)
+        s = settings_from_config(load_config_hot(config_path))
     except Exception as exc:  # ConfigError, or anything odd: the statusline still renders
         s = StatuslineSettings()
         s.problems.append(str(exc))
-        return s
-    return StatuslineSettings() if raw is None else settings_from_raw(raw)
+    if os.environ.get("NO_COLOR"):
+        s.colors = False
+    return s

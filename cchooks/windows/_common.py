@@ -7,12 +7,13 @@ from __future__ import annotations
 
 from bisect import bisect_left
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, tzinfo
-from typing import Any, Literal
+from typing import Literal
 from zoneinfo import ZoneInfo
 
 from cchooks.records import UsageRecord
+from cchooks.totals import TOKEN_MEASURES as _MEASURES
+from cchooks.totals import Totals as Totals
 
 # Where a figure comes from:
 #   official   - Claude Code's own rate-limit payload (resets_at, used_percentage)
@@ -27,7 +28,7 @@ WindowSource = Literal["official", "estimated", "configured"]
 #   no_cache_read - all but cache reads
 #   input_output  - input + output only: what the community plan presets count
 TokenMeasure = Literal["all", "no_cache_read", "input_output"]
-TOKEN_MEASURES: tuple[TokenMeasure, ...] = ("all", "no_cache_read", "input_output")
+TOKEN_MEASURES: tuple[TokenMeasure, ...] = _MEASURES  # type: ignore[assignment]
 
 # Prices one record in USD; None means the model has no price (never a silent $0).
 CostFn = Callable[[UsageRecord], float | None]
@@ -41,78 +42,6 @@ WEEK_MS = 7 * DAY_MS
 
 def _ts(r: UsageRecord) -> int:
     return r.timestamp_ms
-
-
-@dataclass(slots=True)
-class Totals:
-    """Sums over a set of records. Cost counts priced records only; the rest shows in unpriced_*."""
-
-    records: int = 0
-    input_tokens: int = 0
-    output_tokens: int = 0
-    cache_creation_5m_tokens: int = 0
-    cache_creation_1h_tokens: int = 0
-    cache_read_tokens: int = 0
-    cost_usd: float = 0.0
-    unpriced_tokens: int = 0
-    unpriced_records: int = 0
-    models: list[str] = field(default_factory=list)  # first-seen order, unique
-    first_ms: int | None = None
-    last_ms: int | None = None
-
-    def add(self, r: UsageRecord, cost: float | None) -> None:
-        self.records += 1
-        self.input_tokens += r.input_tokens
-        self.output_tokens += r.output_tokens
-        self.cache_creation_5m_tokens += r.cache_creation_5m_tokens
-        self.cache_creation_1h_tokens += r.cache_creation_1h_tokens
-        self.cache_read_tokens += r.cache_read_tokens
-        if cost is None:
-            self.unpriced_tokens += r.total_tokens
-            self.unpriced_records += 1
-        else:
-            self.cost_usd += cost
-        if r.model not in self.models:
-            self.models.append(r.model)
-        t = r.timestamp_ms
-        if self.first_ms is None or t < self.first_ms:
-            self.first_ms = t
-        if self.last_ms is None or t > self.last_ms:
-            self.last_ms = t
-
-    @property
-    def cache_creation_tokens(self) -> int:
-        return self.cache_creation_5m_tokens + self.cache_creation_1h_tokens
-
-    @property
-    def total_tokens(self) -> int:
-        return self.input_tokens + self.output_tokens + self.cache_creation_tokens + self.cache_read_tokens
-
-    def tokens(self, measure: TokenMeasure = "all") -> int:
-        if measure == "all":
-            return self.total_tokens
-        if measure == "no_cache_read":
-            return self.total_tokens - self.cache_read_tokens
-        if measure == "input_output":
-            return self.input_tokens + self.output_tokens
-        raise ValueError(f"unknown token measure {measure!r}; expected one of {TOKEN_MEASURES}")
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "records": self.records,
-            "input_tokens": self.input_tokens,
-            "output_tokens": self.output_tokens,
-            "cache_creation_5m_tokens": self.cache_creation_5m_tokens,
-            "cache_creation_1h_tokens": self.cache_creation_1h_tokens,
-            "cache_read_tokens": self.cache_read_tokens,
-            "total_tokens": self.total_tokens,
-            "cost_usd": self.cost_usd,
-            "unpriced_tokens": self.unpriced_tokens,
-            "unpriced_records": self.unpriced_records,
-            "models": list(self.models),
-            "first_ms": self.first_ms,
-            "last_ms": self.last_ms,
-        }
 
 
 def record_tokens(r: UsageRecord, measure: TokenMeasure) -> int:
@@ -148,7 +77,7 @@ def totals_between(records: Sequence[UsageRecord], start_ms: int, end_ms: int, c
     out = Totals()
     for i in range(lo, hi):
         r = records[i]
-        out.add(r, cost_of(r))
+        out.add_record(r, cost_of(r))
     return out
 
 

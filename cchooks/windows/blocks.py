@@ -119,8 +119,8 @@ class Block:
         return self.totals.first_ms
 
     @property
-    def records(self) -> int:
-        return self.totals.records
+    def responses(self) -> int:
+        return self.totals.responses
 
     @property
     def cost_usd(self) -> float:
@@ -150,7 +150,7 @@ class Block:
             "is_gap": self.is_gap,
             "source": self.source,
             "official": self.official.to_dict(tz) if self.official else None,
-            **self.totals.to_dict(),
+            **self.totals.to_json(),
         }
 
 
@@ -207,7 +207,7 @@ def session_blocks(
                     end = min(end, official[oi].start_ms)
                 cur = Block(start, end, "estimated")
                 blocks.append(cur)
-        cur.totals.add(r, cost_of(r))
+        cur.totals.add_record(r, cost_of(r))
     for w in official[oi:]:
         if cur is None or cur.official is not w:
             blocks.append(_official_block(w))

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from cchooks.records import UsageRecord
+from cchooks.totals import round_usd
 
 from ._common import MINUTE_MS, CostFn, TokenMeasure, Totals, index_range, sorted_records
 
@@ -53,12 +54,12 @@ class BurnRate:
             "start_ms": self.start_ms,
             "end_ms": self.end_ms,
             "minutes": self.minutes,
-            "records": self.totals.records,
+            "responses": self.totals.responses,
             "tokens": self.totals.total_tokens,
             "tokens_per_minute": self.tokens_per_minute,
             "tokens_per_minute_no_cache_read": self.tokens_per_minute_no_cache_read,
             "tokens_per_minute_input_output": self.per_minute("input_output"),
-            "cost_per_hour": self.cost_per_hour,
+            "cost_per_hour_usd": round_usd(self.cost_per_hour),
             "unpriced_tokens": self.totals.unpriced_tokens,
         }
 
@@ -80,7 +81,7 @@ def burn_rate(
         return None
     totals = Totals()
     for i in range(lo, hi):
-        totals.add(recs[i], cost_of(recs[i]))
+        totals.add_record(recs[i], cost_of(recs[i]))
     minutes = max((end_ms - start_ms) / MINUTE_MS, min_minutes)
     return BurnRate(start_ms, end_ms, totals, minutes)
 
@@ -122,7 +123,7 @@ class Projection:
     def to_dict(self) -> dict[str, Any]:
         return {
             "tokens": round(self.tokens),
-            "cost_usd": self.cost_usd,
+            "cost_usd": round_usd(self.cost_usd),
             "remaining_ms": self.remaining_ms,
             "measure": self.measure,
         }

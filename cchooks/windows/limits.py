@@ -188,7 +188,7 @@ def learn_from_snapshots(
         used = t.tokens(measure)
         if used > 0:
             token_estimates.append(used * 100.0 / s.used_percentage)
-        if t.cost_usd > 0 and t.unpriced_records == 0:
+        if t.cost_usd > 0 and t.unpriced_responses == 0:
             cost_estimates.append(t.cost_usd * 100.0 / s.used_percentage)
     if not token_estimates and not cost_estimates:
         return None
@@ -208,7 +208,7 @@ def p90_block_limit(
     blocks: Sequence[Block], measure: TokenMeasure = PRESET_MEASURE, q: float = 90.0
 ) -> Limit | None:
     """The q-th percentile of past completed blocks' totals (not gaps, not the active block, not empty)."""
-    done = [b for b in blocks if not b.is_gap and not b.is_active and b.totals.records > 0]
+    done = [b for b in blocks if not b.is_gap and not b.is_active and b.totals.responses > 0]
     if not done:
         return None
     tokens = [float(b.totals.tokens(measure)) for b in done]

@@ -50,7 +50,7 @@ class Window:
             "hours": self.duration_ms / 3_600_000,
             "source": self.source,
             "official_resets_at_ms": self.official_resets_at_ms,
-            **self.totals.to_dict(),
+            **self.totals.to_json(),
         }
 
 

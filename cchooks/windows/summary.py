@@ -12,14 +12,13 @@ from datetime import tzinfo
 from typing import Any
 
 from cchooks.records import RateLimitSnapshot, UsageRecord
+from cchooks.totals import SCHEMA_VERSION, round_usd
 
 from ._common import WEEK_MS, CostFn, Source, Totals, as_tz, iso, sorted_records, totals_between
 from .blocks import OfficialWindow, active_block, official_windows, session_blocks
 from .burn import burn_rate_last, project, time_to_limit_ms, window_burn_rate
 from .limits import Limit, PlanConfig, resolve_limit
 from .periods import Window, month_window, week_window
-
-SCHEMA_VERSION = 1
 
 
 def _official_for(
@@ -115,22 +114,19 @@ def _entry(
         "window_source": window.source if window else None,
         "remaining_ms": remaining,
         "token_measure": measure,
-        "records": totals.records,
+        **totals.to_json(),
         "used_tokens": used_tokens,
-        "used_tokens_all": totals.total_tokens,
-        "used_cost_usd": totals.cost_usd,
-        "unpriced_tokens": totals.unpriced_tokens,
+        "used_cost_usd": round_usd(totals.cost_or_none),
         "used_source": "ledger",
-        "models": list(totals.models),
         "token_limit": limit.tokens,
         "token_limit_source": limit.tokens_source,
-        "cost_limit_usd": limit.cost_usd,
+        "cost_limit_usd": round_usd(limit.cost_usd),
         "cost_limit_source": limit.cost_source,
         "limit_basis": limit.basis,
         "limit_samples": limit.samples,
         "tokens_left": round(tokens_left) if tokens_left is not None else None,
         "tokens_left_source": limit.tokens_source if tokens_left is not None else None,
-        "cost_left_usd": cost_left,
+        "cost_left_usd": round_usd(cost_left),
         "cost_left_source": limit.cost_source if cost_left is not None else None,
         "percent": percent,
         "percent_source": percent_source,
@@ -141,7 +137,7 @@ def _entry(
         "burn": pace.to_dict() if pace else None,
         "burn_recent": recent.to_dict() if recent else None,
         "projected_tokens": round(proj.tokens) if proj else None,
-        "projected_cost_usd": proj.cost_usd if proj else None,
+        "projected_cost_usd": round_usd(proj.cost_usd) if proj else None,
         "projection_source": "estimated" if proj else None,
         "time_to_limit_ms": ttl,
         "limit_reached_at_ms": now_ms + ttl if ttl is not None else None,
@@ -224,7 +220,7 @@ def limits_summary(
         for name, s in sorted(latest.items())
     }
     return {
-        "schema": SCHEMA_VERSION,
+        "schema_version": SCHEMA_VERSION,
         "now_ms": now_ms,
         "now": iso(now_ms, zone),
         "tz": str(zone),

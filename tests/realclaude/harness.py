@@ -25,7 +25,7 @@ Example::
     from tests.realclaude.harness import clean_env, keep_capture, run_scenarios
 
     def install(config_dir, home):
-        subprocess.run([sys.executable, "-m", "cchooks", "install", "--claude-dir", str(config_dir)],
+        subprocess.run([sys.executable, "-m", "cchooks", "install", "--settings-dir", str(config_dir)],
                        check=True, env=clean_env({"HOME": str(home), "CLAUDE_CONFIG_DIR": str(config_dir)}))
         keep_capture(config_dir)          # optional: capture hooks + statusLine tee stay in too
 
@@ -430,7 +430,7 @@ def run_scenarios(
     scenarios: from ALL_SCENARIOS; p-resume needs p-json before it, p-fork needs p-protobuf,
         p-continue continues the most recent session. "interactive" needs tmux.
     settings: deep-merged into settings.json after the harness wrote it (None values delete).
-    settings_hook(config_dir, home): called next, e.g. to run ``cchooks install --claude-dir``.
+    settings_hook(config_dir, home): called next, e.g. to run ``cchooks install --settings-dir``.
     settings_cmd: then this command (shell string or argv), run outside the namespace with
         HOME=<home>, CLAUDE_CONFIG_DIR=<config_dir>, RC_CONFIG_DIR, RC_HOME, RC_BIN, RC_WORKDIR set
         plus ``env``; a non-zero exit raises CalledProcessError.

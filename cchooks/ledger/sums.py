@@ -1,0 +1,76 @@
+"""Token sums over responses, split by the long-context rule of each model's price entry.
+
+The ledger knows nothing of prices: callers pass `threshold_of(model)`, the input-side token
+count above which a request of that model is a long-context one (None: the model has no long
+rates), taken from `cchooks.pricing.PriceTable.long_context_threshold`. Sums come back per
+(group key, model, long-context flag) as unpriced `Totals`, for the caller to price with
+`PriceTable.cost(..., long_context=flag)`.
+
+One query does it in the usual case: each group's largest input side tells whether any of its
+requests crosses its model's threshold, and only then is that model summed again, split.
+Light imports only: the statusline and hooks use this.
+"""
+
+from __future__ import annotations
+
+from cchooks.ledger.schema import INPUT_SIDE
+from cchooks.totals import Totals
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    import sqlite3
+    from collections.abc import Callable, Sequence
+
+    ThresholdOf = Callable[[str], int | None]
+    SumRow = tuple[str, str, bool, Totals]
+
+_SUMS = (
+    "count(*), sum(input_tokens), sum(output_tokens), sum(cache_5m_tokens), sum(cache_1h_tokens),"
+    " sum(cache_read_tokens), sum(web_search_requests), min(ts_ms), max(ts_ms), sum(partial)"
+)
+
+
+def totals_of(model: str, row: Sequence[object]) -> Totals:
+    """Unpriced Totals from the ten `_SUMS` columns (the last: estimated responses)."""
+    n, inp, outp, c5, c1, cr, web, first, last, est = (int(x or 0) for x in row)  # type: ignore[call-overload]
+    t = Totals(n, inp, outp, c5, c1, cr, web, first_ms=first, last_ms=last, models=[model], estimated_responses=est)
+    return t
+
+
+def sums_by(
+    conn: sqlite3.Connection,
+    key_expr: str,
+    where: str,
+    params: Sequence[object],
+    threshold_of: ThresholdOf | None,
+) -> list[SumRow]:
+    """(key, model, long_context, Totals) per group of `responses` rows matching `where`."""
+    clause = f" WHERE {where}" if where else ""
+    rows = conn.execute(
+        f"SELECT {key_expr} AS k, model, max({INPUT_SIDE}), {_SUMS} FROM responses{clause}"
+        " GROUP BY k, model ORDER BY k, model",
+        tuple(params),
+    ).fetchall()
+    split: dict[str, int] = {}
+    for r in rows:
+        model = str(r[1])
+        t = threshold_of(model) if threshold_of is not None else None
+        if t is not None and int(r[2]) > t:
+            split[model] = t
+    out: list[SumRow] = [
+        (str(r[0]), str(r[1]), False, totals_of(str(r[1]), r[3:])) for r in rows if str(r[1]) not in split
+    ]
+    if split:
+        # Only the models some request of which is long-context are summed again, split.
+        case = "CASE model " + " ".join("WHEN ? THEN ?" for _ in split) + " END"
+        case_params: list[object] = [x for m, t in split.items() for x in (m, t)]
+        marks = ",".join("?" * len(split))
+        more = f"({where}) AND " if where else ""
+        for r in conn.execute(
+            f"SELECT {key_expr} AS k, model, {INPUT_SIDE} > {case} AS lc, {_SUMS} FROM responses"
+            f" WHERE {more}model IN ({marks}) GROUP BY k, model, lc",
+            (*case_params, *params, *split),
+        ):
+            out.append((str(r[0]), str(r[1]), bool(r[2]), totals_of(str(r[1]), r[3:])))
+        out.sort(key=lambda x: (x[0], x[1], x[2]))
+    return out

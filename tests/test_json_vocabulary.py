@@ -1,0 +1,85 @@
+"""Every command's --json against docs/json.md: one vocabulary, schema_version, one rounding rule."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from cchooks.cli import main
+from cchooks.totals import TOTALS_KEYS
+
+ROOT = Path(__file__).resolve().parent.parent
+DOC = (ROOT / "docs" / "json.md").read_text()
+GONE = {"records", "schema", "cost_per_hour", "responses_in_ledger", "unpriced_records", "used_tokens_all"}
+
+
+def _documented_totals_keys() -> list[str]:
+    block = DOC.split("<!-- totals-keys -->")[1].split("<!-- /totals-keys -->")[0]
+    return re.findall(r"^\| `([a-z0-9_]+)` \|", block, re.M)
+
+
+def test_doc_lists_exactly_the_totals_keys() -> None:
+    assert _documented_totals_keys() == list(TOTALS_KEYS)
+
+
+def _walk(doc: Any, path: str = "$") -> list[tuple[str, dict[str, Any]]]:
+    out = []
+    if isinstance(doc, dict):
+        out.append((path, doc))
+        for k, v in doc.items():
+            out += _walk(v, f"{path}.{k}")
+    elif isinstance(doc, list):
+        for i, v in enumerate(doc):
+            out += _walk(v, f"{path}[{i}]")
+    return out
+
+
+def _check(doc: dict[str, Any]) -> int:
+    """Checks one document; returns how many totals objects it holds."""
+    assert next(iter(doc)) == "schema_version" and doc["schema_version"] == 1
+    totals = 0
+    for path, obj in _walk(doc):
+        assert not (GONE & set(obj)), (path, GONE & set(obj))
+        if "input_tokens" in obj and "cache_read_tokens" in obj and "output_tokens" in obj:
+            missing = set(TOTALS_KEYS) - set(obj)
+            assert not missing, (path, missing)
+            totals += 1
+        for k, v in obj.items():
+            if k.endswith("_usd") and v is not None:
+                assert isinstance(v, int | float) and v == round(v, 6), (path, k, v)
+    return totals
+
+
+@pytest.fixture
+def env(claude_dir: Path, tmp_path: Path) -> list[str]:
+    return ["--ledger", str(tmp_path / "l.db"), "--claude-dir", str(claude_dir)]
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["report", "daily", "--tz", "UTC", "--breakdown"],
+        ["report", "weekly"],
+        ["report", "monthly"],
+        ["report", "session"],
+        ["report", "project"],
+        ["report", "model"],
+        ["report", "agent"],
+        ["report", "blocks"],
+        ["limits"],
+        ["reconcile"],
+        ["ingest"],
+        ["status"],
+    ],
+)
+def test_every_json_output_speaks_the_vocabulary(argv: list[str], env: list[str], capsys) -> None:  # type: ignore[no-untyped-def]
+    code = main([*argv, "--json", *env])
+    out = capsys.readouterr().out
+    assert code in (0, 1), out  # status exits 1 when it finds problems (e.g. nothing installed)
+    n = _check(json.loads(out))
+    if argv[0] in ("report", "limits", "reconcile"):
+        assert n > 0
