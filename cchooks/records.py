@@ -15,6 +15,21 @@ SOURCE_TRANSCRIPT = "transcript"
 SOURCE_OTLP = "otlp"
 SOURCE_BOTH = "both"
 
+# The valid range of one token count (input, output, each cache field, web searches): an
+# integer in [0, MAX_TOKENS). Real responses are below 10^7; anything at or above 10^12 is
+# corrupt or hostile, and rejecting it keeps every SQL sum of millions of rows inside int64.
+MAX_TOKENS = 10**12
+
+# Named reason under which a line or point with a count outside that range is rejected.
+INVALID_TOKENS = "invalid-tokens"
+
+
+def token_count(value: object) -> int | None:
+    """`value` when it is a valid token count (an int, not a bool, in [0, MAX_TOKENS)), else None."""
+    if type(value) is int and 0 <= value < MAX_TOKENS:
+        return value
+    return None
+
 
 class SlotRecord:
     """Value semantics (repr, ==) from `__slots__`, as a dataclass would give."""
@@ -133,7 +148,10 @@ class ParseStats(SlotRecord):
     """Counted outcomes of reading transcript bytes; nothing bad is ever silent."""
 
     # Only lines that mention "usage" and "assistant" are decoded; the rest are not counted.
-    __slots__ = ("records", "not_responses", "malformed", "non_utf8", "not_billed", "examples")
+    __slots__ = (
+        "records", "not_responses", "malformed", "non_utf8", "not_billed", "invalid_tokens",
+        "too_long", "examples",
+    )  # fmt: skip
 
     def __init__(self) -> None:
         self.records = 0  # response lines (several per response)
@@ -141,6 +159,8 @@ class ParseStats(SlotRecord):
         self.malformed = 0
         self.non_utf8 = 0
         self.not_billed = 0  # <synthetic>, API errors, lines without ids
+        self.invalid_tokens = 0  # a token count that is not an int in [0, MAX_TOKENS): line rejected
+        self.too_long = 0  # a line longer than the reader's limit: skipped
         self.examples: list[str] = []
 
     def note(self, kind: str, detail: str) -> None:
@@ -153,6 +173,8 @@ class ParseStats(SlotRecord):
         self.malformed += other.malformed
         self.non_utf8 += other.non_utf8
         self.not_billed += other.not_billed
+        self.invalid_tokens += other.invalid_tokens
+        self.too_long += other.too_long
         for e in other.examples:
             if len(self.examples) < 20:
                 self.examples.append(e)

@@ -3,10 +3,36 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import time
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
+
+# One time zone for every test and every subprocess it starts, whatever the machine's: results
+# that depend on local midnight must not change with where CI runs. Tests about zones name theirs.
+os.environ["TZ"] = "UTC"
+time.tzset()
+
+# Under CI, hypothesis is derandomized (same examples every run: a red build is reproducible,
+# never a lucky green one) and has no per-example deadline (two shared cores are slow at times).
+settings.register_profile("ci", derandomize=True, deadline=None, print_blob=True)
+CI = os.environ.get("CI", "").strip().lower() in ("1", "true", "yes")
+if CI:
+    settings.load_profile("ci")
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):  # type: ignore[no-untyped-def]
+    """Under CI a skip is a failure: scripts/test installs everything, so a skip means a broken setup."""
+    outcome = yield
+    report = outcome.get_result()
+    if CI and report.skipped and not hasattr(report, "wasxfail"):
+        report.outcome = "failed"
+        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else report.longrepr
+        report.longrepr = f"skipped under CI (a skip here would hide a broken setup): {reason}"
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "fixtures"
@@ -25,6 +51,7 @@ def _isolated_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest
     monkeypatch.delenv("CLAUDE_CONFIG_DIR", raising=False)
     monkeypatch.delenv("CCHOOKS_LEDGER", raising=False)
     monkeypatch.delenv("CCHOOKS_CONFIG", raising=False)
+    monkeypatch.setenv("TZ", "UTC")
     return home
 
 

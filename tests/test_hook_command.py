@@ -15,17 +15,15 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 HOOK_FIXTURES = ROOT / "fixtures" / "hooks"
-SHARED_SCENARIOS = Path("/work/shared/fixtures/claude-code-2.1.330/scenarios")
 CAPTURE_HOME = "/tmp/ccwork/home/.claude"
 SCENARIOS = ("p-json", "p-protobuf", "p-resume", "p-continue", "p-fork", "p-slow", "interactive")
 
 
 def payload_files(scenario: str) -> list[Path]:
-    """The exact stdin of every hook call of a scenario, in order (repo copy, else the shared capture)."""
-    local = HOOK_FIXTURES / scenario
-    if local.is_dir():
-        return sorted(local.glob("*.json"))
-    return sorted((SHARED_SCENARIOS / scenario / "hooks-raw").glob("*.json"))
+    """The exact stdin of every hook call of a scenario, in order (copied into fixtures/hooks)."""
+    files = sorted((HOOK_FIXTURES / scenario).glob("*.json"))
+    assert files, f"fixtures/hooks/{scenario} is missing"
+    return files
 
 
 def rewrite(payload_file: Path, claude_dir: Path) -> bytes:

@@ -16,13 +16,12 @@ from cchooks.records import RateLimitSnapshot, UsageRecord
 
 ROOT = Path(__file__).resolve().parent.parent
 HOOKS = ROOT / "fixtures" / "hooks"
-SHARED = Path("/work/shared/fixtures/claude-code-2.1.330/scenarios")
 CAPTURE_HOME = "/tmp/ccwork/home/.claude"
 
 
 def fixture(scenario: str, event: str) -> Path:
-    """The last real `event` payload of a scenario (repo copy, else the shared capture)."""
-    base = HOOKS / scenario if (HOOKS / scenario).is_dir() else SHARED / scenario / "hooks-raw"
+    """The last real `event` payload of a scenario (fixtures/hooks)."""
+    base = HOOKS / scenario
     return sorted(base.glob(f"*-{event}.json"))[-1]
 
 

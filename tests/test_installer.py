@@ -228,10 +228,8 @@ def test_reinstall_switches_between_hot_and_dash_m_forms(before: str, after: str
     again = st.plan_install(second.settings, opts(command=after), second.state)
     assert ordered(again.settings) == ordered(second.settings)
     assert ordered(st.plan_uninstall(second.settings, second.state).settings) == ordered(original)
-    # without the state file, too
-    assert ordered(st.plan_uninstall(second.settings, None).settings) == ordered(
-        {**original, "statusLine": {"type": "command", "command": "ccusage statusline", "padding": 0}}
-    )
+    # without the state file, too (the chained entry kept every field of the user's: issue 10)
+    assert ordered(st.plan_uninstall(second.settings, None).settings) == ordered(original)
 
 
 def test_duplicates_are_collapsed_and_user_edits_kept() -> None:
@@ -451,7 +449,7 @@ def test_dry_run_writes_nothing(tmp_path: Path) -> None:
     assert result.changed and result.diff.startswith(f"--- {path}\n+++ {path}\n")
     assert '+  "hooks": {' in result.diff
     assert path.read_text() == '{"a": 1}\n'
-    assert sorted(p.name for p in tmp_path.iterdir()) == [".cchooks-install.lock", "settings.json"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["settings.json"]  # not even a lock (issue 10)
     missing = tmp_path / "nope" / "settings.json"
     assert st.install(missing, opts(), dry_run=True).diff.startswith("--- /dev/null")
     assert not missing.parent.exists()

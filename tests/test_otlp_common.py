@@ -8,10 +8,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 OTLP_FIXTURES = ROOT / "fixtures" / "otlp"
-_CAPTURE_CANDIDATES = (
-    ROOT / "fixtures" / "claude-code-2.1.330",
-    Path("/work/shared/fixtures/claude-code-2.1.330"),
-)
+_CAPTURE_CANDIDATES = (ROOT / "fixtures" / "claude-code-2.1.330",)  # in the repo: no machine paths
 SCENARIOS = ("interactive", "p-continue", "p-fork", "p-json", "p-protobuf", "p-resume", "p-slow")
 
 # Sums of claude_code.token.usage per scenario (SUMMARY.md) = the mock's ground truth.

@@ -22,6 +22,8 @@ odd = st.one_of(
     st.integers(min_value=-5, max_value=2**70),
     st.floats(allow_nan=False, allow_infinity=False, min_value=-10, max_value=1e6),
     st.sampled_from([3.0, 0.0, 1e3]),
+    # the edges of the valid range (cchooks.records.MAX_TOKENS) and beyond int64
+    st.sampled_from([10**12 - 1, 10**12, 2**62, 2**63 - 1, 2**63, 2**64, -1, float("nan")]),
     st.text(max_size=6),
     st.sampled_from(["", "<synthetic>", "assistant", "2026-11-22T11:45:01Z", "2026-11-22 11:45", "x", "end_turn"]),
     st.lists(st.integers(0, 3), max_size=2),
@@ -85,7 +87,8 @@ def _by_key(records: list[UsageRecord]) -> dict[str, UsageRecord]:
 
 
 def _counts(stats: ParseStats) -> tuple[int, ...]:
-    return (stats.records, stats.not_responses, stats.malformed, stats.non_utf8, stats.not_billed)
+    return (stats.records, stats.not_responses, stats.malformed, stats.non_utf8, stats.not_billed,
+            stats.invalid_tokens, stats.too_long)  # fmt: skip
 
 
 @settings(max_examples=600, suppress_health_check=[HealthCheck.too_slow])

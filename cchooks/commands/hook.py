@@ -19,6 +19,10 @@ if TYPE_CHECKING:
     from cchooks.commands import Args
 
 DEFAULT_TIMEOUT = 5.0
+# Share of the time limit spent ingesting; the rest is for the budget query, output and a
+# margin, so ingest stops cleanly (its chunks committed) well before the hard deadline.
+INGEST_SHARE = 0.6
+MAX_PAYLOAD = 64 << 20  # a larger stdin is not a hook event (and must not exhaust memory)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -53,10 +57,16 @@ def run(args: argparse.Namespace | Args) -> int:
         else seconds_from_env("CCHOOKS_HOOK_TIMEOUT", DEFAULT_TIMEOUT)
     )
     deadline = Deadline(timeout, where).start()
+    import time
+
+    stop_at = time.monotonic() + timeout * INGEST_SHARE
     try:
         from cchooks.fastjson import loads
 
-        data = sys.stdin.buffer.read()
+        data = sys.stdin.buffer.read(MAX_PAYLOAD + 1)
+        if len(data) > MAX_PAYLOAD:
+            log_error(where, message=f"stdin is over {MAX_PAYLOAD} bytes; ignored")
+            return 0
         try:
             payload = loads(data)
         except (ValueError, RecursionError) as exc:
@@ -69,7 +79,7 @@ def run(args: argparse.Namespace | Args) -> int:
         event = named if isinstance(named, str) and named else (event_arg or "")
         from cchooks.hooks.handlers import HookOptions, handle
 
-        out = handle(event, payload, HookOptions(args.ledger, args.config))
+        out = handle(event, payload, HookOptions(args.ledger, args.config, stop_at))
         if out is not None and deadline.claim():
             import json
 

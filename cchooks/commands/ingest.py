@@ -44,12 +44,17 @@ def run(args: argparse.Namespace) -> int:
         "malformed_lines": s.malformed,
         "non_utf8_lines": s.non_utf8,
         "not_billed_lines": s.not_billed,
+        "invalid_token_lines": s.invalid_tokens,
+        "too_long_lines": s.too_long,
+        "files_failed": r.failed_files,
         "errors": r.errors,
         "seconds": round(time.perf_counter() - t0, 3),
     }
+    # A file that could not be read is a failure (non-zero exit), though the rest was stored.
+    status = 1 if r.failed_files else 0
     if args.json:
         print(json.dumps(summary, indent=2))
-        return 0
+        return status
     print(
         f"read {r.bytes_read:,} bytes from {r.files_read} of {r.files_seen} transcript files;"
         f" {stored:,} responses in {ledger.path}"
@@ -58,8 +63,9 @@ def run(args: argparse.Namespace) -> int:
         print(
             f"lines mentioning usage: {s.records:,} response lines, {s.not_responses:,} other,"
             f" {s.not_billed:,} not billed (synthetic/API error), {s.malformed:,} malformed,"
-            f" {s.non_utf8:,} not UTF-8; {r.files_reset} file(s) re-read after truncation/replacement"
+            f" {s.non_utf8:,} not UTF-8, {s.invalid_tokens:,} with invalid token counts (rejected),"
+            f" {s.too_long:,} too long; {r.files_reset} file(s) re-read after truncation/replacement"
         )
         for example in s.examples:
             print(f"  {example}")
-    return 0
+    return status

@@ -208,7 +208,10 @@ def run(args: argparse.Namespace) -> int:
     receiver: Receiver | None = None
     state, health = probe(args.port)
     port: int | None = args.port
-    if state == "cchooks" and health is not None and _same_path(str(health.get("ledger")), wanted_ledger):
+    from cchooks.server.otlp_http import ledger_id
+
+    # /healthz names the ledger by an id, not its path (issue 10: no paths on the wire).
+    if state == "cchooks" and health is not None and health.get("ledger_id") == ledger_id(wanted_ledger):
         _say(args, f"using the cchooks receiver already on port {args.port}")
     else:
         if state == "cchooks":

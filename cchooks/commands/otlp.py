@@ -57,6 +57,10 @@ def _serve(args: argparse.Namespace) -> int:
     from cchooks.ledger.store import LedgerError
     from cchooks.server.otlp_http import TOKEN_ENV, ServerConfig, is_loopback, serve
 
+    for flag, port in (("--port", args.port), ("--grpc-port", args.grpc_port)):
+        if not 0 <= port <= 65535:
+            print(f"cchooks otlp: {flag} must be 1-65535 (or 0 for any free port), not {port}", file=sys.stderr)
+            return 2
     token = args.token or os.environ.get(TOKEN_ENV) or None
     if not is_loopback(args.host) and not token and not args.insecure:
         print(

@@ -144,7 +144,11 @@ def install_state(claude_dir: str | None, project_dir: str | None) -> list[dict[
             scopes.insert(1, ("user", p))
     out = []
     for scope, path in scopes:
-        item: dict[str, Any] = {"scope": scope, "path": str(path), "exists": path.exists()}
+        try:
+            exists = path.exists()
+        except OSError:
+            exists = True  # there is something we cannot look at: reading it says what
+        item: dict[str, Any] = {"scope": scope, "path": str(path), "exists": exists}
         if item["exists"]:
             try:
                 from cchooks.installers import settings as st
@@ -153,6 +157,8 @@ def install_state(claude_dir: str | None, project_dir: str | None) -> list[dict[
                     item.update(_entries_dict(st.installed_entries(st.load_settings(path))))
                 except st.SettingsError as exc:
                     item["error"] = str(exc)
+                except Exception as exc:  # a directory, unreadable: report it, check the rest
+                    item["error"] = f"cannot read {path}: {exc.strerror if isinstance(exc, OSError) else exc}"
             except ImportError:
                 item.update(_fallback_entries(path))
         out.append(item)
@@ -347,9 +353,18 @@ def find_problems(report: dict[str, Any], now: int) -> list[str]:
                 msg += "; the hooks should have read them: are they running? (see the log below)"
             problems.append(msg)
     log = report["log"]
+    if log.get("error"):
+        problems.append(f"log: {log['error']}")
     if log.get("errors_last_24h"):
         problems.append(f"{log['errors_last_24h']} error(s) in the last 24 h in {log['path']}")
     return problems
+
+
+def _part(fn: Any, on_error: Any) -> Any:
+    try:
+        return fn()
+    except Exception as exc:
+        return on_error(f"{type(exc).__name__}: {exc}")
 
 
 def collect(args: argparse.Namespace) -> dict[str, Any]:
@@ -359,10 +374,14 @@ def collect(args: argparse.Namespace) -> dict[str, Any]:
     report: dict[str, Any] = {
         "version": __version__,
         "python": sys.executable,
-        "install": install_state(args.claude_dir, args.project_dir),
-        "config": config_state(args.config),
-        "ledger": ledger_state(args.ledger, args.claude_dir, now),
-        "log": log_state(now),
+        # Each part on its own: one that fails is reported, and the others still are.
+        "install": _part(lambda: install_state(args.claude_dir, args.project_dir),
+                         lambda e: [{"scope": "?", "path": "?", "exists": True, "error": e}]),
+        "config": _part(lambda: config_state(args.config),
+                        lambda e: {"path": str(args.config or "?"), "exists": False, "error": e}),
+        "ledger": _part(lambda: ledger_state(args.ledger, args.claude_dir, now),
+                        lambda e: {"path": str(args.ledger or "?"), "exists": True, "error": e}),
+        "log": _part(lambda: log_state(now), lambda e: {"path": "?", "exists": False, "error": e}),
     }
     report["problems"] = find_problems(report, now)
     return report

@@ -31,6 +31,9 @@ if TYPE_CHECKING:
     from cchooks.statusline.settings import StatuslineSettings
 
 BUSY_MS = 250  # wait at most this long for another writer before skipping our writes
+# Share of the time limit spent ingesting; rendering and the chain need the rest.
+INGEST_SHARE = 0.5
+MAX_PAYLOAD = 16 << 20  # a larger stdin is not a statusline payload
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -69,10 +72,19 @@ def fast_args(argv: list[str]) -> Args | None:
     return parse_simple(argv, options, defaults={"color": "auto"})
 
 
+MAX_CHAIN_OUTPUT = 64 << 10  # bytes of a chained command's output shown; the rest is dropped
+
+
 class _Chain:
-    """Another statusline command, run in parallel with ours on the same stdin."""
+    """Another statusline command, run in parallel with ours on the same stdin.
+
+    It runs in its own process group (a new session), and the whole group is killed once
+    its output is in, on timeout, or when our own time limit ends us: no background child
+    of it outlives the statusline. Its output is capped at MAX_CHAIN_OUTPUT bytes.
+    """
 
     def __init__(self, command: str, data: bytes) -> None:
+        import _thread
         import subprocess
 
         self.proc: subprocess.Popen[bytes] | None = subprocess.Popen(
@@ -80,35 +92,75 @@ class _Chain:
             stderr=subprocess.DEVNULL, start_new_session=True,
         )  # fmt: skip
         self.data = data
+        # stdin is fed by a thread, so a command that never reads it cannot block us
+        _thread.start_new_thread(self._feed, ())
+
+    def _feed(self) -> None:
+        proc = self.proc
+        if proc is None or proc.stdin is None:
+            return
+        try:  # noqa: SIM105 - contextlib is not loaded on the hot path
+            proc.stdin.write(self.data)
+        except OSError:  # it exited (or closed stdin) without reading
+            pass
+        try:  # noqa: SIM105 - contextlib is not loaded on the hot path
+            proc.stdin.close()
+        except OSError:
+            pass
 
     def output(self, timeout: float) -> str:
-        import subprocess
+        import os
+        import select
+        import time
 
         proc = self.proc
-        if proc is None:
+        if proc is None or proc.stdout is None:
             return ""
+        fd = proc.stdout.fileno()
+        end = time.monotonic() + timeout
+        chunks: list[bytes] = []
+        size = 0
         try:
-            out, _ = proc.communicate(self.data, timeout=timeout)
-        except subprocess.TimeoutExpired:
-            self.kill()
-            from cchooks.hooks.log import log_warning
+            while size < MAX_CHAIN_OUTPUT:
+                left = end - time.monotonic()
+                if left <= 0:
+                    from cchooks.hooks.log import log_warning
 
-            log_warning("statusline --chain", f"chained command took over {timeout:g} s; left out")
-            return ""
-        except OSError:  # it exited without reading stdin
-            out = proc.stdout.read() if proc.stdout else b""
-            proc.wait()
-        return out.decode("utf-8", "replace").rstrip("\n")
+                    log_warning("statusline --chain", f"chained command took over {timeout:g} s; left out")
+                    return ""
+                # Short waits: once the command itself exited, a background child holding
+                # stdout open must not keep us waiting.
+                ready, _, _ = select.select([fd], [], [], min(left, 0.05))
+                if not ready:
+                    if proc.poll() is not None:
+                        break
+                    continue
+                piece = os.read(fd, 65536)
+                if not piece:
+                    break
+                chunks.append(piece)
+                size += len(piece)
+        finally:
+            self.kill()
+        return b"".join(chunks)[:MAX_CHAIN_OUTPUT].decode("utf-8", "replace").rstrip("\n")
 
     def kill(self) -> None:
         import os
         import signal
 
-        if self.proc is not None and self.proc.poll() is None:
-            try:  # noqa: SIM105 - contextlib is not loaded on the hot path
-                os.killpg(self.proc.pid, signal.SIGKILL)
-            except OSError:
-                pass
+        proc = self.proc
+        if proc is None:
+            return
+        try:  # noqa: SIM105 - the group: the command and every child it left running
+            os.killpg(proc.pid, signal.SIGKILL)
+        except OSError:
+            pass
+        try:  # noqa: SIM105
+            proc.wait(1.0)
+        except Exception:
+            pass
+        if proc.stdout is not None:
+            proc.stdout.close()
 
 
 def _read_input(args: argparse.Namespace | Args, now_s: float) -> bytes:
@@ -122,7 +174,8 @@ def _read_input(args: argparse.Namespace | Args, now_s: float) -> bytes:
             from cchooks.statusline.sample import sample_payload
 
             return json.dumps(sample_payload(now_s)).encode()
-    return sys.stdin.buffer.read()
+    data = sys.stdin.buffer.read(MAX_PAYLOAD + 1)
+    return b"" if len(data) > MAX_PAYLOAD else data
 
 
 def _open_ledger(args: argparse.Namespace | Args) -> Ledger | None:
@@ -154,7 +207,9 @@ def _open_ledger(args: argparse.Namespace | Args) -> Ledger | None:
         return None
 
 
-def _update_ledger(ledger: Ledger, payload: StatusPayload, now: int, ingest: bool) -> None:
+def _update_ledger(
+    ledger: Ledger, payload: StatusPayload, now: int, ingest: bool, stop_at: float | None = None
+) -> None:
     """Ingest the session's new bytes and record official rate-limit snapshots; never raises."""
     from cchooks.hooks.log import log_error
     from cchooks.ledger.live import is_locked_error, record_snapshots
@@ -163,7 +218,7 @@ def _update_ledger(ledger: Ledger, payload: StatusPayload, now: int, ingest: boo
         try:
             from cchooks.ledger.ingest import ingest_session
 
-            result = ingest_session(ledger, payload.transcript_path)
+            result = ingest_session(ledger, payload.transcript_path, stop_at)
             for err in result.errors:
                 log_error("statusline ingest", message=err)
         except Exception as exc:
@@ -232,11 +287,14 @@ def run(args: argparse.Namespace | Args) -> int:
     state: dict[str, Any] = {"payload": StatusPayload(), "now": int(time.time() * 1000)}
 
     def last_words() -> None:
+        if state.get("chain") is not None:
+            state["chain"].kill()
         lines = render(state["payload"], None, settings, state["now"]) or [fallback_line()]
         sys.stdout.write("\n".join(lines) + "\n")
 
     timeout = args.timeout if args.timeout and args.timeout > 0 else settings.timeout
     deadline = Deadline(timeout, "statusline", last_words).start()
+    stop_at = time.monotonic() + timeout * INGEST_SHARE
     chain: _Chain | None = None
     lines: list[str] = []
     try:
@@ -245,7 +303,7 @@ def run(args: argparse.Namespace | Args) -> int:
         data = _read_input(args, now_s)
         if args.chain:
             try:
-                chain = _Chain(args.chain, data)
+                chain = state["chain"] = _Chain(args.chain, data)
             except Exception as exc:
                 log_error("statusline --chain", exc)
         payload = state["payload"] = parse_payload(data)
@@ -254,7 +312,7 @@ def run(args: argparse.Namespace | Args) -> int:
         ledger = _open_ledger(args)
         try:
             if ledger is not None and not args.preview:
-                _update_ledger(ledger, payload, now, ingest=not args.no_ingest)
+                _update_ledger(ledger, payload, now, ingest=not args.no_ingest, stop_at=stop_at)
             lines = render(payload, ledger, settings, now)
         finally:
             if ledger is not None:

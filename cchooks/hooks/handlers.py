@@ -16,6 +16,8 @@ the command (`cchooks.commands.hook`) logs every error and still exits 0.
 
 from __future__ import annotations
 
+import time
+
 from cchooks.ledger.live import is_locked_error, now_ms, open_hot
 
 TYPE_CHECKING = False
@@ -33,11 +35,15 @@ BUSY_MS = 2000
 
 
 class HookOptions:
-    __slots__ = ("ledger_path", "config_path")
+    __slots__ = ("ledger_path", "config_path", "stop_at")
 
-    def __init__(self, ledger_path: str | None = None, config_path: str | None = None) -> None:
+    def __init__(
+        self, ledger_path: str | None = None, config_path: str | None = None, stop_at: float | None = None
+    ) -> None:
         self.ledger_path = ledger_path
         self.config_path = config_path
+        # `time.monotonic()` after which ingest stops (what it parsed is committed)
+        self.stop_at = stop_at
 
 
 def load_raw_config(config_path: str | None) -> dict[str, Any]:
@@ -51,7 +57,7 @@ def _str(v: object) -> str | None:
     return v if isinstance(v, str) and v else None
 
 
-def ingest_for_event(ledger: Ledger, payload: dict[str, Any]) -> int:
+def ingest_for_event(ledger: Ledger, payload: dict[str, Any], stop_at: float | None = None) -> int:
     """Ingest what this event's payload points at; returns how many responses were written.
 
     The session's transcript and every subagent transcript next to it, plus
@@ -68,7 +74,10 @@ def ingest_for_event(ledger: Ledger, payload: dict[str, Any]) -> int:
         files.append(describe(agent_path))
     written = 0
     for tf in files:
-        result = ingest_file(ledger, tf)
+        if stop_at is not None and time.monotonic() >= stop_at:
+            _note_error("time budget used up; the next hook reads the rest")
+            break
+        result = ingest_file(ledger, tf, stop_at=stop_at)
         written += result.records
         for err in result.errors:
             _note_error(err)
@@ -102,7 +111,7 @@ def handle(event: str, payload: dict[str, Any], options: HookOptions | None = No
     ledger = open_hot(options.ledger_path, BUSY_MS)
     try:
         try:
-            ingest_for_event(ledger, payload)
+            ingest_for_event(ledger, payload, options.stop_at)
         except Exception as exc:
             if not is_locked_error(exc):
                 raise

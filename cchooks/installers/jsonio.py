@@ -235,9 +235,19 @@ def file_lock(lock_path: Path | str) -> Iterator[None]:
         return
     lock_path = Path(lock_path)
     lock_path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
-    try:
+    while True:
+        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
         fcntl.flock(fd, fcntl.LOCK_EX)
+        # The holder may delete the lock file (uninstall leaves nothing behind): a lock on a
+        # file no longer at `lock_path` protects nothing, so take the new one instead.
+        try:
+            same = os.fstat(fd).st_ino == os.stat(lock_path).st_ino
+        except FileNotFoundError:
+            same = False
+        if same:
+            break
+        os.close(fd)
+    try:
         yield
     finally:
         with contextlib.suppress(OSError):

@@ -74,6 +74,7 @@ from cchooks.installers.commands import (
     statusline_command,
 )
 from cchooks.installers.jsonio import (
+    BACKUP_SUFFIX,
     JsonStyle,
     MalformedSettings,
     SettingsError,
@@ -461,8 +462,8 @@ def _restore_statusline(settings: dict[str, Any], state: _State, notes: list[str
     previous = state.statusline_previous
     if previous is _MISSING:
         chained = chained_command(current["command"])
-        if chained is not None:
-            previous = {"type": "command", "command": chained, "padding": 0}
+        if chained is not None:  # the user's other fields are still on our entry
+            previous = {**copy.deepcopy(current), "command": chained}
     if previous is _MISSING:
         del settings["statusLine"]
     else:
@@ -507,8 +508,11 @@ def _install_statusline(settings: dict[str, Any], opts: InstallOptions, state: _
                 f"the existing statusLine has no command to chain to: {json.dumps(current)}; "
                 "use --statusline-replace instead"
             )
-        ours: dict[str, Any] = {"type": "command", "command": statusline_command(opts.command, old)}
-        ours["padding"] = current.get("padding", 0)
+        # Every field of the user's statusLine stays (refreshInterval, padding, future ones).
+        ours: dict[str, Any] = copy.deepcopy(current)
+        ours["type"] = "command"
+        ours["command"] = statusline_command(opts.command, old)
+        ours.setdefault("padding", 0)
     else:
         ours = {"type": "command", "command": statusline_command(opts.command), "padding": 0}
     state.statusline_previous = copy.deepcopy(current)
@@ -691,12 +695,38 @@ class ChangeResult:
 
 
 @contextlib.contextmanager
-def _maybe_locked(directory: Path) -> Iterator[None]:
-    if not directory.is_dir():  # nothing there to protect, and no directory to create for a lock
+def _maybe_locked(directory: Path, *, dry_run: bool = False, drop_if_unused: bool = False) -> Iterator[None]:
+    if dry_run or not directory.is_dir():  # --dry-run writes nothing, not even a lock file
         yield
         return
-    with file_lock(directory / LOCK_FILE_NAME):
+    lock = directory / LOCK_FILE_NAME
+    with file_lock(lock):
         yield
+        if drop_if_unused and not (directory / STATE_FILE_NAME).exists():
+            # uninstall leaves nothing of ours behind; removed while held (see file_lock)
+            with contextlib.suppress(OSError):
+                lock.unlink()
+
+
+def writable_by_us(path: Path) -> bool:
+    """Whether the permission bits let this user write `path` (an existing file).
+
+    From the bits and the owner, not `os.access`: root may write anything, but a settings file
+    made read-only (0444) was made so on purpose and must not be replaced behind its back.
+    """
+    import stat
+
+    st = path.stat()
+    uid = os.geteuid()
+    if uid in (st.st_uid, 0):  # root: the owner's bits say what the owner meant
+        return bool(st.st_mode & stat.S_IWUSR)
+    if st.st_gid == os.getegid() or st.st_gid in os.getgroups():
+        return bool(st.st_mode & stat.S_IWGRP)
+    return bool(st.st_mode & stat.S_IWOTH)
+
+
+class ReadOnlySettings(SettingsError):
+    """The settings file's permissions say it is not to be written."""
 
 
 def _apply(
@@ -710,7 +740,7 @@ def _apply(
     real = Path(os.path.realpath(path))
     if not dry_run and create:
         real.parent.mkdir(parents=True, exist_ok=True)
-    with _maybe_locked(real.parent):
+    with _maybe_locked(real.parent, dry_run=dry_run, drop_if_unused=not create):
         sf = read_settings_file(path)
         state_file = _state_path(real)
         state_all = _read_state_file(state_file)
@@ -730,10 +760,21 @@ def _apply(
             )
         )
         result = ChangeResult(path, changed, diff, plan.notes, installed_entries(plan.settings), dry_run)
+        if changed and sf.exists and hasattr(os, "geteuid") and not writable_by_us(real):
+            bits = real.stat().st_mode & 0o777
+            raise ReadOnlySettings(
+                f"{path} is read-only (mode {bits:04o}); not replacing it. Make it writable"
+                f" (chmod u+w) to let cchooks change it"
+            )
         if dry_run:
             return result
-        # the record first: a crash between the two writes leaves a record of something not (yet) done,
-        # which is harmless, never the reverse
+        # The record first, so a crash between the two writes leaves a record of something not
+        # (yet) done, which is harmless, never the reverse; if the settings write fails, the
+        # record goes back to what it was, so it never describes an install that did not happen.
+        try:
+            state_before: bytes | None = state_file.read_bytes()
+        except FileNotFoundError:
+            state_before = None
         files = state_all["files"]
         if plan.state is None:
             files.pop(real.name, None)
@@ -751,8 +792,25 @@ def _apply(
                 with contextlib.suppress(FileNotFoundError):
                     state_file.unlink()
         if changed:
-            write_bytes_atomic(path, encode_text(new_text, sf.style), backup=True)
+            # uninstall leaves nothing of ours behind: no backup of a file it restores
+            removing = plan.state is None and not create
+            try:
+                write_bytes_atomic(path, encode_text(new_text, sf.style), backup=not removing)
+            except BaseException:
+                _restore_file(state_file, state_before)
+                raise
+            if removing:
+                with contextlib.suppress(OSError):
+                    real.with_name(real.name + BACKUP_SUFFIX).unlink()
         return result
+
+
+def _restore_file(path: Path, content: bytes | None) -> None:
+    with contextlib.suppress(OSError):
+        if content is None:
+            path.unlink()
+        else:
+            write_bytes_atomic(path, content, backup=False)
 
 
 def install(

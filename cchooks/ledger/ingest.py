@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import gc
 import os
+import stat
 import time
 import zlib
 
@@ -42,6 +43,8 @@ BULK_COMMIT_EVERY = 128 << 20  # in-process backfills: fewer commits, still boun
 BULK_BYTES = 4 << 20  # above this much new data, use the msgspec decoder
 PARALLEL_BYTES = 64 << 20  # above this much new data, parse in worker processes
 TASK_BYTES = 8 << 20  # new data per task of a parse process
+HOT_COMMIT_EVERY = READ_CHUNK  # hooks and the statusline commit every chunk: progress under a time limit
+MAX_LINE = 64 << 20  # a "line" without a newline in this many bytes is skipped (counted as too long)
 FIRST_LINES, FIRST_LINES_BYTES = 20, 256 << 10  # where a file's first timestamp is looked for
 
 
@@ -61,7 +64,10 @@ class TranscriptFile(SlotRecord):
 
 
 class IngestResult(SlotRecord):
-    __slots__ = ("files_seen", "files_read", "files_reset", "bytes_read", "records", "errors", "stats")
+    __slots__ = (
+        "files_seen", "files_read", "files_reset", "bytes_read", "records", "errors", "failed_files", "stats",
+        "complete",
+    )  # fmt: skip
 
     def __init__(self, files_seen: int = 0) -> None:
         self.files_seen = files_seen
@@ -70,7 +76,10 @@ class IngestResult(SlotRecord):
         self.bytes_read = 0
         self.records = 0
         self.errors: list[str] = []
+        self.failed_files = 0  # files that could not be read (each has a line in `errors`)
         self.stats = ParseStats()
+        # False when a time or byte budget stopped the read early (the rest is read next time).
+        self.complete = True
 
     def merge(self, other: IngestResult) -> None:
         self.files_seen += other.files_seen
@@ -79,7 +88,9 @@ class IngestResult(SlotRecord):
         self.bytes_read += other.bytes_read
         self.records += other.records
         self.errors.extend(other.errors)
+        self.failed_files += other.failed_files
         self.stats.merge(other.stats)
+        self.complete = self.complete and other.complete
 
 
 def describe(path: str | os.PathLike[str]) -> TranscriptFile:
@@ -192,8 +203,12 @@ class Segment(SlotRecord):
         self.nbytes = nbytes
 
 
+class _WriteFailed(Exception):
+    """An `emit` callback could not write (raised from the ledger's exception)."""
+
+
 class FileRead(SlotRecord):
-    __slots__ = ("segments", "stats", "bytes_read", "reset", "error")
+    __slots__ = ("segments", "stats", "bytes_read", "reset", "error", "complete")
 
     def __init__(self) -> None:
         self.segments: list[Segment] = []
@@ -201,23 +216,40 @@ class FileRead(SlotRecord):
         self.bytes_read = 0
         self.reset = False
         self.error: str | None = None
+        self.complete = True
 
 
 def read_new_bytes(
-    tf: TranscriptFile, st: os.stat_result, state: FileState | None, bulk: bool = False
+    tf: TranscriptFile,
+    st: os.stat_result,
+    state: FileState | None,
+    bulk: bool = False,
+    *,
+    emit: Callable[[Segment], None] | None = None,
+    stop_at: float | None = None,
+    commit_every: int = COMMIT_EVERY,
 ) -> FileRead:
     """Parse what is new in one file since `state`; touches no ledger (runs in worker processes).
 
     A file whose identity or fingerprints no longer match `state` is read from the start.
+    `emit` receives each segment as soon as it is parsed (the hot paths commit it at once);
+    without it they collect in `segments`. Reading stops at a line boundary once
+    `time.monotonic()` passes `stop_at` (`out.complete` is then False).
     """
     out = FileRead()
     try:
-        fh = open(tf.path, "rb")  # noqa: SIM115 - closed in finally
+        # O_NONBLOCK: opening a FIFO without a writer must not hang a hook.
+        fd = os.open(tf.path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
     except OSError as exc:
         if not isinstance(exc, FileNotFoundError):
             out.error = f"{tf.path}: {exc}"
         return out
+    fh = os.fdopen(fd, "rb")
     try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            # /dev/zero, a FIFO, a socket: endless or blocking, and never a transcript.
+            out.error = f"{tf.path}: not a regular file"
+            return out
         start = 0
         if state is not None:
             dev, ino, _size, _mtime, offset, head, tail = state
@@ -225,9 +257,14 @@ def read_new_bytes(
             if same_file and (offset == 0 or _fingerprints(fh, offset) == (head, tail)):
                 start = offset
             out.reset = start == 0 and offset > 0
-        _parse_from(tf, fh, start, st, _agent_type_from_meta(tf), out, bulk_decoder() if bulk else None)
-    except OSError as exc:
-        out.error = f"{tf.path}: {exc}"
+        _parse_from(
+            tf, fh, start, st, _agent_type_from_meta(tf), out, bulk_decoder() if bulk else None,
+            emit or out.segments.append, stop_at, commit_every,
+        )  # fmt: skip
+    except _WriteFailed:
+        raise  # the ledger's problem (locked, full), not this file's: the caller decides
+    except Exception as exc:  # one unreadable file must never stop the rest of a batch
+        out.error = f"{tf.path}: {exc}" if isinstance(exc, OSError) else f"{tf.path}: {type(exc).__name__}: {exc}"
     finally:
         fh.close()
     return out
@@ -241,6 +278,9 @@ def _parse_from(
     agent_type: str | None,
     out: FileRead,
     fast: FastPath | None,
+    emit: Callable[[Segment], None],
+    stop_at: float | None = None,
+    commit_every: int = COMMIT_EVERY,
 ) -> None:
     # Copies (2.0.x forks keep the original's requestId and timestamp but take the new
     # sessionId) are older than the file they sit in: they never take the original's credit.
@@ -253,10 +293,21 @@ def _parse_from(
     stats = out.stats
     bad_before = 0
     since_save = 0
+    skipping = False  # inside a line longer than MAX_LINE, dropping bytes up to its newline
     while True:
         chunk = fh.read(READ_CHUNK)
         if not chunk:
             break
+        if skipping:
+            nl = chunk.find(b"\n")
+            if nl < 0:
+                offset += len(chunk)
+                since_save += len(chunk)
+                continue
+            skipping = False
+            offset += nl + 1
+            since_save += nl + 1
+            chunk = chunk[nl + 1 :]
         data = pending + chunk if pending else chunk
         used = parse_chunk(
             data, acc, stats, project_dir=tf.project_dir, default_session_id=tf.session_id,
@@ -264,35 +315,43 @@ def _parse_from(
         )  # fmt: skip
         offset += used
         since_save += used
-        if 0 < used < len(data) and len(chunk) == READ_CHUNK:
+        if len(data) - used >= MAX_LINE:
+            # No newline in MAX_LINE bytes: not a transcript line; skip it (bounded memory).
+            stats.too_long += 1
+            stats.note("too-long", f"line at byte {offset} is over {MAX_LINE} bytes")
+            offset += len(data) - used
+            since_save += len(data) - used
+            pending, skipping = b"", True
+        elif 0 < used < len(data) and len(chunk) == READ_CHUNK:
             # Read the unfinished line again with the next chunk rather than copy this chunk.
             pending = b""
             fh.seek(offset)
         else:
             pending = data[used:]
-        if since_save >= COMMIT_EVERY:
-            # Very large files commit part-way so a crash does not redo all of it.
+        if since_save >= commit_every:
+            # Large reads commit part-way so a crash (or a time limit) does not redo all of it.
             _mark_copies(acc, born)
-            bad = stats.malformed + stats.non_utf8
-            out.segments.append(
-                Segment([record_row(r) for r in acc.values()], _position(tf, fh, st, offset, bad - bad_before), since_save)
-            )
+            bad = stats.malformed + stats.non_utf8 + stats.invalid_tokens + stats.too_long
+            emit(Segment([record_row(r) for r in acc.values()], _position(tf, fh, st, offset, bad - bad_before), since_save))
             acc, since_save, bad_before = {}, 0, bad
+        if stop_at is not None and time.monotonic() >= stop_at:
+            out.complete = False  # the rest is read by the next call
+            break
     out.bytes_read = fh.tell() - start
     _mark_copies(acc, born)
-    bad = stats.malformed + stats.non_utf8
-    out.segments.append(
-        Segment([record_row(r) for r in acc.values()], _position(tf, fh, st, offset, bad - bad_before), since_save)
-    )
+    bad = stats.malformed + stats.non_utf8 + stats.invalid_tokens + stats.too_long
+    emit(Segment([record_row(r) for r in acc.values()], _position(tf, fh, st, offset, bad - bad_before), since_save))
 
 
 def _first_timestamp_ms(fh: BinaryIO) -> int | None:
     """The top-level `timestamp` of the first lines that have one (when the file was begun)."""
     fh.seek(0)
+    budget = FIRST_LINES_BYTES  # bounded: a file may begin with a huge line (or no newline at all)
     for _ in range(FIRST_LINES):
-        line = fh.readline(FIRST_LINES_BYTES)  # usually a short queue-operation or user line
-        if not line:
-            break
+        line = fh.readline(budget)  # usually a short queue-operation or user line
+        budget -= len(line)
+        if not line.endswith(b"\n"):
+            break  # the end of the file, or of the budget
         if b'"timestamp"' not in line:
             continue
         try:
@@ -408,8 +467,10 @@ def _apply(batch: _Batch, fr: FileRead, result: IngestResult) -> None:
     result.files_reset += 1 if fr.reset else 0
     result.bytes_read += fr.bytes_read
     result.stats.merge(fr.stats)
+    result.complete = result.complete and fr.complete
     if fr.error:
         result.errors.append(fr.error)
+        result.failed_files += 1
     for seg in fr.segments:
         result.records += len(seg.rows)
         batch.add(seg)
@@ -422,10 +483,14 @@ def ingest_file(
     *,
     known: bool = False,
     st: os.stat_result | None = None,
+    stop_at: float | None = None,
 ) -> IngestResult:
     """Read the new bytes of one transcript into the ledger (committed before returning).
 
-    `state` is the stored read position (looked up when not given and not `known`).
+    `state` is the stored read position (looked up when not given and not `known`). With
+    `stop_at` (a `time.monotonic()` value; the hot paths' budget) every chunk commits with
+    its read position as soon as it is parsed and reading stops once that time passes, so a
+    backlog of any size is recorded over a bounded number of calls.
     """
     result = IngestResult(files_seen=1)
     key = tf.path
@@ -434,13 +499,34 @@ def ingest_file(
     except OSError as exc:
         if not isinstance(exc, FileNotFoundError):
             result.errors.append(f"{key}: {exc}")
+            result.failed_files += 1
         return result
     if state is None and not known:
         state = _file_state(ledger, key)
     if state is not None and state[:4] == (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns):
         return result
-    batch = _Batch(ledger, COMMIT_EVERY)
-    _apply(batch, read_new_bytes(tf, st, state), result)
+    commit_every = COMMIT_EVERY if stop_at is None else HOT_COMMIT_EVERY
+    batch = _Batch(ledger, commit_every)
+    # A big backlog is worth the decoder's import (~20 ms); ordinary appends are not.
+    bulk = st.st_size - (state[4] if state else 0) > BULK_BYTES
+
+    emitted = [0]
+
+    def emit(seg: Segment) -> None:
+        emitted[0] += 1
+        try:
+            batch.add(seg)
+        except Exception as exc:
+            raise _WriteFailed from exc
+        result.records += len(seg.rows)
+
+    try:
+        fr = read_new_bytes(tf, st, state, bulk, emit=emit, stop_at=stop_at, commit_every=commit_every)
+    except _WriteFailed as exc:
+        assert exc.__cause__ is not None
+        raise exc.__cause__ from None
+    _apply(batch, fr, result)
+    result.files_read += 1 if emitted[0] else 0
     batch.flush()
     return result
 
@@ -467,7 +553,10 @@ def ingest_files(
         key = tf.path
         try:
             st = os.stat(key)
-        except OSError:
+        except OSError as exc:
+            if not isinstance(exc, FileNotFoundError):  # gone since the scan: nothing to read
+                total.errors.append(f"{key}: {exc}")
+                total.failed_files += 1
             continue
         state = states.get(key)
         total.files_seen += 1
@@ -550,9 +639,15 @@ def ingest_config_dirs(
     return ingest_files(ledger, files, progress)
 
 
-def ingest_session(ledger: Ledger, transcript_path: str | os.PathLike[str]) -> IngestResult:
-    """Hot path: one session's transcript and its subagents, nothing else."""
+def ingest_session(
+    ledger: Ledger, transcript_path: str | os.PathLike[str], stop_at: float | None = None
+) -> IngestResult:
+    """Hot path: one session's transcript and its subagents, nothing else (see `ingest_file`
+    for `stop_at`)."""
     total = IngestResult()
     for tf in session_files(transcript_path):
-        total.merge(ingest_file(ledger, tf))
+        if stop_at is not None and time.monotonic() >= stop_at:
+            total.complete = False
+            break
+        total.merge(ingest_file(ledger, tf, stop_at=stop_at))
     return total

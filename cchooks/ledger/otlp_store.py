@@ -417,9 +417,12 @@ class BatchWriter:
         assert ledger is not None
         now = int(time.time() * 1000)
         results: list[StoreResult] = []
+        # A result counts only once its transaction committed (a full disk fails the COMMIT,
+        # after store_many returned): the stored counts are the rows the ledger holds.
         try:
             with ledger.write():
-                results.append(store_many(ledger, [j.batch for j in jobs], now))
+                r = store_many(ledger, [j.batch for j in jobs], now)
+            results.append(r)
             transactions = 1
         except Exception:
             # One bad batch must not sink the others: retry them one transaction each.
@@ -427,7 +430,8 @@ class BatchWriter:
             for j in jobs:
                 try:
                     with ledger.write():
-                        results.append(store_many(ledger, [j.batch], now))
+                        r = store_many(ledger, [j.batch], now)
+                    results.append(r)
                 except Exception as exc:
                     j.error = f"ledger write failed: {exc}"
         with self._lock:

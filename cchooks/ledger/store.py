@@ -117,7 +117,20 @@ class _Transaction:
         return self.conn
 
     def __exit__(self, exc_type: type[BaseException] | None, *exc: object) -> None:
-        self.conn.execute("ROLLBACK" if exc_type is not None else "COMMIT")
+        if exc_type is not None:
+            self.conn.execute("ROLLBACK")
+            return
+        try:
+            self.conn.execute("COMMIT")
+        except sqlite3.Error:
+            # A failed COMMIT (disk full, I/O error) leaves the transaction open; end it, so
+            # the next write can begin, and let the caller know nothing was stored.
+            if self.conn.in_transaction:
+                try:  # noqa: SIM105 - contextlib is not loaded on the hot path
+                    self.conn.execute("ROLLBACK")
+                except sqlite3.Error:
+                    pass
+            raise
 
 
 class _DeferredRollup:

@@ -6,8 +6,8 @@ tens of thousands of assistant lines; `msgspec` decodes each one straight into t
 other field in C, without building dicts), which is several times cheaper than a
 generic decode followed by `record_from_line`.
 
-The types here are strict on purpose: a token count must be a non-negative JSON
-integer, an id a string, and so on. Anything else (a float, a null, a negative count, a
+The types here are strict on purpose: a token count must be a JSON
+integer in [0, MAX_TOKENS), an id a string, and so on. Anything else (a float, a null, a negative count, a
 surprising shape, invalid UTF-8, malformed JSON) makes `record_from_bytes` answer
 UNSURE, and the caller takes the generic path, which defines the semantics. So this module only ever speeds up lines the
 generic path would read the same way; `tests/test_parser_bulk.py` checks that they agree.
@@ -33,9 +33,10 @@ from cchooks.parsers.transcript import (
     copy_adds_nothing,
     parse_timestamp_ms,
 )
-from cchooks.records import CREDIT_GUESS, CREDIT_NAMED, CREDIT_REQUEST_ID, UsageRecord
+from cchooks.records import CREDIT_GUESS, CREDIT_NAMED, CREDIT_REQUEST_ID, MAX_TOKENS, UsageRecord
 
-Count = Annotated[int, msgspec.Meta(ge=0)]
+# Out-of-range counts fail validation, so the generic path rejects (and counts) the line.
+Count = Annotated[int, msgspec.Meta(ge=0, lt=MAX_TOKENS)]
 
 
 class _CacheCreation(msgspec.Struct, gc=False):

@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from cchooks.parsers.transcript import parse_timestamp_ms
-from cchooks.records import SOURCE_OTLP, UsageRecord
+from cchooks.records import INVALID_TOKENS, MAX_TOKENS, SOURCE_OTLP, UsageRecord, token_count
 
 Encoding = Literal["json", "protobuf"]
 
@@ -50,7 +50,6 @@ COST_USAGE = "claude_code.cost.usage"
 API_REQUEST = "api_request"
 
 _MAX_NS = (1 << 63) - 1
-_MAX_COUNT = 1 << 53
 MAX_DEPTH = 32
 TEMPORALITY_NAMES = {
     "AGGREGATION_TEMPORALITY_UNSPECIFIED": 0,
@@ -242,10 +241,26 @@ def _opt_int(v: object) -> int | None:
     return None
 
 
-def _count(v: object) -> int:
-    """A token count: a non-negative integer below 2**53, else 0."""
-    n = _opt_int(v)
-    return n if n is not None and 0 <= n < _MAX_COUNT else 0
+def _count(v: object, what: str) -> int:
+    """A token count: absent is 0; present, an integer in [0, MAX_TOKENS) (see cchooks.records).
+
+    Anything else (negative, huge, float, bool, a non-numeric string) rejects the event, so a broken
+    or hostile exporter can neither poison the ledger's sums nor pass as zero.
+    """
+    if v is None:
+        return 0
+    if isinstance(v, str) and v.isascii() and v.isdigit() and len(v) <= 12:
+        v = int(v)  # a stringValue attribute: some exporters send numbers that way
+    n = token_count(v)
+    if n is None:
+        raise Rejected(f"{INVALID_TOKENS}: {what}={str(v)[:24]!r}")
+    return n
+
+
+def check_point(name: str, value: float) -> None:
+    """Reject a token-usage point whose value is not a valid token count."""
+    if name == TOKEN_USAGE and not (0 <= value < MAX_TOKENS):
+        raise Rejected(f"{INVALID_TOKENS}: value={value!r}")
 
 
 def _opt_float(v: object) -> float | None:
@@ -363,9 +378,9 @@ def make_event(
 def api_request_from_event(ev: LogEvent) -> ApiRequest:
     """The typed view of an api_request event (missing numbers are 0, never guessed)."""
     a = ev.attributes
-    total_cc = _count(a.get("cache_creation_tokens"))
-    c5 = _count(a.get("cache_creation_5m_tokens"))
-    c1 = _count(a.get("cache_creation_1h_tokens"))
+    total_cc = _count(a.get("cache_creation_tokens"), "cache_creation_tokens")
+    c5 = _count(a.get("cache_creation_5m_tokens"), "cache_creation_5m_tokens")
+    c1 = _count(a.get("cache_creation_1h_tokens"), "cache_creation_1h_tokens")
     if c5 + c1 < total_cc:
         # No split (older versions) or a partial one: the rest is the default 5-minute write.
         c5 = total_cc - c1
@@ -380,9 +395,9 @@ def api_request_from_event(ev: LogEvent) -> ApiRequest:
         request_id=_opt_str(a.get("request_id")),
         prompt_id=_opt_str(a.get("prompt.id")),
         sequence=_opt_int(a.get("event.sequence")),
-        input_tokens=_count(a.get("input_tokens")),
-        output_tokens=_count(a.get("output_tokens")),
-        cache_read_tokens=_count(a.get("cache_read_tokens")),
+        input_tokens=_count(a.get("input_tokens"), "input_tokens"),
+        output_tokens=_count(a.get("output_tokens"), "output_tokens"),
+        cache_read_tokens=_count(a.get("cache_read_tokens"), "cache_read_tokens"),
         cache_creation_tokens=max(total_cc, c5 + c1),
         cache_5m_tokens=c5,
         cache_1h_tokens=c1,
@@ -407,7 +422,12 @@ def add_event(batch: ExportBatch, ev: LogEvent) -> None:
     if n:
         ev.key = f"{ev.key}#{n}"
     if ev.name == API_REQUEST:
-        batch.api_requests.append(api_request_from_event(ev))
+        try:
+            req = api_request_from_event(ev)
+        except Rejected as exc:  # this event only; the rest of the batch is stored
+            batch.reject(f"api_request: {exc}")
+            return
+        batch.api_requests.append(req)
     else:
         batch.events.append(ev)
 

@@ -22,6 +22,7 @@ from cchooks.parsers.otlp import (
     Rejected,
     add_event,
     canonical_json,
+    check_point,
     checked_ns,
     clean_text,
     finite_float,
@@ -218,6 +219,7 @@ def metrics_from_json(obj: Any) -> ExportBatch:
                             _j_int(_j_get(dp, "timeUnixNano", "time_unix_nano"), "time"), "time"
                         )
                         value, extra = _json_value(kind, dp)
+                        check_point(name, value)
                     except Rejected as exc:
                         batch.reject(f"{name}: {exc}")
                         continue

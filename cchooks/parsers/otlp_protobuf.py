@@ -17,6 +17,7 @@ from cchooks.parsers.otlp import (
     Rejected,
     add_event,
     canonical_json,
+    check_point,
     checked_ns,
     finite_float,
     make_event,
@@ -74,6 +75,7 @@ def metrics_from_message(msg: Any) -> ExportBatch:
                         start = checked_ns(dp.start_time_unix_nano, "startTimeUnixNano")
                         time = checked_ns(dp.time_unix_nano, "timeUnixNano")
                         value, extra = _pb_value(kind, dp)
+                        check_point(m.name, value)
                     except Rejected as exc:
                         batch.reject(f"{m.name}: {exc}")
                         continue

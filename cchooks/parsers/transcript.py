@@ -24,7 +24,15 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from cchooks.fastjson import loads as json_loads
-from cchooks.records import CREDIT_GUESS, CREDIT_NAMED, CREDIT_REQUEST_ID, ParseStats, UsageRecord
+from cchooks.records import (
+    CREDIT_GUESS,
+    CREDIT_NAMED,
+    CREDIT_REQUEST_ID,
+    INVALID_TOKENS,
+    ParseStats,
+    UsageRecord,
+    token_count,
+)
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -50,13 +58,22 @@ _ASSISTANT = b'"assistant"'
 NOT_BILLED_MODELS = frozenset({"<synthetic>"})
 
 
+class _Invalid(Exception):
+    """A token count outside [0, MAX_TOKENS) or not an int: the whole line is rejected."""
+
+
 def _int(value: object) -> int:
-    # bool is an int subclass; a token count is never a bool.
-    if type(value) is int and value >= 0:
-        return value
-    if type(value) is float and value >= 0 and value.is_integer():
-        return int(value)
-    return 0
+    # A missing count is 0; a present one must be valid (bool, float, str, null, negative and
+    # huge numbers are not), else the line is rejected rather than stored as 0 or overflowing.
+    if value is _MISSING:
+        return 0
+    n = token_count(value)
+    if n is None:
+        raise _Invalid(repr(value)[:40])
+    return n
+
+
+_MISSING = object()
 
 
 def parse_timestamp_ms(text: object) -> int | None:
@@ -119,9 +136,15 @@ def record_from_line(
     credit = CREDIT_NAMED if named else CREDIT_REQUEST_ID if request_id else CREDIT_GUESS
     stop = message.get("stop_reason")
 
-    c5, c1 = _cache_split(usage)
-    server = usage.get("server_tool_use")
-    web = _int(server.get("web_search_requests")) if isinstance(server, dict) else 0
+    try:
+        c5, c1 = _cache_split(usage)
+        server = usage.get("server_tool_use")
+        web = _int(server.get("web_search_requests", _MISSING)) if isinstance(server, dict) else 0
+        inp = _int(usage.get("input_tokens", _MISSING))
+        out = _int(usage.get("output_tokens", _MISSING))
+        read = _int(usage.get("cache_read_input_tokens", _MISSING))
+    except _Invalid:
+        return INVALID_TOKENS
     tier = usage.get("service_tier")
     speed = usage.get("speed")
     agent_id = obj.get("agentId")
@@ -133,11 +156,11 @@ def record_from_line(
         session_id=session,
         timestamp_ms=ts,
         model=model,
-        input_tokens=_int(usage.get("input_tokens")),
-        output_tokens=_int(usage.get("output_tokens")),
+        input_tokens=inp,
+        output_tokens=out,
         cache_creation_5m_tokens=c5,
         cache_creation_1h_tokens=c1,
-        cache_read_tokens=_int(usage.get("cache_read_input_tokens")),
+        cache_read_tokens=read,
         web_search_requests=web,
         service_tier=tier if isinstance(tier, str) else None,
         speed=speed if isinstance(speed, str) else None,
@@ -152,11 +175,11 @@ def record_from_line(
 
 def _cache_split(usage: dict[str, Any]) -> tuple[int, int]:
     """Cache-creation tokens written at the 5-minute and the 1-hour rate."""
-    cache_total = _int(usage.get("cache_creation_input_tokens"))
+    cache_total = _int(usage.get("cache_creation_input_tokens", _MISSING))
     split = usage.get("cache_creation")
     if isinstance(split, dict):
-        c5 = _int(split.get("ephemeral_5m_input_tokens"))
-        c1 = _int(split.get("ephemeral_1h_input_tokens"))
+        c5 = _int(split.get("ephemeral_5m_input_tokens", _MISSING))
+        c1 = _int(split.get("ephemeral_1h_input_tokens", _MISSING))
         if c5 + c1 < cache_total:
             # Older/partial splits: whatever is unassigned was written at the 5m default.
             c5 = cache_total - c1
@@ -264,17 +287,17 @@ def _is_known_copy(obj: object, acc: dict[str, UsageRecord]) -> bool:
         old = acc.get(key)
         if old is None:
             return False
-        out = _int(usage.get("output_tokens"))
+        out = _int(usage.get("output_tokens", _MISSING))
         stop = message.get("stop_reason")
         named = obj.get("requestSessionId")  # type: ignore[attr-defined]
         if not copy_adds_nothing(old, out, bool(isinstance(stop, str) and stop), bool(named), rid):
             return False
         c5, c1 = _cache_split(usage)
-        inside = _int(usage.get("input_tokens")) + c5 + c1 + _int(usage.get("cache_read_input_tokens"))
+        inside = _int(usage.get("input_tokens", _MISSING)) + c5 + c1 + _int(usage.get("cache_read_input_tokens", _MISSING))
         old_inside = old.input_tokens + old.cache_creation_tokens + old.cache_read_tokens
         return bool(out < old.output_tokens or (out == old.output_tokens and inside <= old_inside))
-    except (KeyError, TypeError, AttributeError):
-        return False
+    except (KeyError, TypeError, AttributeError, _Invalid):
+        return False  # an invalid count is rejected by record_from_line
 
 
 def copy_adds_nothing(old: UsageRecord, out: int, stopped: bool, named: bool, rid: str) -> bool:
@@ -337,6 +360,9 @@ def parse_chunk(
             stats.records += 1
         elif rec is None:
             stats.not_responses += 1
+        elif rec == INVALID_TOKENS:
+            stats.invalid_tokens += 1
+            stats.note(INVALID_TOKENS, repr(line[:60]))
         else:
             stats.not_billed += 1
     return len(data) if final else end

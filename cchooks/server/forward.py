@@ -52,4 +52,18 @@ class Forwarder:
                 self.failed += 1
 
     def to_json(self) -> dict[str, Any]:
-        return {"url": self.base_url, "sent": self.sent, "failed": self.failed, "dropped": self.dropped}
+        return {"url": redact_url(self.base_url), "sent": self.sent, "failed": self.failed, "dropped": self.dropped}
+
+
+def redact_url(url: str) -> str:
+    """`url` without its `user:password@` part (for display: /healthz, logs)."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    try:
+        parts = urlsplit(url)
+        if "@" not in parts.netloc:
+            return url
+        host = parts.netloc.rsplit("@", 1)[1]
+        return urlunsplit((parts.scheme, host, parts.path, "", ""))  # a query may hold a key too
+    except ValueError:
+        return "<unparseable url>"

@@ -19,6 +19,7 @@ content type or encoding, 503 retryable). Nothing a client sends produces a 500.
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import hmac
 import ipaddress
@@ -44,6 +45,15 @@ DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 4318
 DEFAULT_MAX_BODY = 16 << 20  # bytes on the wire
 DEFAULT_MAX_DECODED = 64 << 20  # bytes after gzip
+# All requests together hold at most this many body + decompressed bytes (a decompressed
+# body counts twice: its pieces and the joined copy), so parallel gzip bombs cannot take the
+# process's memory; a request that cannot get its share within BUDGET_WAIT_S gets 503.
+DEFAULT_MEMORY_BUDGET = 160 << 20
+BUDGET_WAIT_S = 5.0
+DECOMPRESS_STEP = 1 << 20
+# A request (from its first byte to the end of its body) must arrive within this many
+# seconds, else the connection is dropped: slow clients cannot hold threads and memory.
+DEFAULT_READ_DEADLINE = 30.0
 TOKEN_ENV = "CCHOOKS_OTLP_TOKEN"
 SERVICE_NAME = "cchooks-otlp"
 
@@ -61,6 +71,17 @@ _UNAVAILABLE = 14
 _RESOURCE_EXHAUSTED = 8
 _UNIMPLEMENTED = 12
 _NOT_FOUND = 5
+
+
+def ledger_id(path: str | os.PathLike[str]) -> str:
+    """Identifies a ledger file without showing its path (`cchooks launch` compares these)."""
+    import hashlib
+
+    try:
+        resolved = os.path.realpath(path)
+    except (OSError, ValueError):
+        resolved = os.fspath(path)
+    return hashlib.sha256(resolved.encode("utf-8", "surrogateescape")).hexdigest()[:16]
 
 
 def is_loopback(host: str) -> bool:
@@ -151,6 +172,74 @@ class ServerConfig:
     max_decoded: int = DEFAULT_MAX_DECODED
     verbose: bool = False
     submit_timeout: float = 30.0
+    memory_budget: int = DEFAULT_MEMORY_BUDGET
+    read_deadline: float = DEFAULT_READ_DEADLINE
+
+
+class MemoryBudget:
+    """Bytes that requests in flight may hold, shared by all of them (a counting semaphore)."""
+
+    def __init__(self, total: int) -> None:
+        self.total = total
+        self.used = 0
+        self.peak = 0
+        self._cond = threading.Condition()
+
+    def acquire(self, n: int, timeout: float) -> bool:
+        if n > self.total:
+            return False
+        end = time.monotonic() + timeout
+        with self._cond:
+            while self.used + n > self.total:
+                left = end - time.monotonic()
+                if left <= 0:
+                    return False
+                self._cond.wait(left)
+            self.used += n
+            self.peak = max(self.peak, self.used)
+            return True
+
+    def release(self, n: int) -> None:
+        if n:
+            with self._cond:
+                self.used -= n
+                self._cond.notify_all()
+
+
+class ReadDeadlines:
+    """Drops connections whose request has not fully arrived by its deadline.
+
+    One thread for all connections: a blocked `recv` cannot be given a total deadline
+    (each call restarts the socket timeout), so the socket is shut down under it.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._due: dict[int, tuple[float, socket.socket]] = {}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="cchooks-otlp-deadlines", daemon=True)
+        self._thread.start()
+
+    def arm(self, sock: socket.socket, seconds: float) -> None:
+        with self._lock:
+            self._due[id(sock)] = (time.monotonic() + seconds, sock)
+
+    def disarm(self, sock: socket.socket) -> None:
+        with self._lock:
+            self._due.pop(id(sock), None)
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def _run(self) -> None:
+        while not self._stop.wait(0.1):
+            now = time.monotonic()
+            with self._lock:
+                late = [k for k, (t, _) in self._due.items() if t <= now]
+                socks = [self._due.pop(k)[1] for k in late]
+            for sock in socks:
+                with contextlib.suppress(OSError):
+                    sock.shutdown(socket.SHUT_RDWR)
 
 
 class ReceiverStats:
@@ -175,6 +264,8 @@ class OTLPHTTPServer(ThreadingHTTPServer):
         self.writer = writer
         self.forwarder = forwarder
         self.stats = ReceiverStats()
+        self.budget = MemoryBudget(max(config.memory_budget, config.max_body + 2 * config.max_decoded))
+        self.deadlines = ReadDeadlines()
         self.inflight = 0
         self._inflight_lock = threading.Lock()
         if ":" in config.host.strip("[]"):
@@ -186,15 +277,18 @@ class OTLPHTTPServer(ThreadingHTTPServer):
         return int(self.server_address[1])
 
     def health(self) -> dict[str, Any]:
+        # Behind the token when one is set; even so, no credentials and no home paths.
         return {
             "service": SERVICE_NAME,
             "pid": os.getpid(),
-            "ledger": self.writer.path,
+            "ledger": os.path.basename(self.writer.path),
+            "ledger_id": ledger_id(self.writer.path),
             "uptime_s": round(time.time() - self.stats.started, 3),
             "requests": dict(self.stats.requests),
             "queued": self.writer.queued(),
             "writer": self.writer.stats.to_json(),
             "forward": self.forwarder.to_json() if self.forwarder else None,
+            "memory_budget": {"bytes": self.budget.total, "in_use": self.budget.used, "peak": self.budget.peak},
         }
 
     def handle_error(self, request: Any, client_address: Any) -> None:
@@ -252,14 +346,26 @@ class OTLPHandler(socketserver.StreamRequestHandler):
     # -- HTTP/1.1 plumbing
     def handle(self) -> None:
         self.close_connection = False
+        deadlines = self.server.deadlines
+        try:
+            self._serve_requests()
+        finally:
+            deadlines.disarm(self.connection)
+
+    def _serve_requests(self) -> None:
+        deadlines = self.server.deadlines
         while not self.close_connection:
             try:
+                deadlines.disarm(self.connection)
+                if not self.rfile.peek(1):  # type: ignore[attr-defined]  # idle keep-alive: the socket timeout applies
+                    return
+                deadlines.arm(self.connection, self.server.config.read_deadline)
                 req = self._read_request()
             except _HTTPError as err:
                 self.close_connection = True
                 self._send_error(err, None, head=False)
                 return
-            except (OSError, ValueError):  # timeout, reset, a closed file
+            except (OSError, ValueError):  # timeout, reset, a closed file, the read deadline
                 return
             if req is None:
                 return
@@ -346,6 +452,14 @@ class OTLPHandler(socketserver.StreamRequestHandler):
             extra["Allow"] = "POST"
         self._send(err.status, status_body(err.code, err.message, enc), ctype, extra, head=head)
 
+    def _reserve(self, n: int) -> None:
+        """Take `n` bytes of the server's memory budget for this request (released after it)."""
+        # Only a request holding nothing waits; one that holds some and wants more fails at
+        # once (503, releasing all), so requests never wait on each other's partial shares.
+        if not self.server.budget.acquire(n, BUDGET_WAIT_S if not self._reserved else 0.0):
+            raise _HTTPError(503, _RESOURCE_EXHAUSTED, "server busy (memory budget in use); retry", close=True)
+        self._reserved += n
+
     def _read_body(self) -> bytes:
         limit = self.server.config.max_body
         headers = self.req.headers
@@ -359,6 +473,7 @@ class OTLPHandler(socketserver.StreamRequestHandler):
         length = int(length_text)
         if length > limit:
             raise _HTTPError(413, _RESOURCE_EXHAUSTED, f"body larger than {limit} bytes", close=True)
+        self._reserve(length)
         self._continue()
         body = self.rfile.read(length)
         if len(body) != length:
@@ -391,6 +506,7 @@ class OTLPHandler(socketserver.StreamRequestHandler):
             total += size
             if total > limit:
                 raise _HTTPError(413, _RESOURCE_EXHAUSTED, f"body larger than {limit} bytes", close=True)
+            self._reserve(size)
             chunk = self.rfile.read(size)
             if len(chunk) != size:
                 raise _HTTPError(400, _INVALID_ARGUMENT, "truncated chunk", close=True)
@@ -410,11 +526,21 @@ class OTLPHandler(socketserver.StreamRequestHandler):
         try:
             while data:  # a gzip stream may hold several members
                 d = zlib.decompressobj(16 + zlib.MAX_WBITS)
-                chunk = d.decompress(data, limit - size + 1)
-                size += len(chunk)
-                out.append(chunk)
-                if size > limit or (not d.eof and d.unconsumed_tail):
-                    raise _HTTPError(413, _RESOURCE_EXHAUSTED, f"decompressed body larger than {limit} bytes")
+                while True:
+                    # Piece by piece, each reserved (twice: the piece and the joined copy)
+                    # before it is made: parallel bombs wait or get 503, never the OOM killer.
+                    step = min(DECOMPRESS_STEP, limit - size + 1)
+                    self._reserve(2 * step)
+                    chunk = d.decompress(data, step)
+                    self.server.budget.release(2 * step - 2 * len(chunk))
+                    self._reserved -= 2 * step - 2 * len(chunk)
+                    size += len(chunk)
+                    out.append(chunk)
+                    if size > limit:
+                        raise _HTTPError(413, _RESOURCE_EXHAUSTED, f"decompressed body larger than {limit} bytes")
+                    data = d.unconsumed_tail
+                    if d.eof or (not data and len(chunk) < step):
+                        break
                 if not d.eof:
                     raise _HTTPError(400, _INVALID_ARGUMENT, "truncated gzip body")
                 data = d.unused_data
@@ -432,8 +558,14 @@ class OTLPHandler(socketserver.StreamRequestHandler):
 
     # -- methods
     def _do_get(self, head: bool) -> None:
+        self.server.deadlines.disarm(self.connection)
         path = self.req.target.split("?", 1)[0]
         if path in ("/", "/healthz", "/health"):
+            try:
+                self._check_token()
+            except _HTTPError as err:
+                self._send_error(err, None, head=head)
+                return
             self._send(200, json.dumps(self.server.health()).encode(), "application/json", head=head)
         elif path in PATHS:
             self._send_error(_HTTPError(405, _UNIMPLEMENTED, "use POST"), None, head=head)
@@ -444,9 +576,12 @@ class OTLPHandler(socketserver.StreamRequestHandler):
         srv = self.server
         with srv._inflight_lock:
             srv.inflight += 1
+        self._reserved = 0
         try:
             self._post()
         finally:
+            srv.budget.release(self._reserved)
+            self._reserved = 0
             with srv._inflight_lock:
                 srv.inflight -= 1
 
@@ -466,6 +601,7 @@ class OTLPHandler(socketserver.StreamRequestHandler):
                 )
             raw = self._read_body()
             body = self._decompress(raw)
+            self.server.deadlines.disarm(self.connection)  # all of it arrived in time
             try:
                 batch = decode(signal_name, body, encoding)
             except OTLPDecodeError as exc:
@@ -511,6 +647,7 @@ def shutdown_server(server: OTLPHTTPServer, grace: float = 5.0) -> None:
     """Stop accepting, let requests in flight finish, commit what is queued, close."""
     server.server_close()
     server.wait_idle(grace)
+    server.deadlines.stop()
     server.writer.stop()
     if server.forwarder:
         server.forwarder.stop()

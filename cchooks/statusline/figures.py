@@ -147,7 +147,7 @@ def gather(
     if p.context_used_pct is not None:
         f.context_pct = p.context_used_pct
     elif p.context_tokens is not None and p.context_window_size:
-        f.context_pct = 100.0 * p.context_tokens / p.context_window_size
+        f.context_pct = min(100.0, 100.0 * p.context_tokens / p.context_window_size)
     for name, attr, label in (("five_hour", "five_hour", "5h"), ("seven_day", "seven_day", "7d")):
         lim = p.rate_limits.get(name)
         # A window whose reset time has passed says nothing about the one running now.
@@ -253,4 +253,4 @@ def _context(f: Figures, ledger: Ledger, p: StatusPayload, sid: str) -> None:
     else:
         size = 1_000_000 if model.endswith("[1m]") else DEFAULT_CONTEXT_WINDOW
         f.context_source = ESTIMATE
-    f.context_pct = 100.0 * tokens / size
+    f.context_pct = min(100.0, 100.0 * tokens / size)  # a bar, never "2.3 quadrillion %"

@@ -8,6 +8,7 @@ optional; a wrong type reads as missing, never as an error.
 from __future__ import annotations
 
 from cchooks.fastjson import loads as json_loads
+from cchooks.records import token_count
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -80,6 +81,17 @@ def _int(v: object) -> int | None:
     return int(f) if f is not None else None
 
 
+def _count(v: object) -> int | None:
+    """A token count as the ledger accepts one (cchooks.records.token_count), else None."""
+    return token_count(v)
+
+
+def _pct(v: object) -> float | None:
+    """A percentage, held to [0, 100] so a corrupt payload cannot draw an absurd bar."""
+    f = _num(v)
+    return None if f is None else min(100.0, max(0.0, f))
+
+
 def _dict(v: object) -> dict[str, object]:
     return v if isinstance(v, dict) else {}
 
@@ -132,12 +144,12 @@ def payload_from_dict(obj: dict[str, object]) -> StatusPayload:
     p.lines_added = _int(cost.get("total_lines_added"))
     p.lines_removed = _int(cost.get("total_lines_removed"))
     ctx = _dict(obj.get("context_window"))
-    p.context_used_pct = _num(ctx.get("used_percentage"))
-    p.context_window_size = _int(ctx.get("context_window_size"))
+    p.context_used_pct = _pct(ctx.get("used_percentage"))
+    p.context_window_size = _count(ctx.get("context_window_size")) or None
     cur = ctx.get("current_usage")
     if isinstance(cur, dict):
         parts = [
-            _int(cur.get(k))
+            _count(cur.get(k))
             for k in ("input_tokens", "cache_creation_input_tokens", "cache_read_input_tokens")
         ]
         if any(x is not None for x in parts):
@@ -146,8 +158,8 @@ def payload_from_dict(obj: dict[str, object]) -> StatusPayload:
     for name, entry in limits.items():
         if not isinstance(entry, dict):
             continue
-        pct = _num(entry.get("used_percentage"))
+        pct = _pct(entry.get("used_percentage"))
         if pct is None:
             continue
-        p.rate_limits[name] = OfficialLimit(name, max(0.0, pct), epoch_ms(entry.get("resets_at")))
+        p.rate_limits[name] = OfficialLimit(name, pct, epoch_ms(entry.get("resets_at")))
     return p
