@@ -32,6 +32,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "reconcile": ("cchooks.commands.reconcile", "compare transcript and OTLP witnesses per session"),
     "launch": ("cchooks.commands.launch", "run `claude` with telemetry sent to a cchooks receiver"),
     "telemetry": ("cchooks.commands.telemetry", "print the environment that turns on Claude Code telemetry"),
+    "recover": ("cchooks.commands.recover", "rebuild a damaged ledger, keeping a copy of the old file"),
 }
 
 
@@ -57,6 +58,7 @@ EXAMPLES: dict[str, list[str]] = {
     "reconcile": ["cchooks reconcile", "cchooks reconcile --session SESSION_ID --json"],
     "launch": ["cchooks launch -- -p 'hello'"],
     "telemetry": ["cchooks telemetry env", "eval \"$(cchooks telemetry env)\""],
+    "recover": ["cchooks recover", "cchooks recover --ledger ~/backup/ledger.sqlite3 --json"],
 }
 
 # Exit codes every command shares (cli.main is the one place that maps errors to them).
@@ -167,12 +169,16 @@ def describe_error(exc: BaseException) -> tuple[str, int]:
     if isinstance(exc, ConfigError):
         return f"{exc} (fix the file, or point --config / CCHOOKS_CONFIG at another one)", 1
     if isinstance(exc, LedgerError):
-        return str(exc), 1
+        from cchooks.commands.common import ledger_failure_hint
+
+        text = str(exc)
+        if "newer cchooks" in text or "Upgrade" in text or "cannot create" in text:
+            return text, 1
+        return f"{text}: {ledger_failure_hint(exc)}", 1
     if isinstance(exc, sqlite3.DatabaseError):
-        return (
-            f"the ledger cannot be read or written ({exc}); `cchooks status` checks it,"
-            " and --ledger / CCHOOKS_LEDGER picks another file"
-        ), 1
+        from cchooks.commands.common import ledger_failure_hint
+
+        return f"the ledger cannot be read or written ({exc}): {ledger_failure_hint(exc)}", 1
     if isinstance(exc, OSError):
         where = f" {exc.filename}" if getattr(exc, "filename", None) else ""
         return f"{exc.strerror or exc}{':' if where else ''}{where}", 1

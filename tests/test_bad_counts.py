@@ -86,7 +86,7 @@ def test_poisoned_transcript_never_stops_the_batch_and_reports_work(tmp_path: Pa
     assert "Traceback" not in r.stderr
     summary = json.loads(r.stdout)
     assert summary["invalid_token_lines"] == 9
-    assert summary["responses_in_ledger"] == 6  # the clean file and the valid line of the bad one
+    assert summary["responses"] == 6  # the clean file and the valid line of the bad one
     verbose = _cli("ingest", "-v", "--claude-dir", str(claude), "--ledger", str(tmp_path / "l2.sqlite3"))
     assert "9 with invalid token counts" in verbose.stdout
     # Every later run and every view keep working (before: OverflowError on each of them).

@@ -170,5 +170,5 @@ def test_ingest_exits_non_zero_when_a_file_cannot_be_read(tmp_path: Path) -> Non
     r = _cli("ingest", "--json", "--claude-dir", str(tmp_path / "claude"), "--ledger", str(ledger))
     assert r.returncode == 1, r.stdout + r.stderr
     summary = json.loads(r.stdout)
-    assert summary["files_failed"] == 1 and summary["responses_in_ledger"] == 1  # the rest was stored
+    assert summary["files_failed"] == 1 and summary["responses"] == 1  # the rest was stored
     assert "bad.jsonl" in r.stderr and "Traceback" not in r.stderr

@@ -87,15 +87,85 @@ def progress_printer(
     return progress, finish
 
 
+def _read_only(path: str | None) -> bool:
+    import os
+
+    from cchooks.paths import default_ledger_file
+
+    p = os.path.expanduser(path) if path else default_ledger_file()
+    for target in (p, os.path.dirname(p) or "."):
+        try:
+            if os.statvfs(target).f_flag & os.ST_RDONLY:
+                return True
+        except OSError:
+            continue
+    return os.path.exists(p) and not os.access(p, os.W_OK)
+
+
+def ledger_failure_hint(exc: BaseException, path: str | None = None) -> str:
+    """What to do about a ledger that cannot be written or read, in a few words."""
+    text = str(exc).lower()
+    if path is not None and _read_only(path):
+        text += " read-only"
+    if "locked" in text or "busy" in text:
+        return "another cchooks is writing it; try again in a moment"
+    if "full" in text or "too large" in text or "no space" in text:
+        return "the disk is full; free some space"
+    if "i/o error" in text:
+        return "writing the ledger failed (a full or failing disk); free some space or check the disk"
+    if "readonly" in text or "read-only" in text or "permission" in text:
+        return "the ledger file or its folder is read-only; fix its permissions or pass --ledger"
+    if "malformed" in text or "not a database" in text or "corrupt" in text:
+        return "the ledger file is damaged; `cchooks recover` rebuilds it and keeps a copy of the old file"
+    return "`cchooks status` checks the ledger"
+
+
+VIEW_BUSY_MS = 5_000
+
+
+def open_for_view(path: str | None) -> Any:
+    """Open the ledger for a view. When it cannot be opened for writing (read-only, disk full,
+    locked) but can be read, open it read-only: the view shows what it holds and says why it
+    could not be updated. Raises LedgerError when it cannot be read at all."""
+    from cchooks.ledger import Ledger, LedgerError
+
+    try:
+        return Ledger.open(path)
+    except LedgerError as exc:
+        try:
+            ledger = Ledger.open(path, readonly=True)
+            ledger.probe()
+        except Exception:
+            raise exc from None
+        print(f"cchooks: cannot update the ledger ({exc}); showing what it holds: {ledger_failure_hint(exc, path)}",
+              file=sys.stderr)  # fmt: skip
+        ledger.readonly = True
+        return ledger
+
+
 def ingest_or_warn(ledger, claude_dir, verbose: bool = False, show_progress: bool = True):  # type: ignore[no-untyped-def]
-    """Ingest every config dir before a view; problems go to stderr, never abort the view."""
-    from cchooks.ledger.ingest import ingest_config_dirs
+    """Ingest every config dir before a view; problems go to stderr, never abort the view.
+
+    When the ledger cannot be written (read-only, disk full, locked, damaged), one line says what
+    failed and what to do, and the view goes on with what the ledger holds.
+    """
+    import sqlite3
+
+    from cchooks.ledger.ingest import IngestResult, ingest_config_dirs
 
     for note in check_claude_dirs(claude_dir):
         print(f"cchooks: {note}", file=sys.stderr)
+    if getattr(ledger, "readonly", False):
+        return IngestResult()
     progress, finish = progress_printer(show_progress)
+    # A view waits a few seconds for another writer, not the ledger's 30 s: it can show the data anyway.
+    ledger.set_busy_timeout(VIEW_BUSY_MS)
     try:
         result = ingest_config_dirs(ledger, claude_dir, progress)
+    except (sqlite3.Error, OSError) as exc:
+        print(f"cchooks: could not update the ledger ({exc}); showing what it holds: {ledger_failure_hint(exc)}",
+              file=sys.stderr)  # fmt: skip
+        return IngestResult()
     finally:
         if finish:
             finish()
@@ -124,13 +194,13 @@ def open_view(
     The caller closes the returned ledger.
     """
     from cchooks.config import ConfigError
-    from cchooks.ledger import Ledger, LedgerError
+    from cchooks.ledger import LedgerError
     from cchooks.monitor.data import ViewContext
 
     try:
-        ledger = Ledger.open(ledger_path)
+        ledger = open_for_view(ledger_path)
     except LedgerError as exc:
-        raise CommandError(str(exc)) from exc
+        raise CommandError(f"{exc}: {ledger_failure_hint(exc)}") from exc
     try:
         return ledger, ViewContext.load(ledger, plan=plan, tz=tz, config=config)
     except ConfigError:

@@ -19,10 +19,11 @@ def run(args: argparse.Namespace) -> int:
     from cchooks.api import price_table
     from cchooks.config import load_config
     from cchooks.ledger.reconcile import reconcile_ledger, reconcile_report
-    from cchooks.ledger.store import Ledger
 
     table_overrides = load_config(args.config).price_overrides()
-    ledger = Ledger.open(args.ledger)
+    from cchooks.commands.common import open_for_view
+
+    ledger = open_for_view(args.ledger)
     with ledger:
         if not args.no_ingest:
             from cchooks.commands.common import ingest_or_warn

@@ -58,11 +58,12 @@ def run(args: argparse.Namespace) -> int:
 
     from cchooks.api import Group, price_table, report
     from cchooks.config import load_config
-    from cchooks.ledger import Ledger
     from cchooks.reports.render import render_csv, render_json, render_table
 
     cfg = load_config(args.config)
-    ledger = Ledger.open(args.ledger)
+    from cchooks.commands.common import open_for_view
+
+    ledger = open_for_view(args.ledger)
     with ledger:
         if not args.no_ingest:
             ingest_or_warn(ledger, args.claude_dir, args.verbose, show_progress=not (args.json or args.csv))

@@ -201,6 +201,13 @@ def ledger_state(ledger_arg: str | None, claude_dir: str | None, now: int) -> di
         with contextlib.suppress(OSError):
             size += os.stat(str(path) + suffix).st_size
     info["size_bytes"] = size
+    from cchooks.ledger.recover import quick_check
+
+    damage = quick_check(str(path))
+    info["quick_check"] = damage if damage else "ok"
+    if damage:
+        info["error"] = f"damaged ({damage[0]}); `cchooks recover` rebuilds it and keeps a copy of the old file"
+        return info
     try:
         from cchooks.ledger.store import Ledger
 

@@ -178,7 +178,22 @@ def _read_input(args: argparse.Namespace | Args, now_s: float) -> bytes:
     return b"" if len(data) > MAX_PAYLOAD else data
 
 
-def _open_ledger(args: argparse.Namespace | Args) -> Ledger | None:
+def _open_ledger(args: argparse.Namespace | Args) -> tuple[Ledger | None, str | None]:
+    """The ledger (None when there is none or it cannot be opened) and, when it exists but cannot
+    be opened, a short problem for the line."""
+    import os
+
+    from cchooks.paths import clean_path, default_ledger_file
+
+    path = clean_path(os.path.expanduser(args.ledger)) if args.ledger else default_ledger_file()
+    existed = os.path.exists(path)
+    ledger = _open_ledger_quietly(args)
+    if ledger is None and existed and not args.preview:
+        return None, "ledger unreadable"
+    return ledger, None
+
+
+def _open_ledger_quietly(args: argparse.Namespace | Args) -> Ledger | None:
     from cchooks.hooks.log import log_error
     from cchooks.ledger.store import Ledger
 
@@ -237,7 +252,11 @@ def _segments(settings: StatuslineSettings) -> set[str]:
 
 
 def render(
-    payload: StatusPayload, ledger: Ledger | None, settings: StatuslineSettings, now: int
+    payload: StatusPayload,
+    ledger: Ledger | None,
+    settings: StatuslineSettings,
+    now: int,
+    problem: str | None = None,
 ) -> list[str]:
     from cchooks.hooks.log import log_error
     from cchooks.statusline.figures import gather
@@ -247,6 +266,7 @@ def render(
         log_error(f"statusline {what}", exc)
 
     figures = gather(payload, ledger, settings, now, _segments(settings), on_error)
+    figures.ledger_problem = figures.ledger_problem or problem
     return render_lines(figures, settings)
 
 
@@ -309,11 +329,11 @@ def run(args: argparse.Namespace | Args) -> int:
         payload = state["payload"] = parse_payload(data)
         if not payload.valid:
             log_warning("statusline", f"stdin is not a JSON object ({len(data)} bytes)")
-        ledger = _open_ledger(args)
+        ledger, problem = _open_ledger(args)
         try:
             if ledger is not None and not args.preview:
                 _update_ledger(ledger, payload, now, ingest=not args.no_ingest, stop_at=stop_at)
-            lines = render(payload, ledger, settings, now)
+            lines = render(payload, ledger, settings, now, problem)
         finally:
             if ledger is not None:
                 ledger.close()

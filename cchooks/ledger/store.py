@@ -100,6 +100,25 @@ def row_record(row: tuple[object, ...] | sqlite3.Row) -> UsageRecord:
     )  # fmt: skip
 
 
+def _connect_readonly(p: str) -> sqlite3.Connection:
+    """Read-only; on a read-only file system (where SQLite cannot make the WAL index) the file is
+    opened as immutable: nothing can be writing it there."""
+    conn = sqlite3.connect(
+        f"file:{p}?mode=ro", uri=True, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None,
+        check_same_thread=False,
+    )  # fmt: skip
+    try:
+        conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+    except sqlite3.OperationalError as exc:
+        if "unable to open" not in str(exc):
+            raise
+        conn.close()
+        conn = sqlite3.connect(
+            f"file:{p}?mode=ro&immutable=1", uri=True, isolation_level=None, check_same_thread=False
+        )
+    return conn
+
+
 class LedgerError(Exception):
     """The ledger cannot be opened or is from a newer cchooks."""
 
@@ -166,6 +185,7 @@ class Ledger:
         self._path = os.fspath(path)
         self.conn = conn
         self._rollup_deferred = False
+        self.readonly = False  # opened read-only (a view of a ledger it cannot write)
 
     @property
     def path(self) -> Path:
@@ -185,20 +205,17 @@ class Ledger:
 
         p = clean_path(os.path.expanduser(os.fspath(path))) if path else default_ledger_file()
         if not readonly:
-            os.makedirs(os.path.dirname(p) or ".", exist_ok=True)
-            if not os.path.exists(p):
-                # Create with 0600 before SQLite touches it: the ledger says what you spent.
-                fd = os.open(p, os.O_CREAT | os.O_WRONLY, 0o600)
-                os.close(fd)
+            try:
+                os.makedirs(os.path.dirname(p) or ".", exist_ok=True)
+                if not os.path.exists(p):
+                    # Create with 0600 before SQLite touches it: the ledger says what you spent.
+                    fd = os.open(p, os.O_CREAT | os.O_WRONLY, 0o600)
+                    os.close(fd)
+            except OSError as exc:
+                raise LedgerError(f"cannot create ledger {p}: {exc.strerror or exc}") from exc
         try:
             if readonly:
-                conn = sqlite3.connect(
-                    f"file:{p}?mode=ro",
-                    uri=True,
-                    timeout=BUSY_TIMEOUT_MS / 1000,
-                    isolation_level=None,
-                    check_same_thread=False,
-                )
+                conn = _connect_readonly(p)
             else:
                 conn = sqlite3.connect(
                     p, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None, check_same_thread=False
@@ -210,6 +227,7 @@ class Ledger:
                     conn.execute("PRAGMA journal_mode = WAL")
                 conn.execute("PRAGMA synchronous = NORMAL")
             ledger = cls(p, conn)
+            ledger.readonly = readonly
             if not readonly:
                 ledger.migrate()
                 for sql in ROLLUP_TRIGGERS:
@@ -371,6 +389,14 @@ class Ledger:
             sql += " WHERE " + " AND ".join(where)
         sql += " ORDER BY observed_ms"
         return [RateLimitSnapshot(*row) for row in self.conn.execute(sql, params)]
+
+    def set_busy_timeout(self, ms: int) -> None:
+        """How long a write waits for another writer before failing with "database is locked"."""
+        self.conn.execute(f"PRAGMA busy_timeout = {int(ms)}")
+
+    def probe(self) -> None:
+        """Read one row: raises sqlite3.DatabaseError when the file cannot be read."""
+        self.conn.execute("SELECT 1 FROM responses LIMIT 1").fetchall()
 
     def response_count(self) -> int:
         return int(self.conn.execute("SELECT count(*) FROM responses").fetchone()[0])

@@ -79,7 +79,7 @@ class Figures:
     __slots__ = (
         "now_ms", "model", "model_source", "session_cost", "session_cost_source", "session", "today", "burn",
         "burn_minutes", "five_hour", "seven_day", "context_pct", "context_source", "lines_added",
-        "lines_removed", "duration_ms", "cwd", "session_confirmed",
+        "lines_removed", "duration_ms", "cwd", "session_confirmed", "ledger_problem",
     )  # fmt: skip
 
     def __init__(self, now_ms: int) -> None:
@@ -101,6 +101,7 @@ class Figures:
         self.lines_removed: int | None = None
         self.duration_ms: int | None = None
         self.cwd: str | None = None
+        self.ledger_problem: str | None = None  # the ledger cannot be opened or read: say so
 
 
 def _preset(plan: str) -> tuple[int | None, float | None]:
@@ -162,6 +163,8 @@ def gather(
         try:
             fn()  # type: ignore[operator]
         except Exception as exc:
+            if _is_corruption(exc):
+                f.ledger_problem = "ledger unreadable"
             if callable(on_error):
                 on_error(what, exc)
 
@@ -220,6 +223,13 @@ def gather(
 
         attempt("model", _model)
     return f
+
+
+def _is_corruption(exc: BaseException) -> bool:
+    """A read that hit a broken ledger file (not a busy one)."""
+    import sqlite3
+
+    return isinstance(exc, sqlite3.DatabaseError) and "locked" not in str(exc).lower()
 
 
 def _five_hour(f: Figures, ledger: Ledger, prices: _Prices, settings: StatuslineSettings, now: int) -> None:

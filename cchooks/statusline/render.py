@@ -277,9 +277,15 @@ def render_lines(f: Figures, settings: StatuslineSettings) -> list[str]:
                 parts.append(text)
         if parts:
             out.append(settings.separator.join(parts))
+    if f.ledger_problem:
+        # Never let a broken ledger pass for "no usage": say so, and where to look.
+        warning = painter.paint(f"⚠ {f.ledger_problem}: run cchooks status", RED)
+        out = [out[0] + settings.separator + warning, *out[1:]] if out else [warning]
     return out
 
 
-def fallback_line() -> str:
+def fallback_line(problem: str | None = None) -> str:
     """What is printed when there is nothing else to show."""
+    if problem:
+        return f"cchooks: {problem}: run cchooks status"
     return "cchooks: no usage data yet"

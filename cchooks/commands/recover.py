@@ -1,0 +1,62 @@
+"""`cchooks recover`: rebuild a damaged ledger, keeping a copy of the old file.
+
+Exit codes: 0 rebuilt (or nothing to do), 1 failed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from cchooks.commands.common import add_ledger_args
+
+    add_ledger_args(parser)
+    parser.add_argument("--force", action="store_true", help="rebuild even when the quick check finds nothing wrong")
+    parser.add_argument("--no-ingest", action="store_true", help="do not re-read transcripts after the rebuild")
+    parser.add_argument("--json", action="store_true", help="print what was salvaged as JSON")
+
+
+def run(args: argparse.Namespace) -> int:
+    import os
+
+    from cchooks.commands.common import CommandError, ingest_or_warn
+    from cchooks.ledger import Ledger
+    from cchooks.ledger.recover import quick_check, recover_ledger
+    from cchooks.paths import clean_path, default_ledger_file
+    from cchooks.totals import SCHEMA_VERSION
+
+    path = clean_path(os.path.expanduser(args.ledger)) if args.ledger else default_ledger_file()
+    if not os.path.exists(path):
+        raise CommandError(f"no ledger at {path}", 1)
+    problems = quick_check(path)
+    if not problems and not args.force:
+        print(f"ledger {path} passes SQLite's quick check; nothing to recover (--force rebuilds anyway)")
+        return 0
+    result = recover_ledger(path)
+    responses = 0
+    with Ledger.open(path) as ledger:
+        if not args.no_ingest:
+            ingest_or_warn(ledger, args.claude_dir, show_progress=not args.json)
+        responses = ledger.response_count()
+    doc = {
+        "schema_version": SCHEMA_VERSION,
+        "ledger": path,
+        "backup": result.backup,
+        "problems_found": problems,
+        "rows_copied": result.copied,
+        "rows_unreadable": result.unreadable,
+        "errors": result.errors,
+        "responses": responses,
+    }
+    if args.json:
+        print(json.dumps(doc, indent=2))
+        return 0
+    print(f"rebuilt {path}: {sum(result.copied.values()):,} rows salvaged, {responses:,} responses now")
+    print(f"the damaged file is kept as {result.backup}")
+    if result.unreadable:
+        lost = ", ".join(f"{t}: {n:,}" for t, n in sorted(result.unreadable.items()))
+        print(f"unreadable rows (transcripts still on disk were read again): {lost}", file=sys.stderr)
+    return 0
