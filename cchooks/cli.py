@@ -33,6 +33,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "launch": ("cchooks.commands.launch", "run `claude` with telemetry sent to a cchooks receiver"),
     "telemetry": ("cchooks.commands.telemetry", "print the environment that turns on Claude Code telemetry"),
     "recover": ("cchooks.commands.recover", "rebuild a damaged ledger, keeping a copy of the old file"),
+    "team": ("cchooks.commands.team", "the shared team ledger on PostgreSQL: init, sync, hosts"),
 }
 
 
@@ -59,6 +60,11 @@ EXAMPLES: dict[str, list[str]] = {
     "launch": ["cchooks launch -- -p 'hello'"],
     "telemetry": ["cchooks telemetry env", "eval \"$(cchooks telemetry env)\""],
     "recover": ["cchooks recover", "cchooks recover --ledger ~/backup/ledger.sqlite3 --json"],
+    "team": [
+        "CCHOOKS_TEAM_URL=postgresql://admin@db.example/cchooks cchooks team init --grants cchooks_sync",
+        "cchooks team sync",
+        "cchooks team hosts --json",
+    ],
 }
 
 # Exit codes every command shares (cli.main is the one place that maps errors to them).
@@ -85,16 +91,23 @@ def reference() -> str:
     """docs/cli.md: every command's --help, generated (tests/test_cli_convention.py keeps it current)."""
     import os
 
+    saved = os.environ.get("COLUMNS")
     os.environ["COLUMNS"] = "100"  # argparse wraps to the terminal; the page must not depend on it
-    parts = [
-        "# Command reference\n",
-        "Generated from `--help` by `python -m cchooks.cli --reference > docs/cli.md`; a test keeps it"
-        " current.\n",
-        "```text\n" + _top_parser().format_help() + "```\n",
-    ]
-    for name in COMMANDS:
-        parts.append(f"## cchooks {name}\n")
-        parts.append("```text\n" + command_parser(name).format_help() + "```\n")
+    try:
+        parts = [
+            "# Command reference\n",
+            "Generated from `--help` by `python -m cchooks.cli --reference > docs/cli.md`; a test keeps it"
+            " current.\n",
+            "```text\n" + _top_parser().format_help() + "```\n",
+        ]
+        for name in COMMANDS:
+            parts.append(f"## cchooks {name}\n")
+            parts.append("```text\n" + command_parser(name).format_help() + "```\n")
+    finally:
+        if saved is None:
+            del os.environ["COLUMNS"]
+        else:
+            os.environ["COLUMNS"] = saved
     return "\n".join(parts)
 
 
@@ -163,9 +176,10 @@ def describe_error(exc: BaseException) -> tuple[str, int]:
     from cchooks.commands.common import CommandError
     from cchooks.config import ConfigError
     from cchooks.ledger.store import LedgerError
+    from cchooks.team import TeamError
 
-    if isinstance(exc, CommandError):
-        return str(exc), exc.code
+    if isinstance(exc, CommandError | TeamError):
+        return str(exc), getattr(exc, "code", 1)
     if isinstance(exc, ConfigError):
         return f"{exc} (fix the file, or point --config / CCHOOKS_CONFIG at another one)", 1
     if isinstance(exc, LedgerError):

@@ -44,7 +44,7 @@ def _listing(d: Path) -> list[str]:
 def test_read_only_settings_are_refused_in_one_line(claude: Path) -> None:
     settings = claude / "settings.json"
     settings.chmod(0o444)
-    r = _cli("install", "--claude-dir", str(claude), "--statusline-chain")
+    r = _cli("install", "--settings-dir", str(claude), "--statusline-chain")
     assert r.returncode != 0
     assert len(r.stderr.strip().splitlines()) == 1 and "read-only" in r.stderr and "Traceback" not in r.stderr
     assert settings.read_text() == ORIGINAL and stat.S_IMODE(settings.stat().st_mode) == 0o444
@@ -56,7 +56,7 @@ def test_state_is_not_recorded_when_the_settings_write_fails(claude: Path) -> No
     # The backup of settings.json is written first; a directory in its place fails that write
     # even for root (as `chattr +i` would).
     (claude / "settings.json.cchooks-bak").mkdir()
-    r = _cli("install", "--claude-dir", str(claude), "--statusline-chain")
+    r = _cli("install", "--settings-dir", str(claude), "--statusline-chain")
     assert r.returncode != 0 and "Traceback" not in r.stderr
     assert (claude / "settings.json").read_text() == ORIGINAL
     assert not (claude / ".cchooks-install.json").exists()
@@ -67,29 +67,29 @@ def test_state_is_not_recorded_when_the_settings_write_fails(claude: Path) -> No
 def test_dry_run_writes_nothing_at_all(claude: Path) -> None:
     before = _listing(claude)
     for cmd in (["install"], ["uninstall"]):
-        r = _cli(*cmd, "--claude-dir", str(claude), "--dry-run", *(["--statusline-chain"] if cmd == ["install"] else []))
+        r = _cli(*cmd, "--settings-dir", str(claude), "--dry-run", *(["--statusline-chain"] if cmd == ["install"] else []))
         assert r.returncode == 0, r.stderr
         assert _listing(claude) == before
         assert (claude / "settings.json").read_text() == ORIGINAL
 
 
 def test_chain_keeps_every_field_and_uninstall_leaves_nothing_behind(claude: Path) -> None:
-    r = _cli("install", "--claude-dir", str(claude), "--statusline-chain")
+    r = _cli("install", "--settings-dir", str(claude), "--statusline-chain")
     assert r.returncode == 0, r.stderr
     installed = json.loads((claude / "settings.json").read_text())["statusLine"]
     assert {k: v for k, v in installed.items() if k != "command"} == {
         k: v for k, v in USER_STATUSLINE.items() if k != "command"}  # fmt: skip
     assert "echo mine" in installed["command"]
-    r = _cli("uninstall", "--claude-dir", str(claude))
+    r = _cli("uninstall", "--settings-dir", str(claude))
     assert r.returncode == 0, r.stderr
     assert (claude / "settings.json").read_text() == ORIGINAL
     assert _listing(claude) == ["settings.json"]  # no backup, no lock, no state
 
 
 def test_uninstall_without_the_state_file_still_keeps_the_users_fields(claude: Path) -> None:
-    assert _cli("install", "--claude-dir", str(claude), "--statusline-chain").returncode == 0
+    assert _cli("install", "--settings-dir", str(claude), "--statusline-chain").returncode == 0
     (claude / ".cchooks-install.json").unlink()
-    assert _cli("uninstall", "--claude-dir", str(claude)).returncode == 0
+    assert _cli("uninstall", "--settings-dir", str(claude)).returncode == 0
     assert json.loads((claude / "settings.json").read_text())["statusLine"] == USER_STATUSLINE
 
 

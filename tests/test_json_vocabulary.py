@@ -83,3 +83,26 @@ def test_every_json_output_speaks_the_vocabulary(argv: list[str], env: list[str]
     n = _check(json.loads(out))
     if argv[0] in ("report", "limits", "reconcile"):
         assert n > 0
+
+
+def test_team_json_outputs_speak_the_vocabulary(pg_server, env: list[str], monkeypatch, capsys) -> None:  # type: ignore[no-untyped-def]
+    """The team ledger's --json (tests/pgserver.py: a real PostgreSQL)."""
+    from tests.pgserver import ADMIN_PASSWORD
+
+    monkeypatch.setenv("PGPASSWORD", ADMIN_PASSWORD)
+    monkeypatch.setenv("CCHOOKS_TEAM_URL", pg_server.url(pg_server.new_database()))
+    assert main(["team", "init"]) == 0
+    ledger = env[:2]
+    for argv, totals in (
+        (["team", "sync", *env], 0),
+        (["report", "daily", "--team", "--breakdown", *ledger], 1),
+        (["report", "session", "--team", "--by", "host", *ledger], 1),
+        (["report", "model", "--team", "--by", "user", *ledger], 1),
+        (["limits", "--team", "--no-ingest", *ledger], 1),
+        (["team", "hosts", *ledger], 1),
+    ):
+        capsys.readouterr()
+        assert main([*argv, "--json"]) == 0
+        doc = json.loads(capsys.readouterr().out)
+        n = _check(doc)
+        assert n >= totals, argv

@@ -163,9 +163,9 @@ def test_identical_records_in_one_export_are_two_calls_and_a_retry_is_not() -> N
 def test_migration_merges_rows_that_were_one_response(tmp_path: Path) -> None:
     path = tmp_path / "old.sqlite3"
     db = sqlite3.connect(path, isolation_level=None)
-    for m in MIGRATIONS[:4]:
+    for m in MIGRATIONS[:6]:  # the schema before message identity (migration 7)
         m(db)
-    db.execute("PRAGMA user_version = 4")
+    db.execute("PRAGMA user_version = 6")
     cols = ("rkey, message_id, request_id, session_id, ts_ms, model, input_tokens, output_tokens, cache_5m_tokens,"
             " cache_1h_tokens, cache_read_tokens, source")  # fmt: skip
     rows = [
@@ -178,16 +178,20 @@ def test_migration_merges_rows_that_were_one_response(tmp_path: Path) -> None:
     db.executemany(f"INSERT INTO responses ({cols}) VALUES ({','.join('?' * 12)})", rows)
     db.execute("INSERT INTO otlp_api_requests (ekey, session_id, model, ts_ms, attributes, rkey, received_ms)"
                " VALUES ('e1', ?, 'm', 1000, '{}', 'req_1', 0)", (ORIG,))  # fmt: skip
+    db.execute("INSERT INTO meta VALUES ('team_claim', '100')")  # a team ledger has heard of every row
     db.close()
     with Ledger.open(path) as ledger:
         recs = {r.key: r for r in ledger.records()}
         links = ledger.conn.execute("SELECT rkey FROM otlp_api_requests").fetchall()
         rollup = ledger.conn.execute("SELECT sum(responses), sum(input_tokens) FROM usage_rollup").fetchone()
+        outbox = {k for (k,) in ledger.conn.execute("SELECT rkey FROM team_outbox")}
     assert set(recs) == {"m:msg_1", "m:msg_2", "req_3"}
     r = recs["m:msg_1"]
     assert (r.session_id, r.request_id, r.timestamp_ms, r.source) == (ORIG, "req_1", 1000, "both")
     assert links == [("m:msg_1",)]
     assert rollup == (3, 106)
+    # the team hears that the old keys are gone and the rows are now under their message ids
+    assert {"req_1", "m:msg_1"} <= outbox and "m:msg_2" not in outbox
 
 
 def test_reports_and_statusline_mark_estimates(tmp_path: Path) -> None:

@@ -128,7 +128,7 @@ def test_unreadable_ledger_and_logged_errors_are_problems(tmp_path: Path) -> Non
     )  # logs an error
     r = status("--claude-dir", str(tmp_path), "--ledger", str(ledger), "--project-dir", str(tmp_path))
     problems = "\n".join(r["problems"])
-    assert f"ledger {ledger}: cannot" in problems
+    assert f"ledger {ledger}: damaged" in problems and "cchooks recover" in problems
     assert "1 error(s) in the last 24 h" in problems
     assert r["log"]["path"] == str(Path(os.environ["CCHOOKS_LOG_DIR"]) / "cchooks.log")
     assert "cannot open ledger" in r["log"]["last_error"]

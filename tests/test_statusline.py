@@ -213,7 +213,10 @@ def test_garbage_stdin_still_prints_a_line(stdin: bytes, ledger_path: Path) -> N
 
 def test_garbage_stdin_and_no_ledger_prints_the_fallback(tmp_path: Path) -> None:
     (tmp_path / "file").write_text("")
-    assert one_line(statusline(b"garbage", ledger=tmp_path / "file" / "l.db")) == "cchooks: no usage data yet"
+    # nothing to show but that the ledger cannot be made, and where to look
+    assert one_line(statusline(b"garbage", ledger=tmp_path / "file" / "l.db")) == (
+        "⚠ ledger cannot be created: run cchooks status"
+    )
 
 
 def test_missing_transcript_still_prints_payload_figures(ledger_path: Path) -> None:
@@ -231,7 +234,8 @@ def test_unusable_ledger_still_prints_payload_figures(kind: str, claude_dir: Pat
         ledger = tmp_path / "ledger.sqlite3"
         ledger.write_bytes(b"not a database" * 100)
     line = one_line(statusline(payload(5, claude_dir), ledger=ledger))
-    assert line == "Opus 5.5 | $0.24 session | ctx 4%"
+    problem = "ledger unreadable" if kind == "not-a-database" else "ledger cannot be created"
+    assert line == f"Opus 5.5 | $0.24 session | ctx 4% | ⚠ {problem}: run cchooks status"
     assert "ERROR" in (Path(os.environ["CCHOOKS_LOG_DIR"]) / "cchooks.log").read_text()
 
 

@@ -188,8 +188,8 @@ def _open_ledger(args: argparse.Namespace | Args) -> tuple[Ledger | None, str | 
     path = clean_path(os.path.expanduser(args.ledger)) if args.ledger else default_ledger_file()
     existed = os.path.exists(path)
     ledger = _open_ledger_quietly(args)
-    if ledger is None and existed and not args.preview:
-        return None, "ledger unreadable"
+    if ledger is None and not args.preview:
+        return None, "ledger unreadable" if existed else "ledger cannot be created"
     return ledger, None
 
 

@@ -124,6 +124,37 @@ class OtlpConfig(_Section):
     forward: str | None = None
 
 
+class TeamConfig(_Section):
+    """`[team]`: the shared PostgreSQL ledger (cchooks.team); nothing changes while `url` is unset."""
+
+    # postgresql://user@host:port/dbname; $CCHOOKS_TEAM_URL wins. No password here: it comes from
+    # PGPASSWORD (or CCHOOKS_TEAM_URL) or ~/.pgpass, so it is never in cchooks' files or caches.
+    url: str | None = None
+    sslmode: Literal["disable", "allow", "prefer", "require", "verify-ca", "verify-full"] | None = None
+    machine_label: str | None = Field(default=None, min_length=1, max_length=200)  # default: hostname
+    user: str | None = Field(default=None, min_length=1, max_length=200)  # default: the login name
+    hash_project: StrictBool = False  # send sha256(project name)[:16] instead of the name
+    sync_interval: float = Field(default=30.0, ge=1)  # seconds between syncs in `cchooks watch`
+    batch_size: int = Field(default=100_000, ge=1, le=1_000_000)  # responses per transaction
+    statusline: StrictBool = True  # the statusline shows the pool (from the local snapshot)
+
+    @field_validator("url")
+    @classmethod
+    def _no_password(cls, v: str | None) -> str | None:
+        if v is None:
+            return v
+        from urllib.parse import urlsplit
+
+        parts = urlsplit(v)
+        if parts.scheme not in ("postgresql", "postgres"):
+            raise ValueError("must be a postgresql:// URL")
+        if parts.password is not None or "password=" in parts.query:
+            raise ValueError(
+                "must not hold a password: put it in ~/.pgpass or the PGPASSWORD environment variable"
+            )
+        return v
+
+
 class Config(BaseModel):
     model_config = ConfigDict(extra="forbid")
     report: ReportConfig = Field(default_factory=ReportConfig)
@@ -132,6 +163,7 @@ class Config(BaseModel):
     budget: BudgetConfig = Field(default_factory=BudgetConfig)
     limits: LimitsConfig = Field(default_factory=LimitsConfig)
     otlp: OtlpConfig = Field(default_factory=OtlpConfig)
+    team: TeamConfig = Field(default_factory=TeamConfig)
 
     @model_validator(mode="after")
     def _prices_usable(self) -> Config:

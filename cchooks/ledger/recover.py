@@ -21,7 +21,7 @@ from cchooks.ledger.schema import REBUILD_ROLLUP
 from cchooks.ledger.store import Ledger
 
 # Range reads per table before the rest of an unreadable stretch is given up on.
-MAX_PROBES = 200_000
+MAX_PROBES = 250_000
 
 # Never copied: read positions (re-reading is how lost rows come back) and derived tables.
 _SKIP = {"files", "usage_rollup"}

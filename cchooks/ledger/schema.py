@@ -231,7 +231,7 @@ _ADD = ", ".join(f"{t} = {t} + excluded.{t}" for t in _TOKENS.split(", "))
 _SUB = ", ".join(f"{t} = {t} - OLD.{t}" for t in _TOKENS.split(", "))
 _NEW = ", ".join(f"NEW.{t}" for t in _TOKENS.split(", "))
 # `partial` (0/1 per response) sums to the estimated responses of a bucket; it is the last
-# rollup column because migration 6 appended it.
+# rollup column because migration 7 appended it.
 _ADD_NEW = f"""
     INSERT INTO usage_rollup VALUES (NEW.ts_ms / {ROLLUP_BUCKET_MS}, NEW.model, {_lc("NEW")}, 1, {_NEW},
         NEW.ts_ms, NEW.ts_ms, NEW.partial)
@@ -264,7 +264,7 @@ DROP_ROLLUP_TRIGGERS = [
     f"DROP TRIGGER IF EXISTS temp.{n}" for n in ("rollup_insert", "rollup_delete", "rollup_update")
 ]
 def _rebuild_rollup(partial: bool = True) -> list[str]:
-    # partial=False: the rollup as migration 5 left it, before migration 6 added `partial`.
+    # partial=False: the rollup as migration 5 left it, before migration 7 added `partial`.
     return [
         "DELETE FROM usage_rollup",
         f"INSERT INTO usage_rollup SELECT ts_ms / {ROLLUP_BUCKET_MS}, model, {_lc('responses')}, count(*),"
@@ -315,12 +315,46 @@ def _m005_rollup_times(db: sqlite3.Connection) -> None:
     for col in ("first_ms", "last_ms"):
         if col not in have:  # idempotent: a ledger whose version was reset must still open
             db.execute(f"ALTER TABLE usage_rollup ADD COLUMN {col} INTEGER")
-    have_partial = "partial" in have  # a ledger whose version was reset to 4 after migration 6
+    have_partial = "partial" in have  # a ledger whose version was reset to 4 after migration 7
     for sql in _rebuild_rollup(partial=have_partial):
         db.execute(sql)
 
 
-def _m006_message_identity(db: sqlite3.Connection) -> None:
+# Columns whose change the team ledger must hear about (cchooks.ledger.team_queue); ts_ms and the
+# key never change on an update.
+TEAM_COLUMNS = (
+    "message_id", "request_id", "session_id", "model", "input_tokens", "output_tokens", "cache_5m_tokens",
+    "cache_1h_tokens", "cache_read_tokens", "web_search_requests", "service_tier", "speed", "agent_id",
+    "agent_type", "project", "source", "otlp_cost_usd",
+)  # fmt: skip
+_TEAM_CLAIM = "coalesce((SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'team_claim'), 0)"
+
+
+def _m006_team_outbox(db: sqlite3.Connection) -> None:
+    """The offline queue of the team ledger (cchooks.team.sync). New rows are found by rowid above
+    the sync cursor; rows at or below the claimed rowid that change, vanish or appear (a reused
+    rowid) after they were read are queued here by persistent triggers, so the team hears of them.
+    Without a team the claim is 0 and the triggers never fire."""
+    changed = " OR ".join(f"NEW.{c} IS NOT OLD.{c}" for c in TEAM_COLUMNS)
+    db.execute("CREATE TABLE IF NOT EXISTS team_outbox (seq INTEGER PRIMARY KEY, rkey TEXT NOT NULL)")
+    db.execute(
+        "CREATE TRIGGER IF NOT EXISTS team_outbox_update AFTER UPDATE ON responses"
+        f" WHEN ({changed}) AND NEW.rowid <= {_TEAM_CLAIM}"
+        " BEGIN INSERT INTO team_outbox (rkey) VALUES (NEW.rkey); END"
+    )
+    db.execute(
+        "CREATE TRIGGER IF NOT EXISTS team_outbox_delete AFTER DELETE ON responses"
+        f" WHEN OLD.rowid <= {_TEAM_CLAIM}"
+        " BEGIN INSERT INTO team_outbox (rkey) VALUES (OLD.rkey); END"
+    )
+    db.execute(
+        "CREATE TRIGGER IF NOT EXISTS team_outbox_insert AFTER INSERT ON responses"
+        f" WHEN NEW.rowid <= {_TEAM_CLAIM}"
+        " BEGIN INSERT INTO team_outbox (rkey) VALUES (NEW.rkey); END"
+    )
+
+
+def _m007_message_identity(db: sqlite3.Connection) -> None:
     """A response's identity is its message id; its request id is an alias (issue 16).
 
     Rows are re-keyed 'm:' + message id. Rows that were one response under two keys (a
@@ -370,6 +404,13 @@ def _m006_message_identity(db: sqlite3.Connection) -> None:
         for r in rows[1:]:
             db.execute("UPDATE otlp_api_requests SET rkey = ? WHERE rkey = ?", (keep, r[0]))
             db.execute("DELETE FROM responses WHERE rkey = ?", (r[0],))
+    # The key is no team column: tell a team ledger (migration 6's queue) of both keys of every
+    # row it has heard of, the old one as gone (duplicates deleted above queued themselves).
+    rekeyed = (
+        "FROM responses WHERE message_id != '' AND rkey != 'm:' || message_id AND rowid <= " + _TEAM_CLAIM
+    )
+    db.execute(f"INSERT INTO team_outbox (rkey) SELECT rkey {rekeyed}")
+    db.execute(f"INSERT INTO team_outbox (rkey) SELECT 'm:' || message_id {rekeyed}")
     db.execute("UPDATE otlp_api_requests SET rkey = (SELECT 'm:' || r.message_id FROM responses r"
                " WHERE r.rkey = otlp_api_requests.rkey AND r.message_id != '')"
                " WHERE rkey IN (SELECT rkey FROM responses WHERE message_id != '')")
@@ -386,5 +427,6 @@ MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
     _m003_rollup,
     _m004_otlp_received,
     _m005_rollup_times,
-    _m006_message_identity,
+    _m006_team_outbox,
+    _m007_message_identity,
 ]

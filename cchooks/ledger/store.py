@@ -22,6 +22,8 @@ if TYPE_CHECKING:
     from collections.abc import Iterable, Iterator, Sequence
     from pathlib import Path
 
+    from cchooks.ledger.team_queue import OutboxBatch
+
 BUSY_TIMEOUT_MS = 30_000
 
 _COLUMNS = (
@@ -475,6 +477,34 @@ class Ledger:
 
     def mark_ingested(self) -> None:
         self.meta_set("last_ingest_ms", str(int(time.time() * 1000)))
+
+    # -- the team ledger's offline queue (cchooks.ledger.team_queue) ----------------------
+    def machine_id(self) -> str:
+        """This ledger's stable machine id for the team ledger (generated on first use)."""
+        from cchooks.ledger import team_queue
+
+        return team_queue.machine_id(self)
+
+    def team_select_target(self, target: str) -> None:
+        from cchooks.ledger import team_queue
+
+        team_queue.select_target(self, target)
+
+    def team_claim_batch(self, limit: int) -> OutboxBatch:
+        """The next responses (and queued changes) the team ledger has not committed."""
+        from cchooks.ledger import team_queue
+
+        return team_queue.claim_batch(self, limit)
+
+    def team_mark_pushed(self, batch: OutboxBatch) -> None:
+        from cchooks.ledger import team_queue
+
+        team_queue.mark_pushed(self, batch)
+
+    def team_pending(self) -> int:
+        from cchooks.ledger import team_queue
+
+        return team_queue.pending(self)
 
 
 def time_filter(since_ms: int | None, until_ms: int | None) -> tuple[list[str], list[object]]:

@@ -33,6 +33,8 @@ def _label(report: Report, row: ReportRow, width: int) -> str:
     if report.group == "session":
         project = os.path.basename((row.project or "").rstrip("/")) or "-"
         key = f"{key[:8]} {project}"
+    if row.by:  # team reports --by host|user: the host label or user first
+        key = f"{key} {next(iter(row.by.values()))}"
     return key if len(key) <= width else key[: width - 1] + "…"
 
 
@@ -93,20 +95,22 @@ def render_json(report: Report, breakdown: bool = False) -> str:
 
 def render_csv(report: Report, breakdown: bool = False) -> str:
     buf = io.StringIO()
-    fields = [report.key_name, "model", "responses", "input_tokens", "output_tokens", "cache_creation_tokens",
+    by = list(report.rows[0].by or {}) if report.rows else []  # team reports --by host|user
+    fields = [report.key_name, *by, "model", "responses", "input_tokens", "output_tokens", "cache_creation_tokens",
               "cache_creation_5m_tokens", "cache_creation_1h_tokens", "cache_read_tokens", "total_tokens",
               "cost_usd", "unpriced_tokens"]  # fmt: skip
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(fields)
 
-    def emit(key: str, model: str, t: Totals) -> None:
+    def emit(row: ReportRow, model: str, t: Totals) -> None:
         j = t.to_json()
-        w.writerow([key, model] + [j[f] if j[f] is not None else "" for f in fields[2:]])
+        split = [(row.by or {}).get(k, "") for k in by]
+        w.writerow([row.key, *split, model] + [j[f] if j[f] is not None else "" for f in fields[2 + len(by) :]])
 
     for row in report.rows:
         if breakdown:
             for model, t in sorted(row.models.items()):
-                emit(row.key, model, t)
+                emit(row, model, t)
         else:
-            emit(row.key, ";".join(sorted(row.models)), row.totals)
+            emit(row, ";".join(sorted(row.models)), row.totals)
     return buf.getvalue()
