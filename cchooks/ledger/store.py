@@ -321,8 +321,8 @@ class Ledger:
     def _resolve_aliases(self, rows: list[tuple[object, ...]]) -> list[tuple[object, ...]]:
         """Point rows that name a stored response only by its request id at that response's row."""
         known = self.rows_by_request_id(str(r[2]) for r in rows if r[2])
-        if not known and not any(r[2] for r in rows):
-            return rows
+        if not known and all(r[1] for r in rows):
+            return rows  # new responses, all known by message id (a transcript read): nothing to resolve
         out: list[tuple[object, ...]] = []
         for row in rows:
             key, mid, rid = str(row[0]), str(row[1]), str(row[2])
