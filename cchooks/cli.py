@@ -34,6 +34,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "telemetry": ("cchooks.commands.telemetry", "print the environment that turns on Claude Code telemetry"),
     "recover": ("cchooks.commands.recover", "rebuild a damaged ledger, keeping a copy of the old file"),
     "team": ("cchooks.commands.team", "the shared team ledger on PostgreSQL: init, sync, hosts"),
+    "import": ("cchooks.commands.imports", "bring in usage other tools kept (ccusage, stats-cache.json, ...)"),
+    "analyze": ("cchooks.commands.analyze", "where the tokens go: by agent type, cost analysis, recommendations"),
 }
 
 
@@ -65,6 +67,17 @@ EXAMPLES: dict[str, list[str]] = {
         "cchooks team sync",
         "cchooks team hosts --json",
     ],
+    "import": [
+        "cchooks import ccusage daily.json session.json",
+        "cchooks import ~/.claude/stats-cache.json --dry-run",
+        "cchooks import dashboard ~/usage/usage.json --adopt-limits",
+    ],
+    "analyze": [
+        "cchooks analyze",
+        "cchooks analyze --breakdown --cost-analysis --since 2026-11-01",
+        "cchooks analyze --agent general-purpose --json",
+        "cchooks analyze --csv",
+    ],
 }
 
 # Exit codes every command shares (cli.main is the one place that maps errors to them).
@@ -94,20 +107,24 @@ def reference() -> str:
     saved = os.environ.get("COLUMNS")
     os.environ["COLUMNS"] = "100"  # argparse wraps to the terminal; the page must not depend on it
     try:
-        parts = [
-            "# Command reference\n",
-            "Generated from `--help` by `python -m cchooks.cli --reference > docs/cli.md`; a test keeps it"
-            " current.\n",
-            "```text\n" + _top_parser().format_help() + "```\n",
-        ]
-        for name in COMMANDS:
-            parts.append(f"## cchooks {name}\n")
-            parts.append("```text\n" + command_parser(name).format_help() + "```\n")
-    finally:
+        return _reference()
+    finally:  # restored: a caller in the same process (a test) must not inherit the width
         if saved is None:
             del os.environ["COLUMNS"]
         else:
             os.environ["COLUMNS"] = saved
+
+
+def _reference() -> str:
+    parts = [
+        "# Command reference\n",
+        "Generated from `--help` by `python -m cchooks.cli --reference > docs/cli.md`; a test keeps it"
+        " current.\n",
+        "```text\n" + _top_parser().format_help() + "```\n",
+    ]
+    for name in COMMANDS:
+        parts.append(f"## cchooks {name}\n")
+        parts.append("```text\n" + command_parser(name).format_help() + "```\n")
     return "\n".join(parts)
 
 

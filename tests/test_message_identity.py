@@ -163,9 +163,9 @@ def test_identical_records_in_one_export_are_two_calls_and_a_retry_is_not() -> N
 def test_migration_merges_rows_that_were_one_response(tmp_path: Path) -> None:
     path = tmp_path / "old.sqlite3"
     db = sqlite3.connect(path, isolation_level=None)
-    for m in MIGRATIONS[:6]:  # the schema before message identity (migration 7)
+    for m in MIGRATIONS[:7]:  # the schema before message identity (migration 8)
         m(db)
-    db.execute("PRAGMA user_version = 6")
+    db.execute("PRAGMA user_version = 7")
     cols = ("rkey, message_id, request_id, session_id, ts_ms, model, input_tokens, output_tokens, cache_5m_tokens,"
             " cache_1h_tokens, cache_read_tokens, source")  # fmt: skip
     rows = [

@@ -21,6 +21,7 @@ ONLY_FOR = {
     "breakdown": tuple(k for k in CHOICES if k != "blocks"),
     "team": tuple(k for k in CHOICES if k != "blocks"),
     "by": tuple(k for k in CHOICES if k != "blocks"),
+    "imported": tuple(k for k in CHOICES if k != "blocks"),
 }
 
 
@@ -36,6 +37,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     fmt.add_argument("--json", action="store_true", help="machine-readable JSON (docs/json.md)")
     fmt.add_argument("--csv", action="store_true", help="CSV")
     parser.add_argument("--breakdown", action="store_true", help="per-model rows (not for blocks)")
+    parser.add_argument(
+        "--imported", action="store_true",
+        help="also list usage brought in by `cchooks import`, marked and outside the totals (not for blocks)",
+    )  # fmt: skip
     parser.add_argument("--no-ingest", action="store_true", help="query the ledger as it is")
     parser.add_argument("--active", action="store_true", help="blocks only: just the active block")
     parser.add_argument("--verbose", "-v", action="store_true", help="say how many malformed lines were skipped")
@@ -89,12 +94,27 @@ def run(args: argparse.Namespace) -> int:
             )  # fmt: skip
         except ValueError as exc:
             raise CommandError(str(exc), 2) from None
+        stored = _imported(ledger, args, cfg) if args.imported else None
+    prices = price_table(None, cfg.price_overrides()) if stored is not None else None
     if args.json:
-        print(render_json(rep, args.breakdown))
+        if stored is None or prices is None:
+            print(render_json(rep, args.breakdown))
+        else:
+            import json
+
+            from cchooks.reports.imported import section
+
+            doc = rep.to_json(args.breakdown)
+            doc["imported"] = section(stored, prices)
+            print(json.dumps(doc, indent=2))
     elif args.csv:
         sys.stdout.write(render_csv(rep, args.breakdown))
     else:
         print(render_table(rep, args.breakdown))
+        if stored is not None and prices is not None:
+            from cchooks.reports.imported import render_text
+
+            print(render_text(stored, prices))
     return 0
 
 
@@ -139,3 +159,14 @@ def _team(args: argparse.Namespace) -> int:
     else:
         print(render_table(rep, args.breakdown))
     return 0
+
+
+def _imported(ledger, args: argparse.Namespace, cfg):  # type: ignore[no-untyped-def]
+    """Imported entries overlapping the report's period (all of them without --since/--until)."""
+    from cchooks.ledger.imports import imported
+    from cchooks.timezones import parse_day_bound, resolve_tz
+
+    zone = resolve_tz(args.tz or cfg.report.timezone)
+    since = parse_day_bound(args.since, zone) if args.since else None
+    until = parse_day_bound(args.until, zone, end=True) if args.until else None
+    return imported(ledger, since, until)

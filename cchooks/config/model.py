@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator, model_validator
 
@@ -104,6 +104,9 @@ class BudgetConfig(_Section):
     block: StrictBool = False  # PreToolUse denies tool calls once a hard limit is crossed
     hard_limit_factor: float = Field(default=1.0, gt=0)  # hard limit = threshold * factor
     inform_model: StrictBool = False  # also pass warnings to Claude (UserPromptSubmit additionalContext)
+    # Per agent type ("general-purpose", "Explore", "main" for the main thread): USD one session's
+    # agents of that type may spend (cchooks.hooks.budget).
+    agents: dict[str, Annotated[float, Field(gt=0, allow_inf_nan=False)]] = Field(default_factory=dict)
 
 
 class LimitsConfig(_Section):
@@ -113,6 +116,9 @@ class LimitsConfig(_Section):
     weekly_tokens: int | None = Field(default=None, gt=0)
     weekly_usd: float | None = Field(default=None, gt=0)
     monthly_usd: float | None = Field(default=None, gt=0)
+    monthly_tokens: int | None = Field(default=None, gt=0)
+    # What the token limits above count: all | no_cache_read | input_output (cchooks.totals).
+    token_measure: Literal["all", "no_cache_read", "input_output"] = "input_output"
     weekly_reset_weekday: int = Field(default=0, ge=0, le=6)  # Monday; only without an official reset
     weekly_reset_hour: int = Field(default=0, ge=0, le=23)
 

@@ -33,6 +33,7 @@ FIVE_HOURS_MS = 5 * HOUR_MS
 DAY_MS = 24 * HOUR_MS
 WEEK_MS = 7 * DAY_MS
 
+
 def now_ms() -> int:
     return int(time.time() * 1000)
 
@@ -59,6 +60,26 @@ def spend(ledger: Ledger, prices: PriceTable | None, where: str, params: Iterabl
 
 def session_spend(ledger: Ledger, prices: PriceTable | None, session_id: str) -> Totals:
     return spend(ledger, prices, "session_id = ?", (session_id,))
+
+
+def session_agent_spend(
+    ledger: Ledger, prices: PriceTable | None, session_id: str, agent_type: str
+) -> Totals:
+    """One session's spend by agent type (`main`: the main thread), as `report agent` keys it."""
+    if agent_type == "main":
+        return spend(
+            ledger, prices, "session_id = ? AND agent_id IS NULL AND agent_type IS NULL", (session_id,)
+        )
+    return spend(ledger, prices, "session_id = ? AND agent_type = ?", (session_id, agent_type))
+
+
+def set_agent_type(ledger: Ledger, session_id: str, agent_id: str, agent_type: str) -> int:
+    """Name the type of a subagent's responses that have none (from a hook payload); returns how many."""
+    cur = ledger.conn.execute(
+        "UPDATE responses SET agent_type = ? WHERE session_id = ? AND agent_id = ? AND agent_type IS NULL",
+        (agent_type, session_id, agent_id),
+    )
+    return int(cur.rowcount)
 
 
 def spend_between(

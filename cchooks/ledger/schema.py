@@ -231,7 +231,7 @@ _ADD = ", ".join(f"{t} = {t} + excluded.{t}" for t in _TOKENS.split(", "))
 _SUB = ", ".join(f"{t} = {t} - OLD.{t}" for t in _TOKENS.split(", "))
 _NEW = ", ".join(f"NEW.{t}" for t in _TOKENS.split(", "))
 # `partial` (0/1 per response) sums to the estimated responses of a bucket; it is the last
-# rollup column because migration 7 appended it.
+# rollup column because migration 8 appended it.
 _ADD_NEW = f"""
     INSERT INTO usage_rollup VALUES (NEW.ts_ms / {ROLLUP_BUCKET_MS}, NEW.model, {_lc("NEW")}, 1, {_NEW},
         NEW.ts_ms, NEW.ts_ms, NEW.partial)
@@ -264,7 +264,7 @@ DROP_ROLLUP_TRIGGERS = [
     f"DROP TRIGGER IF EXISTS temp.{n}" for n in ("rollup_insert", "rollup_delete", "rollup_update")
 ]
 def _rebuild_rollup(partial: bool = True) -> list[str]:
-    # partial=False: the rollup as migration 5 left it, before migration 7 added `partial`.
+    # partial=False: the rollup as migration 5 left it, before migration 8 added `partial`.
     return [
         "DELETE FROM usage_rollup",
         f"INSERT INTO usage_rollup SELECT ts_ms / {ROLLUP_BUCKET_MS}, model, {_lc('responses')}, count(*),"
@@ -315,7 +315,7 @@ def _m005_rollup_times(db: sqlite3.Connection) -> None:
     for col in ("first_ms", "last_ms"):
         if col not in have:  # idempotent: a ledger whose version was reset must still open
             db.execute(f"ALTER TABLE usage_rollup ADD COLUMN {col} INTEGER")
-    have_partial = "partial" in have  # a ledger whose version was reset to 4 after migration 7
+    have_partial = "partial" in have  # a ledger whose version was reset to 4 after migration 8
     for sql in _rebuild_rollup(partial=have_partial):
         db.execute(sql)
 
@@ -354,7 +354,57 @@ def _m006_team_outbox(db: sqlite3.Connection) -> None:
     )
 
 
-def _m007_message_identity(db: sqlite3.Connection) -> None:
+def _m007_imports(db: sqlite3.Connection) -> None:
+    """Usage imported from other tools' files (`cchooks import`), kept apart from the measured
+    `responses`: what a file states, with its provenance. Idempotent (IF NOT EXISTS)."""
+    run_script(
+        db,
+        """
+        -- One row per imported file content: re-importing the same bytes changes nothing.
+        CREATE TABLE IF NOT EXISTS import_files (
+            fingerprint TEXT PRIMARY KEY,      -- sha256 of the file's bytes
+            format      TEXT NOT NULL,
+            path        TEXT NOT NULL,
+            version     TEXT,
+            imported_ms INTEGER NOT NULL,
+            entries     INTEGER NOT NULL,
+            limits      TEXT                   -- JSON of the limits the file states
+        );
+        -- One row per period / session / agent a file states. ikey: format + the entry's own key
+        -- (+ the path for figures of one file only); a newer file's entry replaces an older one.
+        CREATE TABLE IF NOT EXISTS imported_usage (
+            ikey        TEXT PRIMARY KEY,
+            fingerprint TEXT NOT NULL,
+            format      TEXT NOT NULL,
+            path        TEXT NOT NULL,
+            scope       TEXT NOT NULL,
+            label       TEXT NOT NULL,
+            start_ms    INTEGER,
+            end_ms      INTEGER,
+            session_id  TEXT,
+            agent_type  TEXT,
+            model       TEXT,
+            requests    INTEGER NOT NULL DEFAULT 0,
+            input_tokens INTEGER NOT NULL DEFAULT 0,
+            output_tokens INTEGER NOT NULL DEFAULT 0,
+            cache_5m_tokens INTEGER NOT NULL DEFAULT 0,
+            cache_1h_tokens INTEGER NOT NULL DEFAULT 0,
+            cache_read_tokens INTEGER NOT NULL DEFAULT 0,
+            web_search_requests INTEGER NOT NULL DEFAULT 0,
+            unsplit_tokens INTEGER NOT NULL DEFAULT 0,
+            stated_total INTEGER,
+            stated_cost_usd REAL,
+            first_ms    INTEGER,
+            last_ms     INTEGER,
+            note        TEXT,
+            detail      INTEGER NOT NULL DEFAULT 0
+        );
+        CREATE INDEX IF NOT EXISTS imported_usage_start ON imported_usage(start_ms);
+        """,
+    )
+
+
+def _m008_message_identity(db: sqlite3.Connection) -> None:
     """A response's identity is its message id; its request id is an alias (issue 16).
 
     Rows are re-keyed 'm:' + message id. Rows that were one response under two keys (a
@@ -428,5 +478,6 @@ MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
     _m004_otlp_received,
     _m005_rollup_times,
     _m006_team_outbox,
-    _m007_message_identity,
+    _m007_imports,
+    _m008_message_identity,
 ]
