@@ -219,11 +219,11 @@ def test_sync_exactly_once_keeps_the_most_complete_copy(team: str, tmp_path: Pat
     # response folded away locally (an OTLP-only row) disappears from the team too.
     write(b, [record(250, out=900), record(399, out=5)])
     with Ledger.open(b) as ledger, ledger.write():
-        ledger.conn.execute("DELETE FROM responses WHERE rkey = 'req398'")
+        ledger.conn.execute("DELETE FROM responses WHERE rkey = 'm:msg398'")
     r = sb.sync_once(snapshot=False)
     assert (r.pushed, r.deleted, r.pending) == (1, 1, 0)  # the unchanged 399 is not sent again
     rows = team_rows(team)
-    assert rows["req250"][2] == 900 and "req398" not in rows and len(rows) == 399
+    assert rows["m:msg250"][2] == 900 and "m:msg398" not in rows and len(rows) == 399
     truth = ground_truth([a, b])
     assert rows == truth
     assert rollup_by_machine(team) == by_machine(truth)
@@ -236,7 +236,7 @@ def test_sync_exactly_once_keeps_the_most_complete_copy(team: str, tmp_path: Pat
     write(c2, [record(1000)])
     TeamSync(settings("C", hash_project=True), str(c2)).sync_once(snapshot=False)
     with pg(team) as c:
-        (p,) = c.execute("SELECT project FROM cchooks.responses WHERE rkey = 'req1000'").fetchone()
+        (p,) = c.execute("SELECT project FROM cchooks.responses WHERE rkey = 'm:msg1000'").fetchone()
     assert len(p) == 16 and "secret" not in p
 
 

@@ -53,6 +53,7 @@ def spend(ledger: Ledger, prices: PriceTable | None, where: str, params: Iterabl
             model, t.responses, t.input_tokens, t.output_tokens, t.cache_creation_5m_tokens,
             t.cache_creation_1h_tokens, t.cache_read_tokens, cost,
             web_search_requests=t.web_search_requests, first_ms=t.first_ms, last_ms=t.last_ms,
+            estimated_responses=t.estimated_responses,
         )  # fmt: skip
     return out
 

@@ -50,8 +50,9 @@ def render_table(report: Report, breakdown: bool = False, width: int | None = No
     body: list[list[str]] = []
 
     def cells(label: str, t: Totals) -> list[str]:
-        return [label, fmt(t.input_tokens), fmt(t.output_tokens), fmt(t.cache_creation_tokens),
-                fmt(t.cache_read_tokens), fmt(t.total_tokens), money(t)]  # fmt: skip
+        est = "~" if t.estimated_responses else ""  # the output (and so cost) is a lower bound
+        return [label, fmt(t.input_tokens), est + fmt(t.output_tokens), fmt(t.cache_creation_tokens),
+                fmt(t.cache_read_tokens), est + fmt(t.total_tokens), est + money(t)]  # fmt: skip
 
     # Size the label column from what the numbers leave of the terminal width.
     numbers = [cells("", t)[1:] for t in [report.totals, *(r.totals for r in report.rows)]]
@@ -77,6 +78,12 @@ def render_table(report: Report, breakdown: bool = False, width: int | None = No
             "Cost unknown for: " + ", ".join(report.unpriced_models)
             + f" ({report.totals.unpriced_tokens:,} tokens, shown as ?). Add prices in the config file."
         )  # fmt: skip
+    if report.totals.estimated_responses:
+        out.append("")
+        out.append(
+            f"~ {report.totals.estimated_responses:,} response(s) whose final output count never reached a"
+            " transcript (streaming lines only, no OTLP): their output is a lower bound."
+        )
     if not report.rows:
         out = ["No usage in the ledger for this range."]
     return "\n".join(out)

@@ -118,7 +118,10 @@ def seg_model(f: Figures, p: Painter) -> str | None:
 
 
 def _session_source(f: Figures) -> str:
-    """The session's ledger figures: confirmed by fresh OTLP, or the ledger's alone."""
+    """The session's ledger figures: an estimate when a response's output is only known from
+    streaming-partial lines, else confirmed by fresh OTLP, or the ledger's alone."""
+    if f.session is not None and f.session.estimated_responses:
+        return ESTIMATE
     return CONFIRMED if f.session_confirmed else LEDGER
 
 
@@ -145,7 +148,7 @@ def _today_text(f: Figures, p: Painter) -> str | None:
     s = f.today
     if s is None:
         return None
-    text = p.mark(fmt_spend_usd(s), LEDGER)
+    text = p.mark(fmt_spend_usd(s), ESTIMATE if s.estimated_responses else LEDGER)
     if s.responses and not s.priced:
         text += f" ({fmt_tokens(s.total_tokens)} tok)"
     elif p.s.daily_budget_usd:
