@@ -21,8 +21,8 @@ import pytest
 from tests.transcript_factory import Resp, assistant_line
 
 HOT = Path(__file__).resolve().parent.parent / "cchooks" / "hot.py"
-HOOK_LIMIT = 2.0  # shortened (default 5 s) so the tests are quick; the rule is the same
-STATUS_LIMIT = 1.5
+HOOK_LIMIT = 2.5  # shortened (default 5 s) so the tests are quick; the rule is the same
+STATUS_LIMIT = 2.0
 
 
 def _hot(kind: str, payload: dict[str, object], ledger: Path, stdin: bytes | None = None) -> float:
