@@ -33,6 +33,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "launch": ("cchooks.commands.launch", "run `claude` with telemetry sent to a cchooks receiver"),
     "telemetry": ("cchooks.commands.telemetry", "print the environment that turns on Claude Code telemetry"),
     "recover": ("cchooks.commands.recover", "rebuild a damaged ledger, keeping a copy of the old file"),
+    "metrics": ("cchooks.commands.metrics", "print the ledger as Prometheus metrics (what /metrics serves)"),
 }
 
 
@@ -59,6 +60,7 @@ EXAMPLES: dict[str, list[str]] = {
     "launch": ["cchooks launch -- -p 'hello'"],
     "telemetry": ["cchooks telemetry env", "eval \"$(cchooks telemetry env)\""],
     "recover": ["cchooks recover", "cchooks recover --ledger ~/backup/ledger.sqlite3 --json"],
+    "metrics": ["cchooks metrics", "cchooks metrics --output /var/lib/node_exporter/textfile/cchooks.prom"],
 }
 
 # Exit codes every command shares (cli.main is the one place that maps errors to them).
