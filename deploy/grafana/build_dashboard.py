@@ -173,7 +173,24 @@ def render() -> str:
     return json.dumps(dashboard(), indent=2, ensure_ascii=False) + "\n"
 
 
+def markdown() -> str:
+    """The panels section of docs/prometheus.md."""
+    lines = []
+    for p in PANELS:
+        if "row" in p:
+            lines += [f"### {p['row']}", ""]
+            continue
+        lines.append(f"**{p['title']}** ({p['type']}, {p['unit']})")
+        lines.append("")
+        for t in p["targets"]:
+            lines += ["```promql", t["expr"], "```", ""]
+    return "\n".join(lines)
+
+
 if __name__ == "__main__":
     if sys.argv[1:] == ["--check"]:
         sys.exit(0 if OUT.read_text() == render() else 1)
+    if sys.argv[1:] == ["--markdown"]:
+        print(markdown())
+        sys.exit(0)
     OUT.write_text(render())
