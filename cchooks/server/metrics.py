@@ -409,4 +409,7 @@ def exposition(ledger_path: str | None, config_path: str | None, *, cache: bool 
     with open_ledger_for_metrics(ledger_path) as ledger:
         registry = CollectorRegistry(auto_describe=False)
         registry.register(LedgerCollector(ledger, config, slow))
-        return generate_latest(registry), CONTENT_TYPE
+        # One read transaction: every family of a scrape comes from the same state of the ledger,
+        # even while an ingest commits between its queries.
+        with ledger.snapshot():
+            return generate_latest(registry), CONTENT_TYPE
