@@ -155,8 +155,8 @@ def _tokens(by: dict[str, Totals]) -> Samples:
 
 
 def _cost(by: dict[str, Totals]) -> Samples:
-    # A key with no priced response has no cost series: its cost is unknown, not 0.
-    return [((key,), t.cost_usd) for key, t in by.items() if t.priced]
+    # A key whose responses have no price has no cost series: its cost is unknown, not 0.
+    return [((key,), t.cost_usd) for key, t in by.items() if t.priced or not t.responses]
 
 
 def _responses(by: dict[str, Totals]) -> Samples:
