@@ -73,9 +73,12 @@ def response_sums(ledger: Ledger, threshold_of: ThresholdOf | None) -> list[SumR
     return sums_by(ledger.conn, "source", "", (), threshold_of)
 
 
-# Record tables other than `responses` (manual entries, imported records) register here: their
-# name (the `source` label) -> a query giving SumRows keyed by that name. One query each; a
-# missing table (an older ledger opened read-only) gives no rows.
+# Record tables other than `responses` (manual entries, say) register here: their name (the
+# `source` label) -> a query giving SumRows keyed by that name. One query each; a missing table
+# (an older ledger opened read-only) gives no rows. Only tables whose sums never fall belong here
+# (their rows are added, or replaced by more complete copies): these sums become counters. Figures
+# that can be replaced by smaller ones or superseded when looked at (`cchooks import`'s
+# imported_usage) are gauges, not counters.
 EXTRA_SOURCES: dict[str, ExtraSource] = {}
 
 
