@@ -33,6 +33,9 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "launch": ("cchooks.commands.launch", "run `claude` with telemetry sent to a cchooks receiver"),
     "telemetry": ("cchooks.commands.telemetry", "print the environment that turns on Claude Code telemetry"),
     "recover": ("cchooks.commands.recover", "rebuild a damaged ledger, keeping a copy of the old file"),
+    "team": ("cchooks.commands.team", "the shared team ledger on PostgreSQL: init, sync, hosts"),
+    "import": ("cchooks.commands.imports", "bring in usage other tools kept (ccusage, stats-cache.json, ...)"),
+    "analyze": ("cchooks.commands.analyze", "where the tokens go: by agent type, cost analysis, recommendations"),
     "metrics": ("cchooks.commands.metrics", "print the ledger as Prometheus metrics (what /metrics serves)"),
 }
 
@@ -60,6 +63,22 @@ EXAMPLES: dict[str, list[str]] = {
     "launch": ["cchooks launch -- -p 'hello'"],
     "telemetry": ["cchooks telemetry env", "eval \"$(cchooks telemetry env)\""],
     "recover": ["cchooks recover", "cchooks recover --ledger ~/backup/ledger.sqlite3 --json"],
+    "team": [
+        "CCHOOKS_TEAM_URL=postgresql://admin@db.example/cchooks cchooks team init --grants cchooks_sync",
+        "cchooks team sync",
+        "cchooks team hosts --json",
+    ],
+    "import": [
+        "cchooks import ccusage daily.json session.json",
+        "cchooks import ~/.claude/stats-cache.json --dry-run",
+        "cchooks import dashboard ~/usage/usage.json --adopt-limits",
+    ],
+    "analyze": [
+        "cchooks analyze",
+        "cchooks analyze --breakdown --cost-analysis --since 2026-11-01",
+        "cchooks analyze --agent general-purpose --json",
+        "cchooks analyze --csv",
+    ],
     "metrics": ["cchooks metrics", "cchooks metrics --output /var/lib/node_exporter/textfile/cchooks.prom"],
 }
 
@@ -90,20 +109,24 @@ def reference() -> str:
     saved = os.environ.get("COLUMNS")
     os.environ["COLUMNS"] = "100"  # argparse wraps to the terminal; the page must not depend on it
     try:
-        parts = [
-            "# Command reference\n",
-            "Generated from `--help` by `python -m cchooks.cli --reference > docs/cli.md`; a test keeps it"
-            " current.\n",
-            "```text\n" + _top_parser().format_help() + "```\n",
-        ]
-        for name in COMMANDS:
-            parts.append(f"## cchooks {name}\n")
-            parts.append("```text\n" + command_parser(name).format_help() + "```\n")
-    finally:
+        return _reference()
+    finally:  # restored: a caller in the same process (a test) must not inherit the width
         if saved is None:
             del os.environ["COLUMNS"]
         else:
             os.environ["COLUMNS"] = saved
+
+
+def _reference() -> str:
+    parts = [
+        "# Command reference\n",
+        "Generated from `--help` by `python -m cchooks.cli --reference > docs/cli.md`; a test keeps it"
+        " current.\n",
+        "```text\n" + _top_parser().format_help() + "```\n",
+    ]
+    for name in COMMANDS:
+        parts.append(f"## cchooks {name}\n")
+        parts.append("```text\n" + command_parser(name).format_help() + "```\n")
     return "\n".join(parts)
 
 
@@ -172,9 +195,10 @@ def describe_error(exc: BaseException) -> tuple[str, int]:
     from cchooks.commands.common import CommandError
     from cchooks.config import ConfigError
     from cchooks.ledger.store import LedgerError
+    from cchooks.team import TeamError
 
-    if isinstance(exc, CommandError):
-        return str(exc), exc.code
+    if isinstance(exc, CommandError | TeamError):
+        return str(exc), getattr(exc, "code", 1)
     if isinstance(exc, ConfigError):
         return f"{exc} (fix the file, or point --config / CCHOOKS_CONFIG at another one)", 1
     if isinstance(exc, LedgerError):

@@ -51,14 +51,25 @@ class SlotRecord:
         return f"{type(self).__name__}({fields})"
 
 
+# How sure a copy is of the session that made the response (`UsageRecord.credit`): a copy
+# with a higher rank decides the session and timestamp. `requestSessionId` and OTLP name
+# the session outright; Claude Code 2.0.x fork copies drop `requestId`, so a line that has
+# one is the original rather than a copy.
+CREDIT_NAMED = 3
+CREDIT_REQUEST_ID = 2
+CREDIT_GUESS = 1
+# A line older than the first line of its file was copied there (a fork or resume copy).
+CREDIT_COPY = 0
+
+
 class UsageRecord(SlotRecord):
-    """One billed API response, identified by (message_id, request_id); see `key`."""
+    """One billed API response, identified by its message id (a request id is an alias); see `key`."""
 
     __slots__ = (
         "message_id", "request_id", "session_id", "timestamp_ms", "model", "input_tokens",
         "output_tokens", "cache_creation_5m_tokens", "cache_creation_1h_tokens", "cache_read_tokens",
         "web_search_requests", "service_tier", "speed", "agent_id", "agent_type", "project",
-        "project_dir", "source", "otlp_cost_usd", "host",
+        "project_dir", "source", "otlp_cost_usd", "host", "partial", "credit",
     )  # fmt: skip
 
     def __init__(
@@ -83,6 +94,8 @@ class UsageRecord(SlotRecord):
         source: str = SOURCE_TRANSCRIPT,
         otlp_cost_usd: float | None = None,
         host: str | None = None,
+        partial: bool = False,  # output seen only on streaming lines written before the message ended
+        credit: int = CREDIT_REQUEST_ID,  # see CREDIT_NAMED; OTLP events name their own session
     ) -> None:
         self.message_id = message_id
         self.request_id = request_id
@@ -104,6 +117,8 @@ class UsageRecord(SlotRecord):
         self.source = source
         self.otlp_cost_usd = otlp_cost_usd
         self.host = host
+        self.partial = partial
+        self.credit = credit
 
     @property
     def cache_creation_tokens(self) -> int:
@@ -121,8 +136,12 @@ class UsageRecord(SlotRecord):
 
     @property
     def key(self) -> str:
-        """The ledger key: the request id (shared with OTLP), else the message id."""
-        return self.request_id if self.request_id else "m:" + self.message_id
+        """The ledger key: the message id; the request id (OTLP's join key) only when no message id is known.
+
+        Copies of one response do not all carry both ids (2.0.x fork copies lack `requestId`,
+        OTLP lacks the message id), so the ledger also merges rows that share a request id.
+        """
+        return "m:" + self.message_id if self.message_id else self.request_id
 
 
 class ParseStats(SlotRecord):

@@ -53,7 +53,7 @@ class Totals:
     __slots__ = (
         "responses", "input_tokens", "output_tokens", "cache_creation_5m_tokens",
         "cache_creation_1h_tokens", "cache_read_tokens", "web_search_requests", "cost_usd",
-        "unpriced_tokens", "unpriced_responses", "first_ms", "last_ms", "models",
+        "unpriced_tokens", "unpriced_responses", "first_ms", "last_ms", "models", "estimated_responses",
     )  # fmt: skip
 
     def __init__(
@@ -71,6 +71,7 @@ class Totals:
         first_ms: int | None = None,
         last_ms: int | None = None,
         models: list[str] | None = None,
+        estimated_responses: int = 0,
     ) -> None:
         self.responses = responses
         self.input_tokens = input_tokens
@@ -85,6 +86,9 @@ class Totals:
         self.first_ms = first_ms
         self.last_ms = last_ms
         self.models: list[str] = models if models is not None else []  # first seen first, unique
+        # responses whose output only streaming-partial transcript lines gave (no later line, no
+        # OTLP): their output is a lower bound, shown with `~`
+        self.estimated_responses = estimated_responses
 
     # -- adding -------------------------------------------------------------------------------
 
@@ -102,9 +106,11 @@ class Totals:
         web_search_requests: int = 0,
         first_ms: int | None = None,
         last_ms: int | None = None,
+        estimated_responses: int = 0,
     ) -> None:
         """Add the sums of `responses` responses of one model; `cost` None means unpriced."""
         self.responses += responses
+        self.estimated_responses += estimated_responses
         self.input_tokens += input_tokens
         self.output_tokens += output_tokens
         self.cache_creation_5m_tokens += cache_5m_tokens
@@ -135,6 +141,7 @@ class Totals:
 
     def merge(self, other: Totals) -> None:
         self.responses += other.responses
+        self.estimated_responses += other.estimated_responses
         self.input_tokens += other.input_tokens
         self.output_tokens += other.output_tokens
         self.cache_creation_5m_tokens += other.cache_creation_5m_tokens
@@ -210,6 +217,7 @@ class Totals:
             "cost_usd": round_usd(self.cost_or_none),
             "unpriced_tokens": self.unpriced_tokens,
             "unpriced_responses": self.unpriced_responses,
+            "estimated_responses": self.estimated_responses,
             "models": sorted(self.models),
             "first_ms": self.first_ms,
             "last_ms": self.last_ms,

@@ -71,3 +71,13 @@ def ground_truth() -> dict:
 @pytest.fixture
 def ledger_path(tmp_path: Path) -> Path:
     return tmp_path / "ledger.sqlite3"
+
+
+@pytest.fixture(scope="session")
+def pg_server():  # type: ignore[no-untyped-def]
+    """One throwaway PostgreSQL server for the session (tests/pgserver.py); each test makes its own database."""
+    from tests.pgserver import PgServer
+
+    server = PgServer()
+    yield server
+    server.close()

@@ -108,7 +108,7 @@ def test_statusline_in_a_real_interactive_session_with_otlp(
     compact = [rid for rid, r in truth.items() if r["step"] == "compact_summary"]
     assert len(compact) == 1
     with Ledger.open(ledger_path) as led:
-        rows = {r.key: r for r in led.records()}
+        rows = {r.request_id: r for r in led.records()}
         session = live.session_spend(led, load_price_table(), sid)
         received = dict(led.conn.execute("SELECT request_id, received_ms FROM otlp_api_requests").fetchall())
     assert set(rows) == set(truth)

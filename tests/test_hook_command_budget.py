@@ -178,3 +178,42 @@ def test_bad_config_never_breaks_the_hook(claude_dir: Path, ledger_path: Path, t
     log = (Path(os.environ["CCHOOKS_LOG_DIR"]) / "cchooks.log").read_text()
     assert "not valid TOML" in log
     assert "[budget] session_usd" in log and "[budget] block" in log
+
+
+def add_agent_records(ledger: Path, session: str, agent_type: str | None, n: int, agent_id: str = "a1") -> None:
+    """n subagent responses of 100k output tokens ($2.00 each on Opus 5.5)."""
+    now = int(time.time() * 1000)
+    with Ledger.open(ledger) as led, led.write():
+        led.upsert_records(
+            UsageRecord(f"m_{agent_id}_{i}", f"r_{agent_id}_{i}", session, now - 1000 + i, "claude-opus-5-5",
+                        output_tokens=100_000, agent_id=agent_id, agent_type=agent_type)
+            for i in range(n)
+        )  # fmt: skip
+
+
+def test_per_agent_budget_warns_once_and_blocks_only_that_agent_type(ledger_path: Path, tmp_path: Path) -> None:
+    cfg = write_config(tmp_path / "c.toml", '[budget]\nblock = true\n[budget.agents]\ngeneral-purpose = 3.0\n')
+    add_agent_records(ledger_path, "sess-g", "general-purpose", 1)  # $2.00: below
+    stop = {"session_id": "sess-g", "hook_event_name": "SubagentStop", "agent_id": "a1", "agent_type": "general-purpose"}
+    assert hook(stop, ledger_path, cfg) is None
+    add_agent_records(ledger_path, "sess-g", "general-purpose", 2, "a2")  # $6.00
+    out = hook(stop, ledger_path, cfg)
+    assert out is not None
+    msg = out["systemMessage"]
+    assert "general-purpose agents' spend $6.00" in msg and '[budget.agents] "general-purpose"' in msg
+    assert hook({**stop, "hook_event_name": "Stop"}, ledger_path, cfg) is None  # once per session and type
+    pre = {"session_id": "sess-g", "hook_event_name": "PreToolUse", "tool_name": "Bash", "tool_input": {}}
+    assert hook(pre, ledger_path, cfg) is None  # the main thread's tool calls go on
+    denied = hook({**pre, "agent_id": "a2", "agent_type": "general-purpose"}, ledger_path, cfg)
+    assert denied is not None
+    assert denied["hookSpecificOutput"]["permissionDecision"] == "deny"
+    assert "general-purpose" in denied["hookSpecificOutput"]["permissionDecisionReason"]
+
+
+def test_subagent_stop_names_the_type_of_untyped_responses(ledger_path: Path, tmp_path: Path) -> None:
+    cfg = write_config(tmp_path / "c.toml", "")
+    add_agent_records(ledger_path, "sess-u", None, 2, "a9")
+    stop = {"session_id": "sess-u", "hook_event_name": "SubagentStop", "agent_id": "a9", "agent_type": "Explore"}
+    assert hook(stop, ledger_path, cfg) is None
+    with sqlite3.connect(ledger_path) as db:
+        assert {t for (t,) in db.execute("SELECT agent_type FROM responses WHERE session_id = 'sess-u'")} == {"Explore"}

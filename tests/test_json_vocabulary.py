@@ -74,6 +74,7 @@ def env(claude_dir: Path, tmp_path: Path) -> list[str]:
         ["reconcile"],
         ["ingest"],
         ["status"],
+        ["analyze"],
     ],
 )
 def test_every_json_output_speaks_the_vocabulary(argv: list[str], env: list[str], capsys) -> None:  # type: ignore[no-untyped-def]
@@ -81,5 +82,39 @@ def test_every_json_output_speaks_the_vocabulary(argv: list[str], env: list[str]
     out = capsys.readouterr().out
     assert code in (0, 1), out  # status exits 1 when it finds problems (e.g. nothing installed)
     n = _check(json.loads(out))
-    if argv[0] in ("report", "limits", "reconcile"):
+    if argv[0] in ("report", "limits", "reconcile", "analyze"):
         assert n > 0
+
+
+def test_team_json_outputs_speak_the_vocabulary(pg_server, env: list[str], monkeypatch, capsys) -> None:  # type: ignore[no-untyped-def]
+    """The team ledger's --json (tests/pgserver.py: a real PostgreSQL)."""
+    from tests.pgserver import ADMIN_PASSWORD
+
+    monkeypatch.setenv("PGPASSWORD", ADMIN_PASSWORD)
+    monkeypatch.setenv("CCHOOKS_TEAM_URL", pg_server.url(pg_server.new_database()))
+    assert main(["team", "init"]) == 0
+    ledger = env[:2]
+    for argv, totals in (
+        (["team", "sync", *env], 0),
+        (["report", "daily", "--team", "--breakdown", *ledger], 1),
+        (["report", "session", "--team", "--by", "host", *ledger], 1),
+        (["report", "model", "--team", "--by", "user", *ledger], 1),
+        (["limits", "--team", "--no-ingest", *ledger], 1),
+        (["team", "hosts", *ledger], 1),
+    ):
+        capsys.readouterr()
+        assert main([*argv, "--json"]) == 0
+        doc = json.loads(capsys.readouterr().out)
+        n = _check(doc)
+        assert n >= totals, argv
+
+
+def test_import_and_report_imported_json_speak_the_vocabulary(env: list[str], tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    daily = {"daily": [{"date": "2026-11-22", "inputTokens": 1, "outputTokens": 2, "cacheCreationTokens": 3,
+                        "cacheReadTokens": 4, "totalTokens": 10, "totalCost": 0.5, "modelsUsed": ["claude-opus-5-5"]}]}
+    path = tmp_path / "daily.json"
+    path.write_text(json.dumps(daily))
+    assert main(["import", str(path), "--json", "--ledger", env[1]]) == 0
+    assert _check(json.loads(capsys.readouterr().out)) == 1
+    assert main(["report", "daily", "--imported", "--json", *env]) == 0
+    assert _check(json.loads(capsys.readouterr().out)) >= 3

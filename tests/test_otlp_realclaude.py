@@ -56,7 +56,7 @@ def test_real_claude_exports_into_cchooks_receiver(realclaude: Any, tmp_path: Pa
 
         ingest_config_dirs(ledger, res.config_dir)
         reconcile_ledger(ledger)
-        records = {r.key: r for r in ledger.records()}
+        records = {r.request_id: r for r in ledger.records()}
         assert len(records) == 12
         for scenario, t in truth:
             r = records[t["request_id"]]

@@ -25,7 +25,7 @@ odd = st.one_of(
     # the edges of the valid range (cchooks.records.MAX_TOKENS) and beyond int64
     st.sampled_from([10**12 - 1, 10**12, 2**62, 2**63 - 1, 2**63, 2**64, -1, float("nan")]),
     st.text(max_size=6),
-    st.sampled_from(["", "<synthetic>", "assistant", "2026-11-22T11:45:01Z", "2026-11-22 11:45", "x"]),
+    st.sampled_from(["", "<synthetic>", "assistant", "2026-11-22T11:45:01Z", "2026-11-22 11:45", "x", "end_turn"]),
     st.lists(st.integers(0, 3), max_size=2),
     st.dictionaries(st.sampled_from(["ephemeral_5m_input_tokens", "ephemeral_1h_input_tokens",
                                      "web_search_requests", "x"]), st.integers(-2, 50), max_size=3),
@@ -37,6 +37,7 @@ FIELDS = [
     ((), "agentId"), ((), "attributionAgent"), ((), "cwd"), ((), "uuid"), ((), "isApiErrorMessage"),
     ((), "message"),
     (("message",), "id"), (("message",), "model"), (("message",), "usage"), (("message",), "content"),
+    (("message",), "stop_reason"),
     (("message", "usage"), "input_tokens"), (("message", "usage"), "output_tokens"),
     (("message", "usage"), "cache_creation_input_tokens"), (("message", "usage"), "cache_read_input_tokens"),
     (("message", "usage"), "cache_creation"), (("message", "usage"), "server_tool_use"),

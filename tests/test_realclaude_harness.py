@@ -153,7 +153,10 @@ def test_interactive_statusline_tee(realclaude: Callable[..., harness.RunResult]
     assert_matches_ground_truth_interactive(scn)
     assert len(scn.statusline) >= 3
     tee = scn.statusline_tee
-    assert len(tee) == len(scn.statusline) and all(t["wrapped_rc"] == 0 for t in tee)
+    # Claude Code abandons a statusline run still in flight (a newer one, or the exit): its tee
+    # record may be missing, never more than that one.
+    assert len(scn.statusline) - 1 <= len(tee) <= len(scn.statusline)
+    assert all(t["wrapped_rc"] == 0 for t in tee)
     assert tee[-1]["wrapped_stdout"].startswith("REAL-SL cost=")
     assert "REAL-SL cost=" in scn.panes["04-after-compact"]
     assert "Notification" in {h["event"] for h in scn.hooks}

@@ -38,7 +38,7 @@ def _totals(ledger: Ledger) -> dict[str, int]:
 
 def _check_reconciled(ledger: Ledger) -> None:
     assert _totals(ledger) == TOTAL
-    recs = {r.key: r for r in ledger.records()}
+    recs = {r.request_id: r for r in ledger.records()}
     truth = ground_truth()["responses"]
     assert isinstance(truth, list)
     for t in truth:
@@ -123,7 +123,7 @@ def test_fallback_match_when_the_event_has_no_request_id(tmp_path: Path) -> None
         _upsert(ledger, _transcript(request_id="req_x"))
         _store(ledger, _api(request_id=None))
         (r,) = ledger.records()
-        assert r.source == "both" and r.key == "req_x" and r.otlp_cost_usd == 0.001
+        assert r.source == "both" and (r.key, r.request_id) == ("m:msg_1", "req_x") and r.otlp_cost_usd == 0.001
 
 
 def test_fallback_match_when_the_transcript_has_no_request_id(tmp_path: Path) -> None:
@@ -165,7 +165,7 @@ def test_otlp_only_row_is_folded_into_a_late_transcript(tmp_path: Path) -> None:
         stats = reconcile_ledger(ledger, learn=False)
         assert stats.folded == 1
         (r,) = ledger.records()
-        assert r.key == "req_z" and r.source == "both" and r.otlp_cost_usd == 0.001
+        assert (r.key, r.request_id) == ("m:msg_1", "req_z") and r.source == "both" and r.otlp_cost_usd == 0.001
         assert reconcile_ledger(ledger, learn=False).folded == 0
 
 

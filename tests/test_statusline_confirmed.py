@@ -99,7 +99,7 @@ def line(led: Ledger, cost_usd: float | None = None, now: int = NOW, **settings:
 
 def sources(led: Ledger) -> dict[str, str]:
     return dict(
-        led.conn.execute("SELECT rkey, source FROM responses WHERE session_id = ?", (SID,)).fetchall()
+        led.conn.execute("SELECT request_id, source FROM responses WHERE session_id = ?", (SID,)).fetchall()
     )
 
 

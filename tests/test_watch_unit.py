@@ -242,4 +242,8 @@ def test_lost_events_trigger_a_rescan(tmp_path: Path, watcher, monkeypatch: pyte
         "Inotify queue overflowed; reconciling recursive watches below %r", str(claude)
     )
     wait_for_ledger(tmp_path / "ledger.sqlite3", c, "rescan after overflow")
+    # The scan's responses commit before the watcher thread counts the scan: wait for the count too.
+    deadline = time.monotonic() + 5
+    while w.stats.scans < 1 and time.monotonic() < deadline:
+        time.sleep(0.02)
     assert w.stats.scans >= 1

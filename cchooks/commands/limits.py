@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from typing import Any
 
 from cchooks.commands.common import add_common, ingest_or_warn
 
@@ -25,6 +26,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--tz", help="IANA time zone for week/month boundaries (default: config, else local)")
     parser.add_argument("--no-ingest", action="store_true", help="query the ledger as it is")
     parser.add_argument("--verbose", "-v", action="store_true")
+    parser.add_argument(
+        "--team", action="store_true",
+        help="the shared windows of every machine in the team ledger ([team] url / $CCHOOKS_TEAM_URL)",
+    )  # fmt: skip
 
 
 def run(args: argparse.Namespace) -> int:
@@ -41,12 +46,38 @@ def run(args: argparse.Namespace) -> int:
         if not args.no_ingest:
             ingest_or_warn(ledger, args.claude_dir, args.verbose, show_progress=not args.json)
         now = now_ms()
-        result = summary(ctx, load_window_data(ledger, now), now)
+        if args.team:
+            data, team = _team_data(args, ledger, now)
+        else:
+            data, team = load_window_data(ledger, now), None
+        result = summary(ctx, data, now)
+        if team:
+            result["team"] = team
     if args.json:
         print(json.dumps(result, indent=2))
     else:
+        if team:
+            print(f"team ledger {team}: every machine's usage")
         print(render_limits(result, ctx.tz, _width()))
     return 0
+
+
+def _team_data(args: argparse.Namespace, ledger: Any, now: int) -> tuple[Any, str]:
+    """Every machine's responses of the window history from the team ledger, with this machine's
+    rate-limit snapshots (Claude Code's official figures are per account: any machine's hold)."""
+    from cchooks.commands.team import settings_or_fail
+    from cchooks.monitor.data import DAY_MS, HISTORY_DAYS, WindowData
+    from cchooks.team.pg import connect
+    from cchooks.team.queries import window_records
+
+    _cfg, settings = settings_or_fail(args.config)
+    since = now - HISTORY_DAYS * DAY_MS
+    conn = connect(settings)
+    try:
+        records = window_records(conn, since)
+    finally:
+        conn.close()
+    return WindowData(records, ledger.rate_limit_snapshots(since_ms=since)), settings.target
 
 
 def _width() -> int:

@@ -10,9 +10,9 @@ import sys
 import threading
 import warnings
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from cchooks.commands.common import add_ledger_args
+from cchooks.commands.common import CONFIG_HELP, add_ledger_args
 
 if TYPE_CHECKING:
     from cchooks.watch import WatchOptions
@@ -23,6 +23,7 @@ _WAKE = signal.SIGUSR1  # sent to ourselves when the writer thread fails
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_ledger_args(parser)
+    parser.add_argument("--config", metavar="FILE", help=CONFIG_HELP)
     parser.add_argument(
         "--poll", type=float, metavar="SECONDS",
         help="poll the file system every SECONDS instead of using native events (inotify, FSEvents, ...)",
@@ -100,10 +101,37 @@ def run(args: argparse.Namespace) -> int:
         except LedgerError as exc:
             print(f"cchooks watch: {exc}", file=sys.stderr)
             return 1
+        team = _team_sync(args.config, ledger_path)
         log_file = setup_logging(args.verbose)
-        return _watch(options, log_file)
+        if team is None:
+            return _watch(options, log_file)
+        stop = threading.Event()
+        thread = threading.Thread(target=team.run, args=(stop,), name="cchooks-team-sync", daemon=True)
+        thread.start()
+        logging.getLogger("cchooks.team").info(
+            "syncing to the team ledger %s every %g s", team.settings.target, team.settings.sync_interval
+        )
+        try:
+            return _watch(options, log_file)
+        finally:
+            stop.set()
+            thread.join(timeout=30)
     finally:
         lock.release()
+
+
+def _team_sync(config: str | None, ledger_path: Path) -> Any:
+    """A TeamSync when [team] is configured (None otherwise: no PostgreSQL library is imported)."""
+    from cchooks.config import load_config
+    from cchooks.team.settings import team_settings
+
+    cfg = load_config(config)
+    settings = team_settings(cfg)
+    if settings is None:
+        return None
+    from cchooks.team.sync import TeamSync
+
+    return TeamSync(settings, str(ledger_path), cfg)
 
 
 def _watch(options: WatchOptions, log_file: Path | None) -> int:

@@ -185,8 +185,9 @@ def describe_validation_error(exc: Any) -> str:
     return "; ".join(parts) + more
 
 
-def save_config(config: Config, path: str | os.PathLike[str] | None = None) -> Path:
-    """Write the config atomically (temp file + rename) with tomli-w."""
+def save_config(config: Config, path: str | os.PathLike[str] | None = None, *, only_set: bool = False) -> Path:
+    """Write the config atomically (temp file + rename) with tomli-w. `only_set` writes only the keys
+    the config was given (a file read by `load_config` keeps its keys, without every default)."""
     import tempfile
     from pathlib import Path
 
@@ -196,7 +197,7 @@ def save_config(config: Config, path: str | os.PathLike[str] | None = None) -> P
 
     p = Path(path) if path else config_file_path()
     p.parent.mkdir(parents=True, exist_ok=True)
-    data = tomli_w.dumps(config.model_dump(mode="json", exclude_none=True, by_alias=True))
+    data = tomli_w.dumps(config.model_dump(mode="json", exclude_none=True, by_alias=True, exclude_unset=only_set))
     fd, tmp = tempfile.mkstemp(dir=p.parent, prefix=".config.", suffix=".tmp")
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:

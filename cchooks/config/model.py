@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator, model_validator
 
@@ -104,6 +104,9 @@ class BudgetConfig(_Section):
     block: StrictBool = False  # PreToolUse denies tool calls once a hard limit is crossed
     hard_limit_factor: float = Field(default=1.0, gt=0)  # hard limit = threshold * factor
     inform_model: StrictBool = False  # also pass warnings to Claude (UserPromptSubmit additionalContext)
+    # Per agent type ("general-purpose", "Explore", "main" for the main thread): USD one session's
+    # agents of that type may spend (cchooks.hooks.budget).
+    agents: dict[str, Annotated[float, Field(gt=0, allow_inf_nan=False)]] = Field(default_factory=dict)
 
 
 class LimitsConfig(_Section):
@@ -113,6 +116,9 @@ class LimitsConfig(_Section):
     weekly_tokens: int | None = Field(default=None, gt=0)
     weekly_usd: float | None = Field(default=None, gt=0)
     monthly_usd: float | None = Field(default=None, gt=0)
+    monthly_tokens: int | None = Field(default=None, gt=0)
+    # What the token limits above count: all | no_cache_read | input_output (cchooks.totals).
+    token_measure: Literal["all", "no_cache_read", "input_output"] = "input_output"
     weekly_reset_weekday: int = Field(default=0, ge=0, le=6)  # Monday; only without an official reset
     weekly_reset_hour: int = Field(default=0, ge=0, le=23)
 
@@ -122,6 +128,37 @@ class OtlpConfig(_Section):
     port: int = Field(default=4318, ge=1, le=65535)
     token: str | None = None
     forward: str | None = None
+
+
+class TeamConfig(_Section):
+    """`[team]`: the shared PostgreSQL ledger (cchooks.team); nothing changes while `url` is unset."""
+
+    # postgresql://user@host:port/dbname; $CCHOOKS_TEAM_URL wins. No password here: it comes from
+    # PGPASSWORD (or CCHOOKS_TEAM_URL) or ~/.pgpass, so it is never in cchooks' files or caches.
+    url: str | None = None
+    sslmode: Literal["disable", "allow", "prefer", "require", "verify-ca", "verify-full"] | None = None
+    machine_label: str | None = Field(default=None, min_length=1, max_length=200)  # default: hostname
+    user: str | None = Field(default=None, min_length=1, max_length=200)  # default: the login name
+    hash_project: StrictBool = False  # send sha256(project name)[:16] instead of the name
+    sync_interval: float = Field(default=30.0, ge=1)  # seconds between syncs in `cchooks watch`
+    batch_size: int = Field(default=100_000, ge=1, le=1_000_000)  # responses per transaction
+    statusline: StrictBool = True  # the statusline shows the pool (from the local snapshot)
+
+    @field_validator("url")
+    @classmethod
+    def _no_password(cls, v: str | None) -> str | None:
+        if v is None:
+            return v
+        from urllib.parse import urlsplit
+
+        parts = urlsplit(v)
+        if parts.scheme not in ("postgresql", "postgres"):
+            raise ValueError("must be a postgresql:// URL")
+        if parts.password is not None or "password=" in parts.query:
+            raise ValueError(
+                "must not hold a password: put it in ~/.pgpass or the PGPASSWORD environment variable"
+            )
+        return v
 
 
 class MetricsConfig(_Section):
@@ -143,6 +180,7 @@ class Config(BaseModel):
     budget: BudgetConfig = Field(default_factory=BudgetConfig)
     limits: LimitsConfig = Field(default_factory=LimitsConfig)
     otlp: OtlpConfig = Field(default_factory=OtlpConfig)
+    team: TeamConfig = Field(default_factory=TeamConfig)
     metrics: MetricsConfig = Field(default_factory=MetricsConfig)
 
     @model_validator(mode="after")

@@ -16,4 +16,5 @@ SEGMENTS = (
     "lines",
     "duration",
     "cwd",
+    "team",
 )

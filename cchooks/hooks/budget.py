@@ -16,6 +16,11 @@ statusline payload has recorded one that is still running, else ccusage's 5-hour
 heuristic; *weekly* is the official `seven_day` window likewise, else the local week
 starting on `[limits] weekly_reset_weekday` / `weekly_reset_hour` (Monday 00:00).
 
+Per agent type (`[budget.agents]`, e.g. `general-purpose = 5.0`; `main` is the main thread): what
+one session's agents of that type spent. Warned about on Stop, UserPromptSubmit and SubagentStop,
+once per session and type; with `block = true`, PreToolUse denies the tool calls *of that agent
+type* (the payload's `agent_type`) once its spend is at or over the hard limit.
+
 Totals is the ledger's (transcripts x the price table). Responses of unpriced models add
 no dollars; the message says so instead of pretending they were free.
 """
@@ -29,6 +34,7 @@ from cchooks.ledger.live import (
     current_official,
     local_day_start_ms,
     local_week_start_ms,
+    session_agent_spend,
     session_spend,
     spend_between,
 )
@@ -54,7 +60,7 @@ META_PREFIX = "budget_warned:"
 class BudgetSettings:
     __slots__ = (
         "session_usd", "daily_usd", "five_hour_usd", "weekly_usd", "block", "hard_limit_factor", "inform_model",
-        "timezone", "weekly_reset_weekday", "weekly_reset_hour", "price_overrides", "problems",
+        "timezone", "weekly_reset_weekday", "weekly_reset_hour", "price_overrides", "problems", "agents",
     )  # fmt: skip
 
     def __init__(self) -> None:
@@ -70,10 +76,11 @@ class BudgetSettings:
         self.weekly_reset_hour = 0
         self.price_overrides: dict[str, dict[str, Any]] = {}
         self.problems: list[str] = []
+        self.agents: dict[str, float] = {}  # agent type -> USD per session
 
     @property
     def enabled(self) -> bool:
-        return any(self.limit(k) is not None for k in KINDS)
+        return bool(self.agents) or any(self.limit(k) is not None for k in KINDS)
 
     def limit(self, kind: str) -> float | None:
         value: float | None = getattr(self, f"{kind}_usd")
@@ -99,6 +106,8 @@ def budget_from_raw(cfg: dict[str, Any]) -> BudgetSettings:
     for key in ("block", "inform_model", "hard_limit_factor"):
         if sec.get(key) is not None:
             setattr(s, key, sec[key])
+    agents = sec.get("agents") or {}
+    s.agents = {str(k): float(v) for k, v in agents.items()} if isinstance(agents, dict) else {}
     s.timezone = (cfg.get("report") or {}).get("timezone") or None
     limits = cfg.get("limits") or {}
     s.weekly_reset_weekday = limits.get("weekly_reset_weekday", s.weekly_reset_weekday)
@@ -111,15 +120,18 @@ def budget_from_raw(cfg: dict[str, Any]) -> BudgetSettings:
 
 
 class Measured:
-    """The spend of one budget kind in its current period."""
+    """The spend of one budget kind in its current period (kind `agent`: of one agent type)."""
 
-    __slots__ = ("kind", "limit_usd", "spend", "period")
+    __slots__ = ("kind", "limit_usd", "spend", "period", "agent_type")
 
-    def __init__(self, kind: str, limit_usd: float, spend: Totals, period: str) -> None:
+    def __init__(
+        self, kind: str, limit_usd: float, spend: Totals, period: str, agent_type: str | None = None
+    ) -> None:
         self.kind = kind
         self.limit_usd = limit_usd
         self.spend = spend
         self.period = period  # identifies the period, so a warning is given once per period
+        self.agent_type = agent_type
 
     @property
     def cost_usd(self) -> float:
@@ -129,14 +141,38 @@ class Measured:
         amount = f"${self.spend.cost_usd:,.2f}"
         if not self.spend.cost_known:
             amount += f" (plus {self.spend.unpriced_tokens:,} tokens of unpriced models)"
+        if self.kind == "agent":
+            return f"this session's {self.agent_type} agents' spend {amount}"
         return f"{LABELS[self.kind]} {amount}"
+
+    @property
+    def setting(self) -> str:
+        """The config key that set this limit."""
+        return f'[budget.agents] "{self.agent_type}"' if self.kind == "agent" else f"[budget] {self.kind}_usd"
+
+    @property
+    def meta_kind(self) -> str:
+        return f"agent:{self.agent_type}" if self.kind == "agent" else self.kind
 
 
 def measure(
-    ledger: Ledger, prices: PriceTable | None, settings: BudgetSettings, session_id: str | None, now: int
+    ledger: Ledger,
+    prices: PriceTable | None,
+    settings: BudgetSettings,
+    session_id: str | None,
+    now: int,
+    agent_types: list[str] | None = None,
 ) -> list[Measured]:
-    """Totals per configured budget kind, in the period running at `now`."""
+    """Totals per configured budget kind, in the period running at `now`; per-agent budgets for
+    `agent_types` (default: every configured one) in this session."""
     out: list[Measured] = []
+    if session_id:
+        for agent_type in settings.agents if agent_types is None else agent_types:
+            limit = settings.agents.get(agent_type)
+            if limit is None:
+                continue
+            spent = session_agent_spend(ledger, prices, session_id, agent_type)
+            out.append(Measured("agent", limit, spent, "session", agent_type))
     for kind in KINDS:
         limit = settings.limit(kind)
         if limit is None:
@@ -174,9 +210,9 @@ def measure(
 
 
 def warning_text(m: Measured) -> str:
+    what = f"{m.agent_type} agent" if m.kind == "agent" else m.kind.replace("_", "-")
     return (
-        f"cchooks budget: {m.describe()} has reached your {m.kind.replace('_', '-')} budget of"
-        f" ${m.limit_usd:,.2f} ([budget] {m.kind}_usd)."
+        f"cchooks budget: {m.describe()} has reached your {what} budget of ${m.limit_usd:,.2f} ({m.setting})."
     )
 
 
@@ -193,7 +229,7 @@ def new_warnings(ledger: Ledger, measured: list[Measured], session_id: str | Non
     out: list[str] = []
     with ledger.write():
         for m in crossed:
-            key = f"{META_PREFIX}{sid}:{m.kind}"
+            key = f"{META_PREFIX}{sid}:{m.meta_kind}"
             if ledger.meta_get(key) == m.period:
                 continue
             ledger.meta_set(key, m.period)
@@ -208,7 +244,7 @@ def deny_reason(measured: list[Measured], settings: BudgetSettings) -> str | Non
         return None
     parts = [
         f"{m.describe()} is over the hard limit of ${m.limit_usd * settings.hard_limit_factor:,.2f}"
-        f" ([budget] {m.kind}_usd"
+        f" ({m.setting}"
         + (f" x hard_limit_factor {settings.hard_limit_factor:g}" if settings.hard_limit_factor != 1 else "")
         + ")"
         for m in over

@@ -28,6 +28,9 @@ if TYPE_CHECKING:
     from cchooks.ledger.store import Ledger
 
 WARN_EVENTS = frozenset({"Stop", "UserPromptSubmit"})
+AGENT_WARN_EVENTS = frozenset({"Stop", "UserPromptSubmit", "SubagentStop"})  # per-agent budgets also here
+# Events whose payload names a subagent's id and type (the type fills in responses that lack one).
+AGENT_EVENTS = frozenset({"SubagentStart", "SubagentStop"})
 GUARD_EVENTS = frozenset({"PreToolUse"})
 # A hook waits this long for another writer (another hook, a backfill) before skipping its
 # ingest; the next hook catches up. Below the hard time limit on purpose.
@@ -100,7 +103,10 @@ def handle(event: str, payload: dict[str, Any], options: HookOptions | None = No
         log_error("config", exc, "using defaults (budget guard off)")
         raw = {}
     budget: BudgetSettings | None = None
-    if any((raw.get("budget") or {}).get(f"{k}_usd") is not None for k in ("session", "daily", "five_hour", "weekly")):
+    section = raw.get("budget") or {}
+    if section.get("agents") or any(
+        section.get(f"{k}_usd") is not None for k in ("session", "daily", "five_hour", "weekly")
+    ):
         from cchooks.hooks.budget import budget_from_raw
 
         budget = budget_from_raw(raw)
@@ -118,14 +124,31 @@ def handle(event: str, payload: dict[str, Any], options: HookOptions | None = No
             from cchooks.hooks.log import log_warning
 
             log_warning(f"hook {event}", "ledger busy; ingest skipped (the next hook catches up)")
+        if event in AGENT_EVENTS:
+            _note_agent_type(ledger, payload)
         if budget is None or not budget.enabled:
             return None
         guard = event in GUARD_EVENTS and budget.block
-        if event not in WARN_EVENTS and not guard:
+        warn = event in WARN_EVENTS or (event in AGENT_WARN_EVENTS and bool(budget.agents))
+        if not warn and not guard:
             return None
         return _budget_output(ledger, event, payload, budget, guard)
     finally:
         ledger.close()
+
+
+def _note_agent_type(ledger: Ledger, payload: dict[str, Any]) -> None:
+    """A SubagentStart/Stop payload names the agent's type: give it to its responses lacking one."""
+    from cchooks.ledger.live import set_agent_type
+
+    session_id, agent_id = _str(payload.get("session_id")), _str(payload.get("agent_id"))
+    agent_type = _str(payload.get("agent_type"))
+    if session_id and agent_id and agent_type:
+        try:
+            set_agent_type(ledger, session_id, agent_id, agent_type)
+        except Exception as exc:
+            if not is_locked_error(exc):
+                raise
 
 
 def _budget_output(
@@ -136,7 +159,11 @@ def _budget_output(
 
     prices = load_price_table(budget.price_overrides)
     session_id = _str(payload.get("session_id"))
-    measured = measure(ledger, prices, budget, session_id, now_ms())
+    # A tool call is charged to its own agent type (no agent_type: the main thread).
+    agent_types = [_str(payload.get("agent_type")) or "main"] if guard else None
+    measured = measure(ledger, prices, budget, session_id, now_ms(), agent_types)
+    if event not in WARN_EVENTS and not guard:
+        measured = [m for m in measured if m.kind == "agent"]  # SubagentStop: per-agent budgets only
     if guard:
         reason = deny_reason(measured, budget)
         if reason is None:

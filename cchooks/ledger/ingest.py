@@ -18,9 +18,9 @@ import zlib
 
 from cchooks.fastjson import loads as json_loads
 from cchooks.ledger.store import record_row
-from cchooks.parsers.transcript import parse_chunk
+from cchooks.parsers.transcript import parse_chunk, parse_timestamp_ms
 from cchooks.paths import clean_path
-from cchooks.records import ParseStats, SlotRecord
+from cchooks.records import CREDIT_COPY, CREDIT_NAMED, ParseStats, SlotRecord
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -45,6 +45,7 @@ PARALLEL_BYTES = 64 << 20  # above this much new data, parse in worker processes
 TASK_BYTES = 8 << 20  # new data per task of a parse process
 HOT_COMMIT_EVERY = READ_CHUNK  # hooks and the statusline commit every chunk: progress under a time limit
 MAX_LINE = 64 << 20  # a "line" without a newline in this many bytes is skipped (counted as too long)
+FIRST_LINES, FIRST_LINES_BYTES = 20, 256 << 10  # where a file's first timestamp is looked for
 
 
 class TranscriptFile(SlotRecord):
@@ -281,6 +282,10 @@ def _parse_from(
     stop_at: float | None = None,
     commit_every: int = COMMIT_EVERY,
 ) -> None:
+    # Copies (2.0.x forks keep the original's requestId and timestamp but take the new
+    # sessionId) are older than the file they sit in: they never take the original's credit.
+    # They are written when the file is made, so only a read from the start meets them.
+    born = _first_timestamp_ms(fh) if start == 0 else None
     fh.seek(start)
     offset = start
     pending = b""
@@ -325,6 +330,7 @@ def _parse_from(
             pending = data[used:]
         if since_save >= commit_every:
             # Large reads commit part-way so a crash (or a time limit) does not redo all of it.
+            _mark_copies(acc, born)
             bad = stats.malformed + stats.non_utf8 + stats.invalid_tokens + stats.too_long
             emit(Segment([record_row(r) for r in acc.values()], _position(tf, fh, st, offset, bad - bad_before), since_save))
             acc, since_save, bad_before = {}, 0, bad
@@ -332,8 +338,38 @@ def _parse_from(
             out.complete = False  # the rest is read by the next call
             break
     out.bytes_read = fh.tell() - start
+    _mark_copies(acc, born)
     bad = stats.malformed + stats.non_utf8 + stats.invalid_tokens + stats.too_long
     emit(Segment([record_row(r) for r in acc.values()], _position(tf, fh, st, offset, bad - bad_before), since_save))
+
+
+def _first_timestamp_ms(fh: BinaryIO) -> int | None:
+    """The top-level `timestamp` of the first lines that have one (when the file was begun)."""
+    fh.seek(0)
+    budget = FIRST_LINES_BYTES  # bounded: a file may begin with a huge line (or no newline at all)
+    for _ in range(FIRST_LINES):
+        line = fh.readline(budget)  # usually a short queue-operation or user line
+        budget -= len(line)
+        if not line.endswith(b"\n"):
+            break  # the end of the file, or of the budget
+        if b'"timestamp"' not in line:
+            continue
+        try:
+            obj = json_loads(line)
+        except ValueError:
+            continue
+        ts = parse_timestamp_ms(obj.get("timestamp")) if isinstance(obj, dict) else None
+        if ts is not None:
+            return ts
+    return None
+
+
+def _mark_copies(acc: dict[str, UsageRecord], born: int | None) -> None:
+    if born is None:
+        return
+    for r in acc.values():
+        if r.timestamp_ms < born and r.credit < CREDIT_NAMED:
+            r.credit = CREDIT_COPY
 
 
 def _position(
@@ -386,8 +422,34 @@ class _Batch:
             return
         with self.ledger.write():
             self.ledger.upsert_rows(self.rows)
+            _fold_unjoined_otlp(self.ledger, self.rows)
             self.ledger.conn.executemany(_SAVE_POSITION, self.positions)
         self.rows, self.positions, self.bytes = [], [], 0
+
+
+# OTLP-only rows of calls whose event had no request id (2.0.x-2.1.0) have synthetic keys
+# 'otlp:<session>:...'; a transcript row read later may be the same call.
+_ANY_UNJOINED = "SELECT 1 FROM responses WHERE rkey >= 'otlp:' AND rkey < 'otlp;' LIMIT 1"
+_MAY_JOIN = (
+    "SELECT 1 FROM responses WHERE session_id = ? AND rkey >= 'otlp:' AND rkey < 'otlp;'"
+    " AND input_tokens = ? AND cache_read_tokens = ? AND cache_5m_tokens + cache_1h_tokens = ? LIMIT 1"
+)
+
+
+def _fold_unjoined_otlp(ledger: Ledger, rows: list[tuple[object, ...]]) -> None:
+    """Fold such rows into the transcript rows just written, so OTLP that arrived first is not
+    counted twice until `reconcile`. Two indexed lookups when nothing applies (the hot path)."""
+    if not rows or ledger.conn.execute(_ANY_UNJOINED).fetchone() is None:
+        return
+    # record_row order: session_id 3, input 6, cache 5m 8, 1h 9, read 10
+    sessions = {
+        str(r[3]) for r in rows
+        if ledger.conn.execute(_MAY_JOIN, (r[3], r[6], r[10], int(r[8]) + int(r[9]))).fetchone()  # type: ignore[call-overload]
+    }  # fmt: skip
+    if sessions:
+        from cchooks.ledger.reconcile import fold_unjoined
+
+        fold_unjoined(ledger, sessions)
 
 
 _SAVE_POSITION = (

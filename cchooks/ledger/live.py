@@ -33,6 +33,7 @@ FIVE_HOURS_MS = 5 * HOUR_MS
 DAY_MS = 24 * HOUR_MS
 WEEK_MS = 7 * DAY_MS
 
+
 def now_ms() -> int:
     return int(time.time() * 1000)
 
@@ -52,12 +53,33 @@ def spend(ledger: Ledger, prices: PriceTable | None, where: str, params: Iterabl
             model, t.responses, t.input_tokens, t.output_tokens, t.cache_creation_5m_tokens,
             t.cache_creation_1h_tokens, t.cache_read_tokens, cost,
             web_search_requests=t.web_search_requests, first_ms=t.first_ms, last_ms=t.last_ms,
+            estimated_responses=t.estimated_responses,
         )  # fmt: skip
     return out
 
 
 def session_spend(ledger: Ledger, prices: PriceTable | None, session_id: str) -> Totals:
     return spend(ledger, prices, "session_id = ?", (session_id,))
+
+
+def session_agent_spend(
+    ledger: Ledger, prices: PriceTable | None, session_id: str, agent_type: str
+) -> Totals:
+    """One session's spend by agent type (`main`: the main thread), as `report agent` keys it."""
+    if agent_type == "main":
+        return spend(
+            ledger, prices, "session_id = ? AND agent_id IS NULL AND agent_type IS NULL", (session_id,)
+        )
+    return spend(ledger, prices, "session_id = ? AND agent_type = ?", (session_id, agent_type))
+
+
+def set_agent_type(ledger: Ledger, session_id: str, agent_id: str, agent_type: str) -> int:
+    """Name the type of a subagent's responses that have none (from a hook payload); returns how many."""
+    cur = ledger.conn.execute(
+        "UPDATE responses SET agent_type = ? WHERE session_id = ? AND agent_id = ? AND agent_type IS NULL",
+        (agent_type, session_id, agent_id),
+    )
+    return int(cur.rowcount)
 
 
 def spend_between(

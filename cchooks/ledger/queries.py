@@ -115,7 +115,7 @@ def _rollup_sums(
     sql = (
         f"SELECT {key} AS k, model, long_context, sum(responses), sum(input_tokens), sum(output_tokens),"
         " sum(cache_5m_tokens), sum(cache_1h_tokens), sum(cache_read_tokens), sum(web_search_requests),"
-        f" min(first_ms), max(last_ms) FROM usage_rollup{clause} GROUP BY k, model, long_context"
+        f" min(first_ms), max(last_ms), sum(partial) FROM usage_rollup{clause} GROUP BY k, model, long_context"
         " HAVING sum(responses) > 0 ORDER BY k, model"
     )
     out: list[SumRow] = []

@@ -29,7 +29,7 @@ from typing import Any
 from cchooks.ledger.store import Ledger
 from cchooks.parsers.otlp import COST_USAGE, TOKEN_USAGE, ApiRequest
 from cchooks.pricing import PriceTable, normalize_model_id
-from cchooks.records import SOURCE_BOTH, SOURCE_OTLP, SOURCE_TRANSCRIPT
+from cchooks.records import SOURCE_BOTH, SOURCE_OTLP, SOURCE_TRANSCRIPT, UsageRecord
 from cchooks.totals import SCHEMA_VERSION, Totals, round_usd
 
 MATCH_WINDOW_MS = 5 * 60 * 1000
@@ -49,7 +49,14 @@ def _api_from_row(row: tuple[Any, ...]) -> ApiRequest:
 
 
 def _fallback(ledger: Ledger, a: ApiRequest, *, only_without_request_id: bool) -> tuple[str, str, str] | None:
-    """The nearest unclaimed transcript-only row that is this call: (rkey, message_id, request_id)."""
+    """The transcript-only row that is this call, matched exactly: (rkey, message_id, request_id).
+
+    Same session, same model, the same input-side numbers (input, cache read, cache
+    creation: all known when the request starts), the transcript's output not above the
+    event's (a partial line), within MATCH_WINDOW_MS, and not claimed by another event: so
+    two events with identical numbers (two side calls) never land on one row. Among
+    several such rows the nearest in time wins, the earlier on a tie.
+    """
     sql = (
         "SELECT rkey, message_id, request_id, ts_ms, model FROM responses"
         " WHERE source = ? AND session_id = ? AND input_tokens = ? AND cache_read_tokens = ?"
@@ -63,86 +70,113 @@ def _fallback(ledger: Ledger, a: ApiRequest, *, only_without_request_id: bool) -
         a.output_tokens, a.ts_ms - MATCH_WINDOW_MS, a.ts_ms + MATCH_WINDOW_MS,
     )  # fmt: skip
     model = normalize_model_id(a.model)
-    best: tuple[int, str, str, str] | None = None
+    best: tuple[int, int, str, str, str] | None = None
     for rkey, mid, rid, ts, row_model in ledger.conn.execute(sql, params):
         if normalize_model_id(str(row_model)) != model:
             continue
-        dist = abs(int(ts) - a.ts_ms)
-        if best is None or dist < best[0]:
-            best = (dist, str(rkey), str(mid), str(rid))
-    return None if best is None else best[1:]
+        cand = (abs(int(ts) - a.ts_ms), int(ts), str(rkey), str(mid), str(rid))
+        if best is None or cand < best:
+            best = cand
+    return None if best is None else best[2:]
+
+
+def _record_for(ledger: Ledger, a: ApiRequest, known: dict[str, tuple[str, str]]) -> UsageRecord:
+    """The ledger record this event is: on the row its request id names, else the exact
+    fallback match, else a row of its own."""
+    hit = known.get(a.request_id) if a.request_id else None
+    if hit is not None:
+        return a.to_record(request_id=a.request_id, message_id=hit[1])
+    cand = _fallback(ledger, a, only_without_request_id=bool(a.request_id))
+    if cand is None:
+        return a.to_record()
+    _rkey, mid, rid = cand
+    return a.to_record(request_id=rid or (a.request_id or ""), message_id=mid)
 
 
 def _link_one(ledger: Ledger, a: ApiRequest) -> str:
-    db = ledger.conn
-    if a.request_id and db.execute("SELECT 1 FROM responses WHERE rkey = ?", (a.request_id,)).fetchone():
-        record = a.to_record()
-    else:
-        cand = _fallback(ledger, a, only_without_request_id=bool(a.request_id))
-        if cand is not None:
-            _rkey, mid, rid = cand
-            record = a.to_record(request_id=rid, message_id=mid)
-        else:
-            record = a.to_record()
+    known = ledger.rows_by_request_id([a.request_id or ""])
+    record = _record_for(ledger, a, known)
     ledger.upsert_records([record])
-    db.execute("UPDATE otlp_api_requests SET rkey = ? WHERE ekey = ?", (record.key, a.key))
+    ledger.conn.execute("UPDATE otlp_api_requests SET rkey = ? WHERE ekey = ?", (record.key, a.key))
     return record.key
 
 
 def link_api_requests(ledger: Ledger, requests: Iterable[ApiRequest]) -> int:
     """Merge api_request events into `responses` (call inside `ledger.write()`); idempotent.
 
-    Bulk for the common case (a request id, and no transcript row without one in that
-    session): a few statements for any number of events; the fallback match runs per event
-    only where it can apply.
+    Bulk for the common case (a request id the ledger knows, or a session with no
+    transcript row the exact fallback could match): a few statements for any number of
+    events. Events of one call are taken in (time, event.sequence) order, each claiming
+    its row at once, so identical-number calls pair off one to one.
     """
-    reqs = list(requests)
+    reqs = sorted(requests, key=lambda a: (a.ts_ms, a.sequence if a.sequence is not None else -1))
     if not reqs:
         return 0
     db = ledger.conn
-    with_id = [a for a in reqs if a.request_id]
-    exact = _existing_keys(ledger, [str(a.request_id) for a in with_id])
+    known = ledger.rows_by_request_id(str(a.request_id) for a in reqs if a.request_id)
     sessions = sorted({a.session_id for a in reqs})
-    loose_sessions: set[str] = set()
+    # Sessions with transcript-only rows the fallback could match: any such row for an
+    # event without a request id, only rows without one for an event that has one.
+    loose: set[str] = set()
+    loose_without_id: set[str] = set()
     for i in range(0, len(sessions), 500):
         chunk = sessions[i : i + 500]
-        loose_sessions.update(
-            str(s)
-            for (s,) in db.execute(
-                "SELECT DISTINCT session_id FROM responses WHERE source = ? AND request_id = ''"
-                f" AND session_id IN ({','.join('?' * len(chunk))})",
-                (SOURCE_TRANSCRIPT, *chunk),
-            )
-        )
-    records = []
+        for sid, no_id in db.execute(
+            "SELECT session_id, min(request_id) = '' FROM responses WHERE source = ?"
+            f" AND session_id IN ({','.join('?' * len(chunk))}) GROUP BY session_id",
+            (SOURCE_TRANSCRIPT, *chunk),
+        ):
+            loose.add(str(sid))
+            if no_id:
+                loose_without_id.add(str(sid))
+    bulk: list[tuple[ApiRequest, UsageRecord]] = []
     for a in reqs:
-        if a.request_id and (a.request_id in exact or a.session_id not in loose_sessions):
-            record = a.to_record()
+        hit = known.get(a.request_id) if a.request_id else None
+        if hit is not None:
+            bulk.append((a, a.to_record(request_id=a.request_id, message_id=hit[1])))
+        elif a.session_id not in (loose_without_id if a.request_id else loose):
+            bulk.append((a, a.to_record()))
         else:
-            cand = _fallback(ledger, a, only_without_request_id=bool(a.request_id))
-            record = a.to_record() if cand is None else a.to_record(request_id=cand[2], message_id=cand[1])
-            if cand is not None:
-                # Claim it now, so a later event in this same call cannot match the same row.
-                db.execute("UPDATE otlp_api_requests SET rkey = ? WHERE ekey = ?", (record.key, a.key))
-        records.append((a, record))
-    ledger.upsert_records(r for _a, r in records)
-    db.executemany(
-        "UPDATE otlp_api_requests SET rkey = ? WHERE ekey = ?", [(r.key, a.key) for a, r in records]
-    )
-    return len(records)
+            # Written (and claimed) now, so a later event of this call cannot match the same row.
+            _link_one(ledger, a)
+    ledger.upsert_records(r for _a, r in bulk)
+    db.executemany("UPDATE otlp_api_requests SET rkey = ? WHERE ekey = ?", [(r.key, a.key) for a, r in bulk])
+    return len(reqs)
 
 
-def _existing_keys(ledger: Ledger, keys: list[str]) -> set[str]:
-    found: set[str] = set()
-    for i in range(0, len(keys), 500):
-        chunk = keys[i : i + 500]
-        found.update(
-            str(k)
-            for (k,) in ledger.conn.execute(
-                f"SELECT rkey FROM responses WHERE rkey IN ({','.join('?' * len(chunk))})", chunk
-            )
-        )
-    return found
+def _fold(ledger: Ledger, a: ApiRequest, old_key: str, cand: tuple[str, str, str]) -> None:
+    """A transcript row for this call exists now: fold the event's OTLP-only row into it."""
+    db = ledger.conn
+    db.execute("UPDATE otlp_api_requests SET rkey = NULL WHERE ekey = ?", (a.key,))
+    if not db.execute("SELECT 1 FROM otlp_api_requests WHERE rkey = ?", (old_key,)).fetchone():
+        db.execute("DELETE FROM responses WHERE rkey = ? AND source = ?", (old_key, SOURCE_OTLP))
+    _rkey, mid, rid = cand
+    record = a.to_record(request_id=rid or (a.request_id or ""), message_id=mid)
+    ledger.upsert_records([record])
+    db.execute("UPDATE otlp_api_requests SET rkey = ? WHERE ekey = ?", (record.key, a.key))
+
+
+def fold_unjoined(ledger: Ledger, session_ids: Iterable[str]) -> int:
+    """Fold these sessions' OTLP-only calls without a request id into transcript rows read
+    since they arrived (call inside `ledger.write()`); ingest runs it when it may apply."""
+    ids = sorted(set(session_ids))
+    folded = 0
+    for i in range(0, len(ids), 500):
+        chunk = ids[i : i + 500]
+        rows = ledger.conn.execute(
+            f"SELECT {', '.join('e.' + c.strip() for c in _API_COLUMNS.split(','))}, e.rkey"
+            " FROM otlp_api_requests e JOIN responses r ON r.rkey = e.rkey WHERE r.source = ?"
+            f" AND e.request_id IS NULL AND e.session_id IN ({','.join('?' * len(chunk))})"
+            " ORDER BY e.ts_ms, e.seq",
+            (SOURCE_OTLP, *chunk),
+        ).fetchall()
+        for row in rows:
+            a = _api_from_row(tuple(row[:-1]))
+            cand = _fallback(ledger, a, only_without_request_id=False)
+            if cand is not None and cand[0] != row[-1]:
+                _fold(ledger, a, str(row[-1]), cand)
+                folded += 1
+    return folded
 
 
 @dataclass(slots=True)
@@ -161,7 +195,7 @@ def reconcile_ledger(ledger: Ledger, *, learn: bool = True) -> ReconcileStats:
             f"SELECT {', '.join('e.' + c.strip() for c in _API_COLUMNS.split(','))}, e.rkey, r.source"
             " FROM otlp_api_requests e LEFT JOIN responses r ON r.rkey = e.rkey"
             " WHERE e.rkey IS NULL OR r.rkey IS NULL OR r.source = ?"
-            " ORDER BY e.ts_ms",
+            " ORDER BY e.ts_ms, e.seq",
             (SOURCE_OTLP,),
         ).fetchall()
         for row in rows:
@@ -171,27 +205,15 @@ def reconcile_ledger(ledger: Ledger, *, learn: bool = True) -> ReconcileStats:
                 _link_one(ledger, a)
                 stats.linked += 1
                 continue
-            if (
-                a.request_id
-                and db.execute(
-                    "SELECT 1 FROM responses WHERE rkey = ? AND source != ?", (a.request_id, SOURCE_OTLP)
-                ).fetchone()
-            ):
-                cand: tuple[str, str, str] | None = (a.request_id, "", a.request_id)
+            hit = ledger.rows_by_request_id([a.request_id]).get(a.request_id) if a.request_id else None
+            cand: tuple[str, str, str] | None
+            if hit is not None and hit[0] != old_key:
+                cand = (hit[0], hit[1], a.request_id or "")
             else:
                 cand = _fallback(ledger, a, only_without_request_id=bool(a.request_id))
             if cand is None or cand[0] == old_key:
                 continue
-            # A transcript row for this call exists now: fold the OTLP-only row into it.
-            db.execute("UPDATE otlp_api_requests SET rkey = NULL WHERE ekey = ?", (a.key,))
-            if not db.execute("SELECT 1 FROM otlp_api_requests WHERE rkey = ?", (old_key,)).fetchone():
-                db.execute("DELETE FROM responses WHERE rkey = ? AND source = ?", (old_key, SOURCE_OTLP))
-            _rkey, mid, rid = cand
-            ledger.upsert_records([a.to_record(request_id=rid, message_id=mid)])
-            db.execute(
-                "UPDATE otlp_api_requests SET rkey = ? WHERE ekey = ?",
-                (a.to_record(request_id=rid, message_id=mid).key, a.key),
-            )
+            _fold(ledger, a, str(old_key), cand)
             stats.folded += 1
     if learn:
         from cchooks.ledger.learned import learn_prices
@@ -223,6 +245,7 @@ class SessionReconcile:
     otlp_only: int = 0
     otlp_only_by_source: dict[str, int] = field(default_factory=dict)
     token_mismatches: int = 0
+    unmatched_without_request_id: int = 0  # OTLP-only calls whose event had no request_id to join on
     cost_claude_code: float | None = None  # sum of the events' cost_usd
     cost_ours_same_calls: float | None = None  # our price table on the same events' tokens
     cost_ours_ledger: float | None = None  # our price table over every ledger response
@@ -243,6 +266,7 @@ class SessionReconcile:
             "otlp_only": self.otlp_only,
             "otlp_only_by_query_source": self.otlp_only_by_source,
             "token_mismatches": self.token_mismatches,
+            "unmatched_without_request_id": self.unmatched_without_request_id,
             "cost_claude_code_usd": _r(self.cost_claude_code),
             "cost_ours_same_calls_usd": _r(self.cost_ours_same_calls),
             "cost_ours_ledger_usd": _r(self.cost_ours_ledger),
@@ -319,14 +343,15 @@ def reconcile_report(
             else:
                 s.cost_ours_same_calls = _add_cost(s.cost_ours_same_calls, ours)
 
-    for rkey, source, sid, model, inp, out, c5, c1, cr, ts in db.execute(
+    for rkey, source, sid, model, inp, out, c5, c1, cr, ts, partial in db.execute(
         "SELECT rkey, source, session_id, model, input_tokens, output_tokens, cache_5m_tokens, cache_1h_tokens,"
-        f" cache_read_tokens, ts_ms FROM responses{where}",
+        f" cache_read_tokens, ts_ms, partial FROM responses{where}",
         params,
     ):
         s = sess(str(sid))
         cost = table.cost(str(model), inp, out, c5, c1, cr)
-        s.ledger.add(str(model), 1, inp, out, c5, c1, cr, cost, first_ms=ts, last_ms=ts)
+        s.ledger.add(str(model), 1, inp, out, c5, c1, cr, cost, first_ms=ts, last_ms=ts,
+                     estimated_responses=1 if partial else 0)  # fmt: skip
         if cost is None:
             unpriced.setdefault(str(sid), set()).add(str(model))
         else:
@@ -350,6 +375,8 @@ def reconcile_report(
             evs = events_by_rkey.get(str(rkey), [])
             qs = (evs[0].query_source or "") if evs else ""
             s.otlp_only_by_source[qs] = s.otlp_only_by_source.get(qs, 0) + 1
+            if evs and not evs[0].request_id:
+                s.unmatched_without_request_id += 1
 
     mwhere = " AND session_id = ?" if session_id else ""
     for sid, metric, typ, total in db.execute(
@@ -390,6 +417,7 @@ def _merge_into(total: SessionReconcile, s: SessionReconcile) -> None:
     for k, n in s.otlp_only_by_source.items():
         total.otlp_only_by_source[k] = total.otlp_only_by_source.get(k, 0) + n
     total.token_mismatches += s.token_mismatches
+    total.unmatched_without_request_id += s.unmatched_without_request_id
     for name in ("cost_claude_code", "cost_ours_same_calls", "cost_ours_ledger", "cost_transcript_only"):
         v = getattr(s, name)
         if v is not None:
@@ -408,6 +436,17 @@ def _notes(s: SessionReconcile, tol: float) -> list[str]:
         )
         cost = f", ${s.cost_transcript_only:.6f} by our table" if s.cost_transcript_only is not None else ""
         notes.append(f"{s.transcript_only} response(s) only in transcripts ({why}{cost})")
+    if s.unmatched_without_request_id:
+        notes.append(
+            f"{s.unmatched_without_request_id} OTLP call(s) without request_id (Claude Code 2.0.x) match no"
+            " transcript response exactly (same session, model, input-side tokens, time): kept as calls of"
+            " their own"
+        )
+    if s.ledger.estimated_responses:
+        notes.append(
+            f"{s.ledger.estimated_responses} response(s) estimated: their output is known only from streaming lines written"
+            " before the message ended, and no OTLP event gives the final count (shown with ~)"
+        )
     if s.token_mismatches:
         notes.append(
             f"{s.token_mismatches} matched response(s) whose token counts differ between transcript and OTLP"

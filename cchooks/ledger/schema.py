@@ -230,12 +230,15 @@ _TOKENS = (
 _ADD = ", ".join(f"{t} = {t} + excluded.{t}" for t in _TOKENS.split(", "))
 _SUB = ", ".join(f"{t} = {t} - OLD.{t}" for t in _TOKENS.split(", "))
 _NEW = ", ".join(f"NEW.{t}" for t in _TOKENS.split(", "))
+# `partial` (0/1 per response) sums to the estimated responses of a bucket; it is the last
+# rollup column because migration 8 appended it.
 _ADD_NEW = f"""
     INSERT INTO usage_rollup VALUES (NEW.ts_ms / {ROLLUP_BUCKET_MS}, NEW.model, {_lc("NEW")}, 1, {_NEW},
-        NEW.ts_ms, NEW.ts_ms)
+        NEW.ts_ms, NEW.ts_ms, NEW.partial)
     ON CONFLICT (bucket, model, long_context) DO UPDATE SET responses = responses + 1, {_ADD},
         first_ms = min(coalesce(first_ms, excluded.first_ms), excluded.first_ms),
-        last_ms = max(coalesce(last_ms, excluded.last_ms), excluded.last_ms);"""
+        last_ms = max(coalesce(last_ms, excluded.last_ms), excluded.last_ms),
+        partial = partial + excluded.partial;"""
 # After a row leaves a bucket (an update or delete, both rare), that bucket's real first and last
 # times are looked up again: one short range of the responses_ts index.
 _OLD_BUCKET_ROWS = (
@@ -244,7 +247,7 @@ _OLD_BUCKET_ROWS = (
     f" AND r.model = OLD.model AND {_lc('r')} = {_lc('OLD')}"
 )
 _SUB_OLD = f"""
-    UPDATE usage_rollup SET responses = responses - 1, {_SUB},
+    UPDATE usage_rollup SET responses = responses - 1, {_SUB}, partial = partial - OLD.partial,
         first_ms = (SELECT min(r.ts_ms) {_OLD_BUCKET_ROWS}),
         last_ms = (SELECT max(r.ts_ms) {_OLD_BUCKET_ROWS})
     WHERE bucket = OLD.ts_ms / {ROLLUP_BUCKET_MS} AND model = OLD.model AND long_context = {_lc("OLD")};"""
@@ -254,18 +257,20 @@ _SUB_OLD = f"""
 ROLLUP_TRIGGERS = [
     f"CREATE TEMP TRIGGER IF NOT EXISTS rollup_insert AFTER INSERT ON main.responses BEGIN {_ADD_NEW} END",
     f"CREATE TEMP TRIGGER IF NOT EXISTS rollup_delete AFTER DELETE ON main.responses BEGIN {_SUB_OLD} END",
-    f"CREATE TEMP TRIGGER IF NOT EXISTS rollup_update AFTER UPDATE OF ts_ms, model, {_TOKENS}"
+    f"CREATE TEMP TRIGGER IF NOT EXISTS rollup_update AFTER UPDATE OF ts_ms, model, partial, {_TOKENS}"
     f" ON main.responses BEGIN {_SUB_OLD} {_ADD_NEW} END",
 ]
 DROP_ROLLUP_TRIGGERS = [
     f"DROP TRIGGER IF EXISTS temp.{n}" for n in ("rollup_insert", "rollup_delete", "rollup_update")
 ]
-REBUILD_USAGE_ROLLUP = [
-    "DELETE FROM usage_rollup",
-    f"INSERT INTO usage_rollup SELECT ts_ms / {ROLLUP_BUCKET_MS}, model, {_lc('responses')}, count(*),"
-    f" {', '.join(f'sum({t})' for t in _TOKENS.split(', '))}, min(ts_ms), max(ts_ms)"
-    " FROM responses GROUP BY 1, 2, 3",
-]
+def _rebuild_rollup(partial: bool = True) -> list[str]:
+    # partial=False: the rollup as migration 5 left it, before migration 8 added `partial`.
+    return [
+        "DELETE FROM usage_rollup",
+        f"INSERT INTO usage_rollup SELECT ts_ms / {ROLLUP_BUCKET_MS}, model, {_lc('responses')}, count(*),"
+        f" {', '.join(f'sum({t})' for t in _TOKENS.split(', '))}, min(ts_ms), max(ts_ms)"
+        f"{', sum(partial)' if partial else ''} FROM responses GROUP BY 1, 2, 3",
+    ]
 
 
 def _m003_rollup(db: sqlite3.Connection) -> None:
@@ -307,7 +312,159 @@ def _m005_rollup_times(db: sqlite3.Connection) -> None:
     for col in ("first_ms", "last_ms"):
         if col not in have:  # idempotent: a ledger whose version was reset must still open
             db.execute(f"ALTER TABLE usage_rollup ADD COLUMN {col} INTEGER")
-    for sql in REBUILD_USAGE_ROLLUP:
+    have_partial = "partial" in have  # a ledger whose version was reset to 4 after migration 8
+    for sql in _rebuild_rollup(partial=have_partial):
+        db.execute(sql)
+
+
+# Columns whose change the team ledger must hear about (cchooks.ledger.team_queue); ts_ms and the
+# key never change on an update.
+TEAM_COLUMNS = (
+    "message_id", "request_id", "session_id", "model", "input_tokens", "output_tokens", "cache_5m_tokens",
+    "cache_1h_tokens", "cache_read_tokens", "web_search_requests", "service_tier", "speed", "agent_id",
+    "agent_type", "project", "source", "otlp_cost_usd",
+)  # fmt: skip
+_TEAM_CLAIM = "coalesce((SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'team_claim'), 0)"
+
+
+def _m006_team_outbox(db: sqlite3.Connection) -> None:
+    """The offline queue of the team ledger (cchooks.team.sync). New rows are found by rowid above
+    the sync cursor; rows at or below the claimed rowid that change, vanish or appear (a reused
+    rowid) after they were read are queued here by persistent triggers, so the team hears of them.
+    Without a team the claim is 0 and the triggers never fire."""
+    changed = " OR ".join(f"NEW.{c} IS NOT OLD.{c}" for c in TEAM_COLUMNS)
+    db.execute("CREATE TABLE IF NOT EXISTS team_outbox (seq INTEGER PRIMARY KEY, rkey TEXT NOT NULL)")
+    db.execute(
+        "CREATE TRIGGER IF NOT EXISTS team_outbox_update AFTER UPDATE ON responses"
+        f" WHEN ({changed}) AND NEW.rowid <= {_TEAM_CLAIM}"
+        " BEGIN INSERT INTO team_outbox (rkey) VALUES (NEW.rkey); END"
+    )
+    db.execute(
+        "CREATE TRIGGER IF NOT EXISTS team_outbox_delete AFTER DELETE ON responses"
+        f" WHEN OLD.rowid <= {_TEAM_CLAIM}"
+        " BEGIN INSERT INTO team_outbox (rkey) VALUES (OLD.rkey); END"
+    )
+    db.execute(
+        "CREATE TRIGGER IF NOT EXISTS team_outbox_insert AFTER INSERT ON responses"
+        f" WHEN NEW.rowid <= {_TEAM_CLAIM}"
+        " BEGIN INSERT INTO team_outbox (rkey) VALUES (NEW.rkey); END"
+    )
+
+
+def _m007_imports(db: sqlite3.Connection) -> None:
+    """Usage imported from other tools' files (`cchooks import`), kept apart from the measured
+    `responses`: what a file states, with its provenance. Idempotent (IF NOT EXISTS)."""
+    run_script(
+        db,
+        """
+        -- One row per imported file content: re-importing the same bytes changes nothing.
+        CREATE TABLE IF NOT EXISTS import_files (
+            fingerprint TEXT PRIMARY KEY,      -- sha256 of the file's bytes
+            format      TEXT NOT NULL,
+            path        TEXT NOT NULL,
+            version     TEXT,
+            imported_ms INTEGER NOT NULL,
+            entries     INTEGER NOT NULL,
+            limits      TEXT                   -- JSON of the limits the file states
+        );
+        -- One row per period / session / agent a file states. ikey: format + the entry's own key
+        -- (+ the path for figures of one file only); a newer file's entry replaces an older one.
+        CREATE TABLE IF NOT EXISTS imported_usage (
+            ikey        TEXT PRIMARY KEY,
+            fingerprint TEXT NOT NULL,
+            format      TEXT NOT NULL,
+            path        TEXT NOT NULL,
+            scope       TEXT NOT NULL,
+            label       TEXT NOT NULL,
+            start_ms    INTEGER,
+            end_ms      INTEGER,
+            session_id  TEXT,
+            agent_type  TEXT,
+            model       TEXT,
+            requests    INTEGER NOT NULL DEFAULT 0,
+            input_tokens INTEGER NOT NULL DEFAULT 0,
+            output_tokens INTEGER NOT NULL DEFAULT 0,
+            cache_5m_tokens INTEGER NOT NULL DEFAULT 0,
+            cache_1h_tokens INTEGER NOT NULL DEFAULT 0,
+            cache_read_tokens INTEGER NOT NULL DEFAULT 0,
+            web_search_requests INTEGER NOT NULL DEFAULT 0,
+            unsplit_tokens INTEGER NOT NULL DEFAULT 0,
+            stated_total INTEGER,
+            stated_cost_usd REAL,
+            first_ms    INTEGER,
+            last_ms     INTEGER,
+            note        TEXT,
+            detail      INTEGER NOT NULL DEFAULT 0
+        );
+        CREATE INDEX IF NOT EXISTS imported_usage_start ON imported_usage(start_ms);
+        """,
+    )
+
+
+def _m008_message_identity(db: sqlite3.Connection) -> None:
+    """A response's identity is its message id; its request id is an alias (issue 16).
+
+    Rows are re-keyed 'm:' + message id. Rows that were one response under two keys (a
+    2.0.x fork copy without requestId beside its original, or an OTLP-only row beside the
+    transcript's) become one: the most complete usage, the session of the original
+    (the row that had a request id), OTLP links moved along. New columns: `partial` (output
+    seen only on lines written before the message ended; unknown for rows stored before,
+    left 0), `credit` (see cchooks.records.CREDIT_*).
+    """
+    columns = (("responses", "partial", 0), ("responses", "credit", 1), ("usage_rollup", "partial", 0))
+    for table, column, default in columns:
+        # Idempotent: a ledger whose user_version was wound back must not fail here.
+        if column not in {r[1] for r in db.execute(f"PRAGMA table_info({table})")}:
+            db.execute(f"ALTER TABLE {table} ADD COLUMN {column} INTEGER NOT NULL DEFAULT {default}")
+    db.execute("UPDATE responses SET credit = 2 WHERE request_id != ''")
+    # Rows already stored by message id that another row also names by request id.
+    for (rid,) in db.execute(
+        "SELECT request_id FROM responses WHERE request_id != '' GROUP BY request_id HAVING count(*) > 1"
+    ).fetchall():
+        rows = db.execute(
+            "SELECT rkey, message_id FROM responses WHERE request_id = ? ORDER BY message_id = '' ", (rid,)
+        ).fetchall()
+        mids = {m for _k, m in rows if m}
+        if len(mids) == 1:
+            db.execute("UPDATE responses SET message_id = ? WHERE request_id = ?", (mids.pop(), rid))
+    dup_sql = (
+        "SELECT rkey, session_id, ts_ms, input_tokens, output_tokens, cache_5m_tokens, cache_1h_tokens,"
+        " cache_read_tokens, credit, source FROM responses WHERE message_id = ? ORDER BY credit DESC, rkey"
+    )
+    for (mid,) in db.execute(
+        "SELECT message_id FROM responses WHERE message_id != '' GROUP BY message_id HAVING count(*) > 1"
+    ).fetchall():
+        rows = db.execute(dup_sql, (mid,)).fetchall()
+        credited = rows[0]
+        best = max(rows, key=lambda r: (r[4], r[3] + r[5] + r[6] + r[7]))
+        sources = {r[9] for r in rows}
+        source = sources.pop() if len(sources) == 1 else "both"
+        keep = credited[0]
+        db.execute(
+            "UPDATE responses SET session_id = ?, ts_ms = ?, input_tokens = ?, output_tokens = ?,"
+            " cache_5m_tokens = ?, cache_1h_tokens = ?, cache_read_tokens = ?, source = ?,"
+            " request_id = (SELECT max(request_id) FROM responses WHERE message_id = ?),"
+            " otlp_cost_usd = (SELECT max(otlp_cost_usd) FROM responses WHERE message_id = ?)"
+            " WHERE rkey = ?",
+            (credited[1], credited[2], *best[3:8], source, mid, mid, keep),
+        )
+        for r in rows[1:]:
+            db.execute("UPDATE otlp_api_requests SET rkey = ? WHERE rkey = ?", (keep, r[0]))
+            db.execute("DELETE FROM responses WHERE rkey = ?", (r[0],))
+    # The key is no team column: tell a team ledger (migration 6's queue) of both keys of every
+    # row it has heard of, the old one as gone (duplicates deleted above queued themselves).
+    rekeyed = (
+        "FROM responses WHERE message_id != '' AND rkey != 'm:' || message_id AND rowid <= " + _TEAM_CLAIM
+    )
+    db.execute(f"INSERT INTO team_outbox (rkey) SELECT rkey {rekeyed}")
+    db.execute(f"INSERT INTO team_outbox (rkey) SELECT 'm:' || message_id {rekeyed}")
+    db.execute("UPDATE otlp_api_requests SET rkey = (SELECT 'm:' || r.message_id FROM responses r"
+               " WHERE r.rkey = otlp_api_requests.rkey AND r.message_id != '')"
+               " WHERE rkey IN (SELECT rkey FROM responses WHERE message_id != '')")
+    db.execute("UPDATE responses SET rkey = 'm:' || message_id WHERE message_id != ''")
+    # The alias lookup: an OTLP event or a copy that names the response by request id.
+    db.execute("CREATE INDEX IF NOT EXISTS responses_request ON responses(request_id)")
+    for sql in _rebuild_rollup():  # the usage rollup only: source_totals comes with migration 9
         db.execute(sql)
 
 
@@ -336,12 +493,12 @@ REBUILD_SOURCE_TOTALS = [
     f" {', '.join(f'sum({t})' for t in _TOKENS.split(', '))} FROM responses GROUP BY 1, 2, 3",
 ]
 # Everything derived from `responses`, rebuilt together after a bulk backfill or a recovery.
-REBUILD_ROLLUP = REBUILD_USAGE_ROLLUP + REBUILD_SOURCE_TOTALS
+REBUILD_ROLLUP = _rebuild_rollup() + REBUILD_SOURCE_TOTALS
 # Tables derived from `responses` (rebuilt, never copied by `cchooks recover`).
 DERIVED_TABLES = ("usage_rollup", "source_totals")
 
 
-def _m006_source_totals(db: sqlite3.Connection) -> None:
+def _m009_source_totals(db: sqlite3.Connection) -> None:
     """Per-source, per-model sums over the whole ledger, for /metrics (see _SOURCE_ADD_NEW)."""
     run_script(
         db,
@@ -371,5 +528,8 @@ MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
     _m003_rollup,
     _m004_otlp_received,
     _m005_rollup_times,
-    _m006_source_totals,
+    _m006_team_outbox,
+    _m007_imports,
+    _m008_message_identity,
+    _m009_source_totals,
 ]

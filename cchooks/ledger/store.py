@@ -1,8 +1,11 @@
 """The SQLite ledger: connection, migrations, idempotent writes.
 
-Every API response is stored once, keyed by `UsageRecord.key`. Writing the same
-response again (a re-read file, a fork's copy, a second process) only ever replaces a
-row with a more complete copy, so ingesting is idempotent and order-independent.
+Every API response is stored once, keyed by `UsageRecord.key` (its message id). A copy
+that names it only by request id (an OTLP event) lands on the row holding that request
+id, and a row that was known only by request id is folded into the message's row once a
+copy carrying both ids arrives. Writing the same response again (a re-read file, a
+fork's copy, a second process) only ever replaces a row with a more complete copy, so
+ingesting is idempotent and order-independent.
 """
 
 from __future__ import annotations
@@ -19,27 +22,36 @@ if TYPE_CHECKING:
     from collections.abc import Iterable, Iterator, Sequence
     from pathlib import Path
 
+    from cchooks.ledger.team_queue import OutboxBatch
+
 BUSY_TIMEOUT_MS = 30_000
 
 _COLUMNS = (
     "rkey, message_id, request_id, session_id, ts_ms, model, input_tokens, output_tokens,"
     " cache_5m_tokens, cache_1h_tokens, cache_read_tokens, web_search_requests, service_tier,"
-    " speed, agent_id, agent_type, project, project_dir, source, otlp_cost_usd, host"
+    " speed, agent_id, agent_type, project, project_dir, source, otlp_cost_usd, host, partial, credit"
 )
 
 # A newer copy of a response replaces the stored one only when it is more complete
-# (larger output, then larger total). Session credit, ids and provenance merge.
+# (larger output, then larger total). Ids and provenance merge; session and timestamp
+# follow the copy with the higher credit (cchooks.records.CREDIT_*), as
+# cchooks.parsers.transcript.merged does. SET expressions all see the stored row.
 _UPSERT = f"""
-INSERT INTO responses ({_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
+INSERT INTO responses ({_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
 ON CONFLICT(rkey) DO UPDATE SET
     input_tokens = CASE WHEN {{better}} THEN excluded.input_tokens ELSE input_tokens END,
     output_tokens = CASE WHEN {{better}} THEN excluded.output_tokens ELSE output_tokens END,
-    cache_5m_tokens = CASE WHEN {{better}} THEN excluded.cache_5m_tokens ELSE cache_5m_tokens END,
-    cache_1h_tokens = CASE WHEN {{better}} THEN excluded.cache_1h_tokens ELSE cache_1h_tokens END,
+    cache_5m_tokens = CASE WHEN {{split_from_new}} THEN excluded.cache_5m_tokens ELSE cache_5m_tokens END,
+    cache_1h_tokens = CASE WHEN {{split_from_new}} THEN excluded.cache_1h_tokens ELSE cache_1h_tokens END,
     cache_read_tokens = CASE WHEN {{better}} THEN excluded.cache_read_tokens ELSE cache_read_tokens END,
     web_search_requests = max(web_search_requests, excluded.web_search_requests),
+    partial = CASE WHEN excluded.output_tokens != output_tokens THEN 0 ELSE min(partial, excluded.partial) END,
     message_id = CASE WHEN message_id = '' THEN excluded.message_id ELSE message_id END,
-    session_id = CASE WHEN session_id = '' THEN excluded.session_id ELSE session_id END,
+    request_id = CASE WHEN request_id = '' THEN excluded.request_id ELSE request_id END,
+    session_id = CASE WHEN session_id = '' OR excluded.credit > credit THEN excluded.session_id
+                      ELSE session_id END,
+    ts_ms = CASE WHEN excluded.credit > credit THEN excluded.ts_ms ELSE ts_ms END,
+    credit = max(credit, excluded.credit),
     agent_id = coalesce(agent_id, excluded.agent_id),
     agent_type = coalesce(agent_type, excluded.agent_type),
     project = coalesce(project, excluded.project),
@@ -50,6 +62,13 @@ ON CONFLICT(rkey) DO UPDATE SET
     otlp_cost_usd = coalesce(excluded.otlp_cost_usd, otlp_cost_usd),
     source = CASE WHEN source = excluded.source THEN source ELSE 'both' END
 """.replace(
+    # The 5m/1h split of one call's cache writes: a transcript states it; OTLP events of
+    # older versions give only the total (read as all 5m), so they never overwrite a split.
+    "{split_from_new}",
+    "(CASE WHEN excluded.input_tokens + excluded.cache_5m_tokens + excluded.cache_1h_tokens"
+    " + excluded.cache_read_tokens = input_tokens + cache_5m_tokens + cache_1h_tokens + cache_read_tokens"
+    " THEN excluded.source = 'transcript' ELSE {better} END)",
+).replace(
     "{better}",
     "(excluded.output_tokens > output_tokens OR (excluded.output_tokens = output_tokens AND"
     " excluded.input_tokens + excluded.cache_5m_tokens + excluded.cache_1h_tokens"
@@ -63,14 +82,14 @@ def record_row(r: UsageRecord) -> tuple[object, ...]:
         r.key, r.message_id, r.request_id, r.session_id, r.timestamp_ms, r.model,
         r.input_tokens, r.output_tokens, r.cache_creation_5m_tokens, r.cache_creation_1h_tokens,
         r.cache_read_tokens, r.web_search_requests, r.service_tier, r.speed, r.agent_id,
-        r.agent_type, r.project, r.project_dir, r.source, r.otlp_cost_usd, r.host,
+        r.agent_type, r.project, r.project_dir, r.source, r.otlp_cost_usd, r.host, int(r.partial), r.credit,
     )  # fmt: skip
 
 
 def row_record(row: tuple[object, ...] | sqlite3.Row) -> UsageRecord:
     (
         _key, mid, rid, sid, ts, model, inp, out, c5, c1, cr, web, tier, speed,
-        agent_id, agent_type, project, project_dir, source, cost, host,
+        agent_id, agent_type, project, project_dir, source, cost, host, partial, credit,
     ) = tuple(row)  # fmt: skip
     return UsageRecord(
         message_id=str(mid), request_id=str(rid), session_id=str(sid), timestamp_ms=int(ts),
@@ -79,7 +98,7 @@ def row_record(row: tuple[object, ...] | sqlite3.Row) -> UsageRecord:
         cache_read_tokens=int(cr), web_search_requests=int(web),
         service_tier=tier, speed=speed, agent_id=agent_id, agent_type=agent_type,
         project=project, project_dir=project_dir, source=str(source),
-        otlp_cost_usd=cost, host=host,
+        otlp_cost_usd=cost, host=host, partial=bool(partial), credit=int(credit),
     )  # fmt: skip
 
 
@@ -302,8 +321,52 @@ class Ledger:
         if rows:
             if self._rollup_deferred:
                 self.conn.execute("INSERT OR REPLACE INTO meta VALUES ('rollup_stale', '1')")
-            self.conn.executemany(_UPSERT, rows)
+            self.conn.executemany(_UPSERT, self._resolve_aliases(rows))
         return len(rows)
+
+    def rows_by_request_id(self, request_ids: Iterable[str]) -> dict[str, tuple[str, str]]:
+        """request id -> (rkey, message_id) of the stored row it names (one with a message id first)."""
+        found: dict[str, tuple[str, str]] = {}
+        ids = sorted({r for r in request_ids if r})
+        for i in range(0, len(ids), 500):
+            chunk = ids[i : i + 500]
+            for rkey, mid, rid in self.conn.execute(
+                "SELECT rkey, message_id, request_id FROM responses"
+                f" WHERE request_id IN ({','.join('?' * len(chunk))}) ORDER BY message_id = ''",
+                chunk,
+            ):
+                found.setdefault(str(rid), (str(rkey), str(mid)))
+        return found
+
+    def _resolve_aliases(self, rows: list[tuple[object, ...]]) -> list[tuple[object, ...]]:
+        """Point rows that name a stored response only by its request id at that response's row."""
+        known = self.rows_by_request_id(str(r[2]) for r in rows if r[2])
+        if not known and all(r[1] for r in rows):
+            return rows  # new responses, all known by message id (a transcript read): nothing to resolve
+        out: list[tuple[object, ...]] = []
+        for row in rows:
+            key, mid, rid = str(row[0]), str(row[1]), str(row[2])
+            hit = known.get(rid) if rid else None
+            if rid and hit is None:
+                known[rid] = (key, mid)
+            elif hit is not None and hit[0] != key:
+                if not mid:  # an OTLP event: it knows the response by request id only
+                    row = (hit[0], hit[1], *row[2:])
+                elif not hit[1]:  # a row known only by request id so far: it is this message
+                    self._fold(hit[0], key, mid)
+                    known[rid] = (key, mid)
+                # else two message ids under one request id: two responses, kept apart
+            out.append(row)
+        return out
+
+    def _fold(self, old_key: str, new_key: str, message_id: str) -> None:
+        """Move the row `old_key` onto `new_key` (merging with a row already there), links too."""
+        row = self.conn.execute(f"SELECT {_COLUMNS} FROM responses WHERE rkey = ?", (old_key,)).fetchone()
+        if row is None:
+            return
+        self.conn.execute("DELETE FROM responses WHERE rkey = ?", (old_key,))
+        self.conn.execute(_UPSERT, (new_key, message_id, *tuple(row)[2:]))
+        self.conn.execute("UPDATE otlp_api_requests SET rkey = ? WHERE rkey = ?", (new_key, old_key))
 
     def add_rate_limit_snapshot(self, snap: RateLimitSnapshot) -> None:
         self.conn.execute(
@@ -434,6 +497,34 @@ class Ledger:
 
     def mark_ingested(self) -> None:
         self.meta_set("last_ingest_ms", str(int(time.time() * 1000)))
+
+    # -- the team ledger's offline queue (cchooks.ledger.team_queue) ----------------------
+    def machine_id(self) -> str:
+        """This ledger's stable machine id for the team ledger (generated on first use)."""
+        from cchooks.ledger import team_queue
+
+        return team_queue.machine_id(self)
+
+    def team_select_target(self, target: str) -> None:
+        from cchooks.ledger import team_queue
+
+        team_queue.select_target(self, target)
+
+    def team_claim_batch(self, limit: int) -> OutboxBatch:
+        """The next responses (and queued changes) the team ledger has not committed."""
+        from cchooks.ledger import team_queue
+
+        return team_queue.claim_batch(self, limit)
+
+    def team_mark_pushed(self, batch: OutboxBatch) -> None:
+        from cchooks.ledger import team_queue
+
+        team_queue.mark_pushed(self, batch)
+
+    def team_pending(self) -> int:
+        from cchooks.ledger import team_queue
+
+        return team_queue.pending(self)
 
 
 def time_filter(since_ms: int | None, until_ms: int | None) -> tuple[list[str], list[object]]:

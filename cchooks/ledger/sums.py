@@ -26,14 +26,14 @@ if TYPE_CHECKING:
 
 _SUMS = (
     "count(*), sum(input_tokens), sum(output_tokens), sum(cache_5m_tokens), sum(cache_1h_tokens),"
-    " sum(cache_read_tokens), sum(web_search_requests), min(ts_ms), max(ts_ms)"
+    " sum(cache_read_tokens), sum(web_search_requests), min(ts_ms), max(ts_ms), sum(partial)"
 )
 
 
 def totals_of(model: str, row: Sequence[object]) -> Totals:
-    """Unpriced Totals from the nine `_SUMS` columns."""
-    n, inp, outp, c5, c1, cr, web, first, last = (int(x) for x in row)  # type: ignore[call-overload]
-    t = Totals(n, inp, outp, c5, c1, cr, web, first_ms=first, last_ms=last, models=[model])
+    """Unpriced Totals from the ten `_SUMS` columns (the last: estimated responses)."""
+    n, inp, outp, c5, c1, cr, web, first, last, est = (int(x or 0) for x in row)  # type: ignore[call-overload]
+    t = Totals(n, inp, outp, c5, c1, cr, web, first_ms=first, last_ms=last, models=[model], estimated_responses=est)
     return t
 
 

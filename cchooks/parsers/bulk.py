@@ -25,8 +25,15 @@ import msgspec
 from stringzilla import find, rfind
 
 from cchooks.parsers import transcript
-from cchooks.parsers.transcript import KNOWN_COPY, NOT_BILLED_MODELS, UNSURE, Verdict, parse_timestamp_ms
-from cchooks.records import MAX_TOKENS, UsageRecord
+from cchooks.parsers.transcript import (
+    KNOWN_COPY,
+    NOT_BILLED_MODELS,
+    UNSURE,
+    Verdict,
+    copy_adds_nothing,
+    parse_timestamp_ms,
+)
+from cchooks.records import CREDIT_GUESS, CREDIT_NAMED, CREDIT_REQUEST_ID, MAX_TOKENS, UsageRecord
 
 # Out-of-range counts fail validation, so the generic path rejects (and counts) the line.
 Count = Annotated[int, msgspec.Meta(ge=0, lt=MAX_TOKENS)]
@@ -56,6 +63,7 @@ class _Message(msgspec.Struct, gc=False):
     id: str = ""
     model: str | None = None
     usage: _Usage | None = None
+    stop_reason: str | None = None
 
 
 class _Line(msgspec.Struct, gc=False):
@@ -116,10 +124,10 @@ def record_from_bytes(
         return "api-error"
     message_id = message.id
     request_id = obj.requestId
-    if request_id:
-        key = request_id
-    elif message_id:
+    if message_id:
         key = "m:" + message_id
+    elif request_id:
+        key = request_id
     elif obj.uuid:
         message_id = "uuid:" + obj.uuid
         key = "m:" + message_id
@@ -140,7 +148,8 @@ def record_from_bytes(
     out = usage.output_tokens
     read = usage.cache_read_input_tokens
     old = acc.get(key)
-    if old is not None and (
+    stopped = bool(message.stop_reason)
+    if old is not None and copy_adds_nothing(old, out, stopped, bool(obj.requestSessionId), request_id) and (
         out < old.output_tokens
         or (
             out == old.output_tokens
@@ -170,4 +179,6 @@ def record_from_bytes(
         obj.attributionAgent or default_agent_type or None,
         obj.cwd or None,
         project_dir,
+        partial=not stopped,
+        credit=CREDIT_NAMED if obj.requestSessionId else CREDIT_REQUEST_ID if request_id else CREDIT_GUESS,
     )

@@ -207,6 +207,7 @@ class ExportBatch:
     api_requests: list[ApiRequest] = field(default_factory=list)
     rejected: int = 0
     errors: list[str] = field(default_factory=list)
+    key_counts: dict[str, int] = field(default_factory=dict, repr=False)  # see add_event
 
     def reject(self, why: str) -> None:
         self.rejected += 1
@@ -413,6 +414,13 @@ def api_request_from_event(ev: LogEvent) -> ApiRequest:
 
 
 def add_event(batch: ExportBatch, ev: LogEvent) -> None:
+    # Records with equal keys in one export are separate events: a retry resends the whole
+    # export, never one record twice. Older versions (2.0.x) send no event.sequence, and two
+    # side calls with the same numbers can share a millisecond, so the later ones get '#n'.
+    n = batch.key_counts.get(ev.key, 0)
+    batch.key_counts[ev.key] = n + 1
+    if n:
+        ev.key = f"{ev.key}#{n}"
     if ev.name == API_REQUEST:
         try:
             req = api_request_from_event(ev)

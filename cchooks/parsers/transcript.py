@@ -7,9 +7,14 @@ that is still being written is left for the next read.
 Facts this relies on (see shared/docs/formats.md):
 - only `assistant` lines carry a billed `message.usage`;
 - one response is written as one line per content block, all with the same
-  `message.id`/`requestId`; copies (fork, partial streaming) are merged by key,
-  keeping the most complete usage (largest output);
+  `message.id` (its identity) and usually `requestId`; copies (fork, partial streaming)
+  are merged by message id, keeping the most complete usage (largest output);
+- a line written before the message ended has `stop_reason` null and may carry the
+  preliminary output count of `message_start`: the record is `partial` unless another
+  copy ends the doubt (a stop_reason, or a different output: only message_delta changes it);
 - `--fork-session` copies carry `requestSessionId` naming the session that made them;
+  2.0.x copies carry neither that nor `requestId`, so they never take the credit from
+  the original lines (see `CREDIT_*` in cchooks.records);
 - `cost-state` lines, `toolUseResult` summaries, `<synthetic>` and API-error lines are
   never billed responses.
 """
@@ -19,7 +24,15 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from cchooks.fastjson import loads as json_loads
-from cchooks.records import INVALID_TOKENS, ParseStats, UsageRecord, token_count
+from cchooks.records import (
+    CREDIT_GUESS,
+    CREDIT_NAMED,
+    CREDIT_REQUEST_ID,
+    INVALID_TOKENS,
+    ParseStats,
+    UsageRecord,
+    token_count,
+)
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -116,9 +129,12 @@ def record_from_line(
     ts = parse_timestamp_ms(obj.get("timestamp"))
     if ts is None:
         return "no-timestamp"
-    session = obj.get("requestSessionId") or obj.get("sessionId") or default_session_id or ""
+    named = obj.get("requestSessionId")
+    session = named or obj.get("sessionId") or default_session_id or ""
     if not isinstance(session, str):
         session = str(session)
+    credit = CREDIT_NAMED if named else CREDIT_REQUEST_ID if request_id else CREDIT_GUESS
+    stop = message.get("stop_reason")
 
     try:
         c5, c1 = _cache_split(usage)
@@ -152,6 +168,8 @@ def record_from_line(
         agent_type=agent_type if isinstance(agent_type, str) and agent_type else None,
         project=cwd if isinstance(cwd, str) and cwd else None,
         project_dir=project_dir,
+        partial=not (isinstance(stop, str) and stop),
+        credit=credit,
     )
 
 
@@ -177,11 +195,26 @@ def more_complete(new: UsageRecord, old: UsageRecord) -> bool:
 
 
 def merge_into(acc: dict[str, UsageRecord], rec: UsageRecord) -> None:
-    """Keep one record per key, the most complete one."""
+    """Keep one record per key: the most complete usage, credited like `merged`."""
     key = rec.key
     old = acc.get(key)
-    if old is None or more_complete(rec, old):
-        acc[key] = rec
+    acc[key] = rec if old is None else merged(old, rec)
+
+
+def merged(old: UsageRecord, new: UsageRecord) -> UsageRecord:
+    """Two copies of one response as one (the ledger's upsert does the same in SQL).
+
+    Usage from the more complete copy; session and timestamp from the copy with the
+    higher credit (the earlier one on a tie); ids and flags combined.
+    """
+    keep, other = (new, old) if more_complete(new, old) else (old, new)
+    # Only message_delta changes output_tokens: copies that disagree prove the larger final.
+    partial = keep.partial and other.partial and keep.output_tokens == other.output_tokens
+    src = new if new.credit > old.credit else old
+    keep.session_id, keep.timestamp_ms, keep.credit = src.session_id, src.timestamp_ms, src.credit
+    keep.partial = partial
+    keep.request_id = keep.request_id or other.request_id
+    return keep
 
 
 class Verdict:
@@ -242,10 +275,11 @@ def _is_known_copy(obj: object, acc: dict[str, UsageRecord]) -> bool:
             return False
         # the key exactly as record_from_line derives it
         rid, mid, uuid = obj.get("requestId"), message.get("id"), obj.get("uuid")  # type: ignore[attr-defined]
-        if isinstance(rid, str) and rid:
-            key = rid
-        elif isinstance(mid, str) and mid:
+        rid = rid if isinstance(rid, str) else ""
+        if isinstance(mid, str) and mid:
             key = "m:" + mid
+        elif rid:
+            key = rid
         elif isinstance(uuid, str) and uuid:
             key = "m:uuid:" + uuid
         else:
@@ -254,12 +288,25 @@ def _is_known_copy(obj: object, acc: dict[str, UsageRecord]) -> bool:
         if old is None:
             return False
         out = _int(usage.get("output_tokens", _MISSING))
+        stop = message.get("stop_reason")
+        named = obj.get("requestSessionId")  # type: ignore[attr-defined]
+        if not copy_adds_nothing(old, out, bool(isinstance(stop, str) and stop), bool(named), rid):
+            return False
         c5, c1 = _cache_split(usage)
         inside = _int(usage.get("input_tokens", _MISSING)) + c5 + c1 + _int(usage.get("cache_read_input_tokens", _MISSING))
         old_inside = old.input_tokens + old.cache_creation_tokens + old.cache_read_tokens
         return bool(out < old.output_tokens or (out == old.output_tokens and inside <= old_inside))
     except (KeyError, TypeError, AttributeError, _Invalid):
         return False  # an invalid count is rejected by record_from_line
+
+
+def copy_adds_nothing(old: UsageRecord, out: int, stopped: bool, named: bool, rid: str) -> bool:
+    """False when a further line of `old`'s response could change what `merged` keeps
+    besides usage: a stronger session credit, a request id alias, or an end to a partial."""
+    credit = CREDIT_NAMED if named else CREDIT_REQUEST_ID if rid else CREDIT_GUESS
+    if credit > old.credit or (rid and not old.request_id):
+        return False
+    return not old.partial or (not stopped and out == old.output_tokens)
 
 
 def parse_chunk(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import tzinfo
 from typing import Any
@@ -29,11 +30,15 @@ class ReportRow:
     totals: Totals = field(default_factory=Totals)
     models: dict[str, Totals] = field(default_factory=dict)
     project: str | None = None  # session reports
+    by: dict[str, str] | None = None  # team reports split --by host|user
+
 
     def to_json(self, key_name: str, breakdown: bool) -> dict[str, Any]:
         out: dict[str, Any] = {key_name: self.key}
         if self.project is not None:
             out["project"] = self.project
+        if self.by:
+            out.update(self.by)
         out.update(self.totals.to_json())
         if breakdown:
             out["breakdown"] = [dict(model=m, **t.to_json()) for m, t in sorted(self.models.items())]
@@ -71,10 +76,28 @@ def build_report(
     session_id: str | None = None,
     project: str | None = None,
 ) -> Report:
-    rows: dict[str, ReportRow] = {}
+    sums = group_sums(ledger, group, tz, since_ms, until_ms, session_id, project, prices.long_context_threshold)
+    rep = report_from_sums(group, sums, prices)
+    if group == "session":
+        projects = session_projects(ledger, [r.key for r in rep.rows])
+        for r in rep.rows:
+            r.project = projects.get(r.key, "")
+        rep.rows.sort(key=lambda r: r.totals.last_ms or 0)
+    return rep
+
+
+def report_from_sums(
+    group: str,
+    sums: Iterable[tuple[Any, str, bool, Totals]],
+    prices: PriceTable,
+    by: Callable[[Any], dict[str, str]] | None = None,
+) -> Report:
+    """Price (group key, model, long-context flag, unpriced Totals) sums into a Report; the local
+    ledger's reports and the team ledger's (cchooks.team.queries) alike. With `by`, keys are
+    (row key, split value) pairs and `by(split value)` gives the extra keys of each row (`host`, `user`)."""
+    rows: dict[Any, ReportRow] = {}
     total = Totals()
     unpriced: set[str] = set()
-    sums = group_sums(ledger, group, tz, since_ms, until_ms, session_id, project, prices.long_context_threshold)
     for key, model, long_context, t in sums:
         cost = prices.cost(
             model, t.input_tokens, t.output_tokens, t.cache_creation_5m_tokens, t.cache_creation_1h_tokens,
@@ -85,16 +108,13 @@ def build_report(
             t.unpriced_tokens, t.unpriced_responses = t.total_tokens, t.responses
         else:
             t.cost_usd = cost
-        row = rows.setdefault(key, ReportRow(key))
+        row = rows.get(key)
+        if row is None:
+            row = rows[key] = ReportRow(key[0], by=by(key[1])) if by is not None else ReportRow(key)
         row.totals.merge(t)
         row.models.setdefault(model, Totals()).merge(t)
         total.merge(t)
     ordered = list(rows.values())
-    if group == "session":
-        projects = session_projects(ledger, [r.key for r in ordered])
-        for r in ordered:
-            r.project = projects.get(r.key, "")
-        ordered.sort(key=lambda r: r.totals.last_ms or 0)
-    elif group in ("project", "model", "agent"):
+    if group in ("project", "model", "agent"):
         ordered.sort(key=lambda r: -(r.totals.cost_usd or 0) - r.totals.total_tokens * 1e-12)
     return Report(group, ordered, total, sorted(unpriced))

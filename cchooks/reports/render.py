@@ -33,6 +33,8 @@ def _label(report: Report, row: ReportRow, width: int) -> str:
     if report.group == "session":
         project = os.path.basename((row.project or "").rstrip("/")) or "-"
         key = f"{key[:8]} {project}"
+    if row.by:  # team reports --by host|user: the host label or user first
+        key = f"{key} {next(iter(row.by.values()))}"
     return key if len(key) <= width else key[: width - 1] + "…"
 
 
@@ -48,8 +50,9 @@ def render_table(report: Report, breakdown: bool = False, width: int | None = No
     body: list[list[str]] = []
 
     def cells(label: str, t: Totals) -> list[str]:
-        return [label, fmt(t.input_tokens), fmt(t.output_tokens), fmt(t.cache_creation_tokens),
-                fmt(t.cache_read_tokens), fmt(t.total_tokens), money(t)]  # fmt: skip
+        est = "~" if t.estimated_responses else ""  # the output (and so cost) is a lower bound
+        return [label, fmt(t.input_tokens), est + fmt(t.output_tokens), fmt(t.cache_creation_tokens),
+                fmt(t.cache_read_tokens), est + fmt(t.total_tokens), est + money(t)]  # fmt: skip
 
     # Size the label column from what the numbers leave of the terminal width.
     numbers = [cells("", t)[1:] for t in [report.totals, *(r.totals for r in report.rows)]]
@@ -75,6 +78,12 @@ def render_table(report: Report, breakdown: bool = False, width: int | None = No
             "Cost unknown for: " + ", ".join(report.unpriced_models)
             + f" ({report.totals.unpriced_tokens:,} tokens, shown as ?). Add prices in the config file."
         )  # fmt: skip
+    if report.totals.estimated_responses:
+        out.append("")
+        out.append(
+            f"~ {report.totals.estimated_responses:,} response(s) whose final output count never reached a"
+            " transcript (streaming lines only, no OTLP): their output is a lower bound."
+        )
     if not report.rows:
         out = ["No usage in the ledger for this range."]
     return "\n".join(out)
@@ -86,20 +95,22 @@ def render_json(report: Report, breakdown: bool = False) -> str:
 
 def render_csv(report: Report, breakdown: bool = False) -> str:
     buf = io.StringIO()
-    fields = [report.key_name, "model", "responses", "input_tokens", "output_tokens", "cache_creation_tokens",
+    by = list(report.rows[0].by or {}) if report.rows else []  # team reports --by host|user
+    fields = [report.key_name, *by, "model", "responses", "input_tokens", "output_tokens", "cache_creation_tokens",
               "cache_creation_5m_tokens", "cache_creation_1h_tokens", "cache_read_tokens", "total_tokens",
               "cost_usd", "unpriced_tokens"]  # fmt: skip
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(fields)
 
-    def emit(key: str, model: str, t: Totals) -> None:
+    def emit(row: ReportRow, model: str, t: Totals) -> None:
         j = t.to_json()
-        w.writerow([key, model] + [j[f] if j[f] is not None else "" for f in fields[2:]])
+        split = [(row.by or {}).get(k, "") for k in by]
+        w.writerow([row.key, *split, model] + [j[f] if j[f] is not None else "" for f in fields[2 + len(by) :]])
 
     for row in report.rows:
         if breakdown:
             for model, t in sorted(row.models.items()):
-                emit(row.key, model, t)
+                emit(row, model, t)
         else:
-            emit(row.key, ";".join(sorted(row.models)), row.totals)
+            emit(row, ";".join(sorted(row.models)), row.totals)
     return buf.getvalue()

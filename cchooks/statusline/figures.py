@@ -79,7 +79,7 @@ class Figures:
     __slots__ = (
         "now_ms", "model", "model_source", "session_cost", "session_cost_source", "session", "today", "burn",
         "burn_minutes", "five_hour", "seven_day", "context_pct", "context_source", "lines_added",
-        "lines_removed", "duration_ms", "cwd", "session_confirmed", "ledger_problem",
+        "lines_removed", "duration_ms", "cwd", "session_confirmed", "ledger_problem", "team",
     )  # fmt: skip
 
     def __init__(self, now_ms: int) -> None:
@@ -102,6 +102,7 @@ class Figures:
         self.duration_ms: int | None = None
         self.cwd: str | None = None
         self.ledger_problem: str | None = None  # the ledger cannot be opened or read: say so
+        self.team: dict[str, Any] | None = None  # the team ledger's snapshot (cchooks.team.snapshot)
 
 
 def _preset(plan: str) -> tuple[int | None, float | None]:
@@ -212,6 +213,14 @@ def gather(
                 f.seven_day = WindowFigure("7d", LEDGER, s.used_percentage, s.resets_at_ms)
 
         attempt("7-day window", _seven)
+    if "team" in segments:
+
+        def _team() -> None:
+            from cchooks.team.snapshot import read_snapshot  # a small file: no network, no PostgreSQL
+
+            f.team = read_snapshot(ledger.path_str)
+
+        attempt("team snapshot", _team)
     if "context" in segments and f.context_pct is None and sid is not None:
         attempt("context", lambda: _context(f, ledger, p, sid))
     if "model" in segments and f.model is None and sid is not None:

@@ -34,6 +34,7 @@ ICONS = {
     "lines": "✏️",
     "duration": "⏱",
     "cwd": "📁",
+    "team": "👥",
 }
 
 
@@ -117,7 +118,10 @@ def seg_model(f: Figures, p: Painter) -> str | None:
 
 
 def _session_source(f: Figures) -> str:
-    """The session's ledger figures: confirmed by fresh OTLP, or the ledger's alone."""
+    """The session's ledger figures: an estimate when a response's output is only known from
+    streaming-partial lines, else confirmed by fresh OTLP, or the ledger's alone."""
+    if f.session is not None and f.session.estimated_responses:
+        return ESTIMATE
     return CONFIRMED if f.session_confirmed else LEDGER
 
 
@@ -144,7 +148,7 @@ def _today_text(f: Figures, p: Painter) -> str | None:
     s = f.today
     if s is None:
         return None
-    text = p.mark(fmt_spend_usd(s), LEDGER)
+    text = p.mark(fmt_spend_usd(s), ESTIMATE if s.estimated_responses else LEDGER)
     if s.responses and not s.priced:
         text += f" ({fmt_tokens(s.total_tokens)} tok)"
     elif p.s.daily_budget_usd:
@@ -238,6 +242,31 @@ def seg_cwd(f: Figures, p: Painter) -> str | None:
     return f.cwd.rstrip("/").rsplit("/", 1)[-1] or f.cwd
 
 
+TEAM_STALE_MS = 900_000  # a snapshot older than this says how old it is
+
+
+def seg_team(f: Figures, p: Painter) -> str | None:
+    """The pool of every machine in the team ledger: today's spend, the last 5 hours, active hosts."""
+    snap = f.team
+    if not snap:
+        return None
+    parts = []
+    for key, label in (("today", "today"), ("five_hour", "5h")):
+        t = snap.get(key)
+        if isinstance(t, dict) and t.get("responses"):
+            cost = t.get("cost_usd")
+            text = fmt_usd(float(cost)) if cost is not None else "$?"
+            if cost is not None and t.get("unpriced_tokens"):
+                text += "+?"
+            parts.append(f"{p.mark(text, LEDGER)} {label}")
+    hosts = f"{snap.get('active_machines', 0)}/{snap.get('machines', 0)} hosts"
+    text = "team " + (" / ".join(parts) + " · " if parts else "") + hosts
+    age = f.now_ms - int(snap.get("updated_ms") or 0)
+    if age > TEAM_STALE_MS:
+        text += p.paint(f" ({fmt_duration(age)} ago)", DIM)
+    return text
+
+
 SEGMENT_FUNCS: dict[str, Callable[[Figures, Painter], str | None]] = {
     "model": seg_model,
     "cost": seg_cost,
@@ -251,6 +280,7 @@ SEGMENT_FUNCS: dict[str, Callable[[Figures, Painter], str | None]] = {
     "lines": seg_lines,
     "duration": seg_duration,
     "cwd": seg_cwd,
+    "team": seg_team,
 }
 
 

@@ -74,6 +74,11 @@ def settings_from_config(cfg: dict[str, Any]) -> StatuslineSettings:
     s.plan = limits.get("plan", "auto")
     s.five_hour_usd = limits.get("five_hour_usd")
     s.five_hour_tokens = limits.get("five_hour_tokens")
+    team = cfg.get("team") or {}
+    # A configured team shows its pool (from the snapshot the sync writes) unless turned off or placed.
+    shows_team = any("team" in line for line in s.lines)
+    if (team.get("url") or os.environ.get("CCHOOKS_TEAM_URL")) and team.get("statusline", True) and not shows_team:
+        s.lines[0].append("team")
     budget = cfg.get("budget") or {}
     s.daily_budget_usd = budget.get("daily_usd")
     s.session_budget_usd = budget.get("session_usd")

@@ -33,25 +33,25 @@ import pytest
 
 from tests.realclaude import harness
 
-_install_tried = False
+_install_tried: set[str] = set()  # versions whose install was attempted
 
 
 def in_ci() -> bool:
     return os.environ.get("CI", "").strip().lower() in ("1", "true", "yes")
 
 
-def require_realclaude(interactive: bool = False) -> None:
+def require_realclaude(interactive: bool = False, version: str = harness.CC_VERSION) -> None:
     """Skip (or, under CI, fail) the current test unless the harness can run."""
-    global _install_tried
-    problem = harness.requirements_problem(interactive)
-    if problem and os.environ.get("CCHOOKS_REALCLAUDE_INSTALL") == "1" and not _install_tried:
-        _install_tried = True
+    problem = harness.requirements_problem(interactive, version)
+    if problem and os.environ.get("CCHOOKS_REALCLAUDE_INSTALL") == "1" and version not in _install_tried:
+        _install_tried.add(version)
+        env = {**os.environ, "CC_VERSION": version, "CCHOOKS_CLAUDE_PREFIX": str(harness.claude_prefix(version))}
         p = subprocess.run(["bash", str(harness.HERE / "install_deps.sh")], capture_output=True, text=True,
-                           stdin=subprocess.DEVNULL, timeout=900)
+                           stdin=subprocess.DEVNULL, timeout=900, env=env)
         if p.returncode != 0:
             problem = f"install_deps.sh failed ({p.returncode}): {p.stderr[-2000:]}"
         else:
-            problem = harness.requirements_problem(interactive)
+            problem = harness.requirements_problem(interactive, version)
     if problem is None:
         return
     if in_ci():
@@ -64,6 +64,13 @@ def realclaude_ready() -> Path:
     """The claude executable, after the checks (skip / CI fail)."""
     require_realclaude(False)
     return harness.find_claude()
+
+
+@pytest.fixture(scope="session")
+def realclaude_latest_ready() -> Path:
+    """The newest release's claude executable (harness.LATEST_VERSION), after the same checks."""
+    require_realclaude(False, harness.LATEST_VERSION)
+    return harness.find_claude(version=harness.LATEST_VERSION)
 
 
 @pytest.fixture

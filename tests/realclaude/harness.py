@@ -58,6 +58,9 @@ from .make_config import EVENTS, write_config
 HERE = Path(__file__).resolve().parent
 REPO_ROOT = HERE.parent.parent
 CC_VERSION = "2.1.330"
+# The newest release of the compatibility matrix (docs/versions.md); it runs live too, from
+# its own prefix: install_deps.sh with CC_VERSION=<it> CCHOOKS_CLAUDE_PREFIX=<prefix_for(it)>.
+LATEST_VERSION = "2.1.332"
 DEFAULT_PREFIX = "/tmp/ccreal"
 MOCK_PORT = 18080
 OTLP_PORT = 14318
@@ -85,22 +88,25 @@ class HarnessUnavailable(RuntimeError):
 
 
 # --------------------------------------------------------------------------- discovery
-def claude_prefix() -> Path:
+def claude_prefix(version: str = CC_VERSION) -> Path:
+    if version != CC_VERSION:
+        return Path(os.environ.get("CCHOOKS_CLAUDE_PREFIX_LATEST") or f"{DEFAULT_PREFIX}-{version}")
     return Path(os.environ.get("CCHOOKS_CLAUDE_PREFIX") or os.environ.get("CC_PREFIX") or DEFAULT_PREFIX)
 
 
-def find_claude(prefix: Path | None = None) -> Path:
+def find_claude(prefix: Path | None = None, version: str = CC_VERSION) -> Path:
     """The installed claude executable, or HarnessUnavailable saying what is wrong."""
-    prefix = prefix or claude_prefix()
+    prefix = prefix or claude_prefix(version)
     pkg = prefix / "node_modules/@anthropic-ai/claude-code/package.json"
     native = prefix / "node_modules/@anthropic-ai/claude-code-linux-x64/claude"
     exe = prefix / "node_modules/.bin/claude"
     if not pkg.is_file():
         raise HarnessUnavailable(f"Claude Code is not installed in {prefix} (run tests/realclaude/install_deps.sh)")
-    version = json.loads(pkg.read_text()).get("version")
-    if version != CC_VERSION:
-        raise HarnessUnavailable(f"Claude Code in {prefix} is {version}, expected {CC_VERSION} "
-                                 "(run tests/realclaude/install_deps.sh)")
+    found = json.loads(pkg.read_text()).get("version")
+    if found != version:
+        raise HarnessUnavailable(f"Claude Code in {prefix} is {found}, expected {version} "
+                                 f"(run CC_VERSION={version} CCHOOKS_CLAUDE_PREFIX={prefix}"
+                                 " tests/realclaude/install_deps.sh)")
     if not native.is_file():
         raise HarnessUnavailable(f"native package @anthropic-ai/claude-code-linux-x64 missing in {prefix}")
     # npm's postinstall copies the native binary over bin/claude.exe; without it the .bin
@@ -119,13 +125,13 @@ def unshare_argv() -> list[str]:
     return ["unshare", "--net"] if os.geteuid() == 0 else ["unshare", "--net", "--map-root-user"]
 
 
-def requirements_problem(interactive: bool = False) -> str | None:
+def requirements_problem(interactive: bool = False, version: str = CC_VERSION) -> str | None:
     """None when a run can start, else a one-line reason (for pytest.skip / pytest.fail)."""
     miss = missing_tools(interactive)
     if miss:
         return "missing tools: " + ", ".join(miss) + " (run tests/realclaude/install_deps.sh)"
     try:
-        find_claude()
+        find_claude(version=version)
     except HarnessUnavailable as e:
         return str(e)
     p = run_in_namespace(["true"], timeout=30)
