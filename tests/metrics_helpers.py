@@ -206,8 +206,9 @@ def select(series: Series, name: str, by: tuple[str, ...] = ()) -> dict[tuple[st
 
 # -- the ledger's own figures ----------------------------------------------------------------------
 
-TOKEN_KEYS = {"input": "input_tokens", "output": "output_tokens", "cache_creation_5m": "cache_creation_5m_tokens",
-              "cache_creation_1h": "cache_creation_1h_tokens", "cache_read": "cache_read_tokens"}  # fmt: skip
+TOKEN_KEYS = {"input": "input_tokens", "output": "output_tokens", "cache_creation": "cache_creation_tokens",
+              "cache_read": "cache_read_tokens"}  # fmt: skip
+TTL_KEYS = {"5m": "cache_creation_5m_tokens", "1h": "cache_creation_1h_tokens"}
 
 
 def report_model(ledger: Path, config: Path | None = None) -> dict[str, Any]:

@@ -17,6 +17,7 @@ from cchooks.records import RateLimitSnapshot
 from cchooks.server.metrics import CLAUDE_CODE_FAMILIES, cap_labels, exposition
 from tests.metrics_helpers import (
     TOKEN_KEYS,
+    TTL_KEYS,
     cchooks,
     feed_fixtures,
     naive_sum,
@@ -82,6 +83,8 @@ def test_series_equal_the_ledger_reports(fed: tuple[Path, dict]) -> None:  # typ
     assert select(series, "cchooks_responses_total", ("model",)) == {(m,): float(r["responses"]) for m, r in rows.items()}
     tokens = select(series, "cchooks_tokens_total", ("model", "type"))
     assert tokens == {(m, t): float(r[k]) for m, r in rows.items() for t, k in TOKEN_KEYS.items()}
+    ttl = select(series, "cchooks_cache_creation_tokens_total", ("model", "ttl"))
+    assert ttl == {(m, t): float(r[k]) for m, r in rows.items() for t, k in TTL_KEYS.items()}
     cost = select(series, "cchooks_cost_usd_total", ("model",))
     assert set(cost) == {(m,) for m, r in rows.items() if r["cost_usd"] is not None}
     for (m,), v in cost.items():

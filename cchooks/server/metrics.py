@@ -37,14 +37,16 @@ CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
 OTHER = "other"  # the label value of everything past a label's cap
 
-# (label value, Totals attribute) of each token type.
+# (label value, Totals attribute) of each token type. Cache writes are one type here: a transcript's
+# 5m/1h split may replace the all-5m figure of an older Claude Code's OTLP event (same total), which
+# would make a per-TTL counter fall; the split has its own family (cchooks_cache_creation_tokens_total).
 TOKEN_TYPES = (
     ("input", "input_tokens"),
     ("output", "output_tokens"),
-    ("cache_creation_5m", "cache_creation_5m_tokens"),
-    ("cache_creation_1h", "cache_creation_1h_tokens"),
+    ("cache_creation", "cache_creation_tokens"),
     ("cache_read", "cache_read_tokens"),
 )
+CACHE_TTLS = (("5m", "cache_creation_5m_tokens"), ("1h", "cache_creation_1h_tokens"))
 
 WINDOWS = ("five_hour", "week", "month")
 
@@ -183,7 +185,11 @@ def ledger_families(ledger: Ledger, prices: PriceTable) -> list[Metric]:
         _counter("cchooks_responses", "API responses in the ledger, each counted once, by model.",
                  ("model",), _responses(by_model)),
         _counter("cchooks_tokens", "Tokens of the ledger's responses by model and type (input, output,"
-                 " cache_creation_5m, cache_creation_1h, cache_read).", ("model", "type"), _tokens(by_model)),
+                 " cache_creation, cache_read).", ("model", "type"), _tokens(by_model)),
+        _counter("cchooks_cache_creation_tokens", "Cache write tokens by model and TTL (5m, 1h); the sum"
+                 " over TTLs is cchooks_tokens_total{type=\"cache_creation\"}. Can move between TTLs when a"
+                 " transcript's split replaces an older OTLP event's all-5m figure.", ("model", "ttl"),
+                 [((m, ttl), getattr(t, a)) for m, t in by_model.items() for ttl, a in CACHE_TTLS]),
         _counter("cchooks_cost_usd", "USD of the ledger's responses at the price table's rates"
                  " (PriceTable.cost), by model; no series for a model without a price.", ("model",), _cost(by_model)),
         _counter("cchooks_web_search_requests", "Server-side web searches of the ledger's responses, by model.",
