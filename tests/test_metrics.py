@@ -11,6 +11,8 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from cchooks.ledger import Ledger
 from cchooks.records import RateLimitSnapshot
@@ -287,3 +289,24 @@ def test_promtool_checks_the_shipped_config() -> None:
     assert proc.returncode == 0, proc.stdout + proc.stderr
     for name in ("datasources/prometheus.yml", "dashboards/cchooks.yml"):
         assert (ROOT / "deploy/grafana/provisioning" / name).is_file()
+
+
+@given(
+    rows=st.lists(st.tuples(st.sampled_from("abcdef"), st.sampled_from("xyz"), st.integers(0, 50)), max_size=30),
+    later=st.lists(st.tuples(st.sampled_from("abcdefgh"), st.sampled_from("xyzw"), st.integers(0, 50)), max_size=10),
+    limit=st.integers(1, 4),
+)
+def test_capped_labels_never_fall_as_the_ledger_grows(rows: list, later: list, limit: int) -> None:  # type: ignore[type-arg]
+    """The ledger only adds points (later ids) or grows a series: no capped series may fall or vanish."""
+
+    def table(items: list) -> dict[tuple[str, ...], tuple[float, int]]:  # type: ignore[type-arg]
+        out: dict[tuple[str, ...], tuple[float, int]] = {}
+        for seen, (a, b, v) in enumerate(items):
+            value, first = out.get((a, b), (0.0, seen))
+            out[(a, b)] = (value + v, first)
+        return out
+
+    before = cap_labels([(k, v, s) for k, (v, s) in table(rows).items()], limit)
+    after = cap_labels([(k, v, s) for k, (v, s) in table(rows + later).items()], limit)
+    for key, value in before.items():
+        assert after.get(key, -1.0) >= value, (key, before, after)
