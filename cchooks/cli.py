@@ -36,6 +36,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "team": ("cchooks.commands.team", "the shared team ledger on PostgreSQL: init, sync, hosts"),
     "import": ("cchooks.commands.imports", "bring in usage other tools kept (ccusage, stats-cache.json, ...)"),
     "analyze": ("cchooks.commands.analyze", "where the tokens go: by agent type, cost analysis, recommendations"),
+    "metrics": ("cchooks.commands.metrics", "print the ledger as Prometheus metrics (what /metrics serves)"),
 }
 
 
@@ -78,6 +79,7 @@ EXAMPLES: dict[str, list[str]] = {
         "cchooks analyze --agent general-purpose --json",
         "cchooks analyze --csv",
     ],
+    "metrics": ["cchooks metrics", "cchooks metrics --output /var/lib/node_exporter/textfile/cchooks.prom"],
 }
 
 # Exit codes every command shares (cli.main is the one place that maps errors to them).

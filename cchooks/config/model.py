@@ -161,6 +161,17 @@ class TeamConfig(_Section):
         return v
 
 
+class MetricsConfig(_Section):
+    """`/metrics` and `cchooks metrics` (docs/prometheus.md): every label is bounded."""
+
+    project_label: StrictBool = False  # also export per-project families (cchooks_project_*)
+    max_projects: int = Field(default=20, ge=1, le=1000)  # the first N projects seen; later ones are "other"
+    max_label_values: int = Field(default=30, ge=1, le=1000)  # per label of Claude Code's own metrics
+    # The window gauges and the session count are recomputed in the background once older than
+    # this (a scrape never waits for them after the first); 0 = recompute on every scrape.
+    slow_max_age_seconds: float = Field(default=30.0, ge=0, le=3600)
+
+
 class Config(BaseModel):
     model_config = ConfigDict(extra="forbid")
     report: ReportConfig = Field(default_factory=ReportConfig)
@@ -170,6 +181,7 @@ class Config(BaseModel):
     limits: LimitsConfig = Field(default_factory=LimitsConfig)
     otlp: OtlpConfig = Field(default_factory=OtlpConfig)
     team: TeamConfig = Field(default_factory=TeamConfig)
+    metrics: MetricsConfig = Field(default_factory=MetricsConfig)
 
     @model_validator(mode="after")
     def _prices_usable(self) -> Config:

@@ -17,14 +17,14 @@ import sqlite3
 import time
 from dataclasses import dataclass, field
 
-from cchooks.ledger.schema import REBUILD_ROLLUP
+from cchooks.ledger.schema import DERIVED_TABLES, REBUILD_ROLLUP
 from cchooks.ledger.store import Ledger
 
 # Range reads per table before the rest of an unreadable stretch is given up on.
 MAX_PROBES = 250_000
 
 # Never copied: read positions (re-reading is how lost rows come back) and derived tables.
-_SKIP = {"files", "usage_rollup"}
+_SKIP = {"files", *DERIVED_TABLES}
 
 
 @dataclass(slots=True)

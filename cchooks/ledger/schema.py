@@ -273,9 +273,6 @@ def _rebuild_rollup(partial: bool = True) -> list[str]:
     ]
 
 
-REBUILD_ROLLUP = _rebuild_rollup()
-
-
 def _m003_rollup(db: sqlite3.Connection) -> None:
     """Per-15-minute, per-model sums, so period reports and the statusline never scan
     every response. Kept exact by ROLLUP_TRIGGERS."""
@@ -467,7 +464,61 @@ def _m008_message_identity(db: sqlite3.Connection) -> None:
     db.execute("UPDATE responses SET rkey = 'm:' || message_id WHERE message_id != ''")
     # The alias lookup: an OTLP event or a copy that names the response by request id.
     db.execute("CREATE INDEX IF NOT EXISTS responses_request ON responses(request_id)")
-    for sql in REBUILD_ROLLUP:
+    for sql in _rebuild_rollup():  # the usage rollup only: source_totals comes with migration 9
+        db.execute(sql)
+
+
+# Whole-ledger sums per (source, model, long-context flag): what /metrics exports on every scrape
+# (cchooks.ledger.metrics), a handful of rows instead of a scan of every response. Kept exact by
+# the same TEMP-trigger mechanism as the rollup (a bulk backfill drops and rebuilds both).
+_SOURCE_ADD_NEW = f"""
+    INSERT INTO source_totals VALUES (NEW.source, NEW.model, {_lc("NEW")}, 1, {_NEW})
+    ON CONFLICT (source, model, long_context) DO UPDATE SET responses = responses + 1, {_ADD};"""
+_SOURCE_SUB_OLD = f"""
+    UPDATE source_totals SET responses = responses - 1, {_SUB}
+    WHERE source = OLD.source AND model = OLD.model AND long_context = {_lc("OLD")};"""
+ROLLUP_TRIGGERS += [
+    f"CREATE TEMP TRIGGER IF NOT EXISTS source_totals_insert AFTER INSERT ON main.responses BEGIN {_SOURCE_ADD_NEW} END",
+    f"CREATE TEMP TRIGGER IF NOT EXISTS source_totals_delete AFTER DELETE ON main.responses BEGIN {_SOURCE_SUB_OLD} END",
+    f"CREATE TEMP TRIGGER IF NOT EXISTS source_totals_update AFTER UPDATE OF source, model, {_TOKENS}"
+    f" ON main.responses BEGIN {_SOURCE_SUB_OLD} {_SOURCE_ADD_NEW} END",
+]
+DROP_ROLLUP_TRIGGERS += [
+    f"DROP TRIGGER IF EXISTS temp.{n}"
+    for n in ("source_totals_insert", "source_totals_delete", "source_totals_update")
+]
+REBUILD_SOURCE_TOTALS = [
+    "DELETE FROM source_totals",
+    f"INSERT INTO source_totals SELECT source, model, {_lc('responses')}, count(*),"
+    f" {', '.join(f'sum({t})' for t in _TOKENS.split(', '))} FROM responses GROUP BY 1, 2, 3",
+]
+# Everything derived from `responses`, rebuilt together after a bulk backfill or a recovery.
+REBUILD_ROLLUP = _rebuild_rollup() + REBUILD_SOURCE_TOTALS
+# Tables derived from `responses` (rebuilt, never copied by `cchooks recover`).
+DERIVED_TABLES = ("usage_rollup", "source_totals")
+
+
+def _m009_source_totals(db: sqlite3.Connection) -> None:
+    """Per-source, per-model sums over the whole ledger, for /metrics (see _SOURCE_ADD_NEW)."""
+    run_script(
+        db,
+        """
+        CREATE TABLE IF NOT EXISTS source_totals (
+            source TEXT NOT NULL,
+            model TEXT NOT NULL,
+            long_context INTEGER NOT NULL,
+            responses INTEGER NOT NULL,
+            input_tokens INTEGER NOT NULL,
+            output_tokens INTEGER NOT NULL,
+            cache_5m_tokens INTEGER NOT NULL,
+            cache_1h_tokens INTEGER NOT NULL,
+            cache_read_tokens INTEGER NOT NULL,
+            web_search_requests INTEGER NOT NULL,
+            PRIMARY KEY (source, model, long_context)
+        ) WITHOUT ROWID;
+        """,
+    )
+    for sql in REBUILD_SOURCE_TOTALS:
         db.execute(sql)
 
 
@@ -480,4 +531,5 @@ MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
     _m006_team_outbox,
     _m007_imports,
     _m008_message_identity,
+    _m009_source_totals,
 ]

@@ -154,6 +154,22 @@ class _Transaction:
             raise
 
 
+class _Snapshot:
+    """`Ledger.snapshot()`: a read transaction; every query inside it sees one state of the ledger."""
+
+    __slots__ = ("conn",)
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+
+    def __enter__(self) -> None:
+        self.conn.execute("BEGIN")
+
+    def __exit__(self, *exc: object) -> None:
+        if self.conn.in_transaction:
+            self.conn.execute("COMMIT")
+
+
 class _DeferredRollup:
     """`Ledger.deferred_rollup()`; a class rather than @contextmanager (contextlib is not on the hot path)."""
 
@@ -271,6 +287,10 @@ class Ledger:
         """One write transaction (`with ledger.write() as conn:`); IMMEDIATE so concurrent writers
         queue on busy_timeout. Commits at the end of the block, rolls back on an exception."""
         return _Transaction(self.conn)
+
+    def snapshot(self) -> _Snapshot:
+        """Several reads that must agree (`with ledger.snapshot():`), however many writers commit meanwhile."""
+        return _Snapshot(self.conn)
 
     def deferred_rollup(self) -> _DeferredRollup:
         """Bulk writes without the per-row rollup triggers; the rollup is rebuilt once after.

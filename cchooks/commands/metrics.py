@@ -1,0 +1,50 @@
+"""`cchooks metrics`: the Prometheus exposition of the ledger, printed once (for node_exporter's
+textfile collector or a cron job); `cchooks serve` serves the same text at GET /metrics.
+
+docs/prometheus.md lists every metric. `--output FILE` replaces FILE atomically, so a collector
+never reads half a file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from cchooks.commands.common import add_common
+
+    add_common(parser)
+    parser.add_argument(
+        "--output", "-o", metavar="FILE",
+        help="write the exposition to FILE atomically (e.g. <textfile dir>/cchooks.prom) instead of stdout",
+    )  # fmt: skip
+    parser.add_argument(
+        "--no-ingest", action="store_true", help="read the ledger as it is, without ingesting"
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    from cchooks.commands.common import CommandError, ingest_or_warn, open_for_view
+
+    try:
+        from cchooks.server.metrics import exposition
+    except ImportError as exc:
+        raise CommandError(
+            f"cchooks metrics needs prometheus-client ({exc}): pip install 'cchooks[metrics]'"
+        ) from None
+    if not args.no_ingest:
+        from cchooks.config import load_config
+
+        load_config(args.config)  # an invalid config file is reported before any work
+        with open_for_view(args.ledger) as ledger:
+            ingest_or_warn(ledger, args.claude_dir, show_progress=False)
+    body, _content_type = exposition(args.ledger, args.config, cache=False)
+    if args.output:
+        from cchooks.installers.jsonio import write_bytes_atomic
+
+        write_bytes_atomic(args.output, body, backup=False, mode=0o644)
+    else:
+        sys.stdout.buffer.write(body)
+        sys.stdout.flush()
+    return 0
