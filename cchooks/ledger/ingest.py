@@ -549,11 +549,13 @@ def ingest_files(
     files: Iterable[TranscriptFile],
     progress: Callable[[int, int], None] | None = None,
     workers: int | None = None,
+    start_method: str | None = None,
 ) -> IngestResult:
     """Ingest many files; `progress(bytes_done, bytes_total)` is called for long backfills.
 
     Large backfills parse in worker processes (parsing is pure) while this process
-    writes; `workers=1` keeps everything in-process.
+    writes; `workers=1` keeps everything in-process. `start_method` ("fork", "spawn",
+    "forkserver"; default CCHOOKS_START_METHOD, else fork where there is one) starts them.
     """
     states = load_file_states(ledger)
     todo: list[Task] = []
@@ -587,7 +589,7 @@ def ingest_files(
     batch = _Batch(ledger, BULK_COMMIT_EVERY if bulk and workers <= 1 else COMMIT_EVERY)
     done = 0
     with ledger.deferred_rollup(cold=True) if bulk else nullcontext():
-        for fr in _read_all(todo, bulk, workers):
+        for fr in _read_all(todo, bulk, workers, start_method or os.environ.get("CCHOOKS_START_METHOD")):
             _apply(batch, fr, total)
             done += fr.bytes_read
             if progress is not None:
@@ -599,7 +601,7 @@ def ingest_files(
     return total
 
 
-def _read_all(todo: list[Task], bulk: bool, workers: int) -> Iterator[FileRead]:
+def _read_all(todo: list[Task], bulk: bool, workers: int, method: str | None = None) -> Iterator[FileRead]:
     if workers <= 1:
         for tf, st, state in todo:
             yield read_new_bytes(tf, st, state, bulk)
@@ -608,7 +610,8 @@ def _read_all(todo: list[Task], bulk: bool, workers: int) -> Iterator[FileRead]:
     from collections import deque
 
     bulk_decoder()  # imported here once, so forked workers inherit it
-    method = "fork" if "fork" in multiprocessing.get_all_start_methods() else None
+    if method not in multiprocessing.get_all_start_methods():
+        method = "fork" if "fork" in multiprocessing.get_all_start_methods() else None
     # Parsers allocate no reference cycles; the collector would only rescan their records.
     # At most IN_FLIGHT tasks per worker are parsed ahead of the writes: parsed rows waiting
     # for this process are what the peak memory of a backfill is made of.

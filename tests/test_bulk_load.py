@@ -1,0 +1,84 @@
+"""Backfills into an empty ledger: loaded without the secondary indexes, which always come back
+(also after a crash), and the same ledger whichever way the parse processes start."""
+
+from __future__ import annotations
+
+import multiprocessing
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from cchooks.ledger import ingest
+from cchooks.ledger.store import Ledger
+from tests.test_ledger_robustness import _ledger_totals, _write_corpus
+from tests.transcript_factory import totals
+
+INDEXES = {"responses_ts", "responses_session", "responses_request"}
+
+
+def _indexes(path: Path) -> set[str]:
+    with sqlite3.connect(path) as db:
+        return {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
+
+
+def _dump(path: Path) -> list[tuple[object, ...]]:
+    with sqlite3.connect(path) as db:
+        rows = db.execute("SELECT * FROM responses ORDER BY rkey").fetchall()
+        rollup = db.execute("SELECT * FROM usage_rollup ORDER BY 1, 2, 3").fetchall()
+    return rows + rollup
+
+
+def _backfill(base: Path, ledger: Path, workers: int, method: str | None = None) -> None:
+    with Ledger.open(ledger) as led:
+        files = list(ingest.discover(base / "projects"))
+        ingest.ingest_files(led, files, workers=workers, start_method=method)
+
+
+@pytest.fixture
+def corpus(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, dict[str, int]]:
+    # A small corpus taken as a bulk, parallel backfill (the thresholds are for real histories).
+    monkeypatch.setattr(ingest, "BULK_BYTES", 0)
+    monkeypatch.setattr(ingest, "TASK_BYTES", 64 << 10)
+    resps = _write_corpus(tmp_path / "claude", 24, 30, seed=5)
+    return tmp_path / "claude", totals(resps)
+
+
+def test_cold_backfill_builds_the_indexes_it_skipped(tmp_path: Path, corpus: tuple[Path, dict[str, int]]) -> None:
+    base, want = corpus
+    _backfill(base, tmp_path / "cold.db", workers=1)
+    assert INDEXES <= _indexes(tmp_path / "cold.db")
+    assert _ledger_totals(tmp_path / "cold.db") == want
+    # The same rows as a ledger that had the indexes all along (a warm one, file by file).
+    with Ledger.open(tmp_path / "warm.db") as led:
+        for tf in ingest.discover(base / "projects"):
+            ingest.ingest_file(led, tf)
+    assert _dump(tmp_path / "cold.db") == _dump(tmp_path / "warm.db")
+
+
+def test_indexes_dropped_by_a_crashed_backfill_come_back(tmp_path: Path, corpus: tuple[Path, dict[str, int]]) -> None:
+    base, want = corpus
+    ledger = tmp_path / "l.db"
+    with Ledger.open(ledger) as led:
+        led.drop_indexes_if_empty()  # what a backfill killed before its end leaves behind
+    assert not INDEXES & _indexes(ledger)
+    _backfill(base, ledger, workers=1)
+    assert INDEXES <= _indexes(ledger)
+    assert _ledger_totals(ledger) == want
+    with Ledger.open(ledger) as led:
+        assert led.meta_get("indexes_dropped") is None
+        led.drop_indexes_if_empty()  # not empty: the indexes stay
+    assert INDEXES <= _indexes(ledger)
+
+
+@pytest.mark.parametrize("method", ["fork", "spawn"])
+def test_parallel_backfill_gives_the_same_ledger_however_workers_start(
+    tmp_path: Path, corpus: tuple[Path, dict[str, int]], method: str
+) -> None:
+    if method not in multiprocessing.get_all_start_methods():
+        pytest.skip(f"no {method} start method on this platform")
+    base, want = corpus
+    _backfill(base, tmp_path / "one.db", workers=1)
+    _backfill(base, tmp_path / "par.db", workers=2, method=method)
+    assert _ledger_totals(tmp_path / "par.db") == want
+    assert _dump(tmp_path / "par.db") == _dump(tmp_path / "one.db")
