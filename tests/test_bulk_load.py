@@ -8,8 +8,11 @@ import sqlite3
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from cchooks.ledger import ingest
+from cchooks.ledger.schema import REBUILD_ROLLUP
 from cchooks.ledger.store import Ledger
 from tests.test_ledger_robustness import _ledger_totals, _write_corpus
 from tests.transcript_factory import totals
@@ -26,7 +29,9 @@ def _dump(path: Path) -> list[tuple[object, ...]]:
     with sqlite3.connect(path) as db:
         rows = db.execute("SELECT * FROM responses ORDER BY rkey").fetchall()
         rollup = db.execute("SELECT * FROM usage_rollup ORDER BY 1, 2, 3").fetchall()
-    return rows + rollup
+        dims = db.execute("SELECT * FROM usage_dims WHERE responses > 0 ORDER BY 1, 2, 3, 4, 5").fetchall()
+    assert dims
+    return rows + rollup + dims
 
 
 def _backfill(base: Path, ledger: Path, workers: int, method: str | None = None) -> None:
@@ -82,3 +87,38 @@ def test_parallel_backfill_gives_the_same_ledger_however_workers_start(
     _backfill(base, tmp_path / "par.db", workers=2, method=method)
     assert _ledger_totals(tmp_path / "par.db") == want
     assert _dump(tmp_path / "par.db") == _dump(tmp_path / "one.db")
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_session_rollup_always_equals_the_responses_it_summarises(tmp_path: Path, data: st.DataObject) -> None:
+    """Writes through the per-row triggers (inserts, better copies, re-credited sessions, folds)
+    leave usage_dims as a rebuild from the responses makes it."""
+    from cchooks.records import UsageRecord
+
+    path = tmp_path / f"l{data.draw(st.integers(0, 10**9))}.db"
+    with Ledger.open(path) as led:
+        for _ in range(data.draw(st.integers(1, 6))):
+            recs = [
+                UsageRecord(
+                    data.draw(st.sampled_from([f"m{k}", ""])), f"r{k}", data.draw(st.sampled_from(["s", "t"])),
+                    data.draw(st.integers(0, 10**9)), data.draw(st.sampled_from(["a", "b"])),
+                    data.draw(st.integers(0, 300_000)), data.draw(st.integers(0, 5000)), 0, 0,
+                    data.draw(st.integers(0, 100_000)),
+                    agent_id=data.draw(st.sampled_from([None, "x"])), project=data.draw(st.sampled_from([None, "p"])),
+                    project_dir="d", source=data.draw(st.sampled_from(["transcript", "otlp"])),
+                    credit=data.draw(st.integers(0, 3)),
+                )
+                for k in data.draw(st.lists(st.integers(0, 9), max_size=8))
+            ]
+            with led.write():
+                led.upsert_records(recs)
+        q = (
+            "SELECT session_id, project, agent, model, long_context, responses, input_tokens, output_tokens,"
+            " cache_read_tokens, first_ms, last_ms FROM usage_dims WHERE responses > 0 ORDER BY 1, 2, 3, 4, 5"
+        )
+        kept = led.conn.execute(q).fetchall()
+        with led.write():
+            for sql in REBUILD_ROLLUP:
+                led.conn.execute(sql)
+        assert kept == led.conn.execute(q).fetchall()

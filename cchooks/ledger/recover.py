@@ -24,7 +24,7 @@ from cchooks.ledger.store import Ledger
 MAX_PROBES = 250_000
 
 # Never copied: read positions (re-reading is how lost rows come back) and derived tables.
-_SKIP = {"files", "usage_rollup"}
+_SKIP = {"files", "usage_rollup", "usage_dims"}
 
 
 @dataclass(slots=True)
