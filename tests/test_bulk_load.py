@@ -89,7 +89,7 @@ def test_parallel_backfill_gives_the_same_ledger_however_workers_start(
     assert _dump(tmp_path / "par.db") == _dump(tmp_path / "one.db")
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(data=st.data())
 def test_session_rollup_always_equals_the_responses_it_summarises(tmp_path: Path, data: st.DataObject) -> None:
     """Writes through the per-row triggers (inserts, better copies, re-credited sessions, folds)

@@ -268,7 +268,8 @@ def _dims(row: str) -> str:
 _DIMS_ADD_NEW = f"""
     INSERT INTO usage_dims VALUES ({_dims("NEW")}, 1, {_NEW}, NEW.ts_ms, NEW.ts_ms, NEW.partial)
     ON CONFLICT (session_id, project, agent, model, long_context) DO UPDATE SET responses = responses + 1,
-        {_ADD}, first_ms = min(first_ms, excluded.first_ms), last_ms = max(last_ms, excluded.last_ms),
+        {_ADD}, first_ms = min(coalesce(first_ms, excluded.first_ms), excluded.first_ms),
+        last_ms = max(coalesce(last_ms, excluded.last_ms), excluded.last_ms),
         partial = partial + excluded.partial;"""
 # After a row leaves a group (rare), its real first and last times: one session's responses_session range.
 _OLD_DIM_ROWS = (
@@ -279,8 +280,8 @@ _OLD_DIM_ROWS = (
 )
 _DIMS_SUB_OLD = f"""
     UPDATE usage_dims SET responses = responses - 1, {_SUB}, partial = partial - OLD.partial,
-        first_ms = coalesce((SELECT min(r.ts_ms) {_OLD_DIM_ROWS}), first_ms),
-        last_ms = coalesce((SELECT max(r.ts_ms) {_OLD_DIM_ROWS}), last_ms)
+        first_ms = (SELECT min(r.ts_ms) {_OLD_DIM_ROWS}),
+        last_ms = (SELECT max(r.ts_ms) {_OLD_DIM_ROWS})
     WHERE (session_id, project, agent, model, long_context) = ({_dims("OLD")});"""
 
 ROLLUP_TRIGGERS = [
