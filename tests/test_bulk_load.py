@@ -122,3 +122,40 @@ def test_session_rollup_always_equals_the_responses_it_summarises(tmp_path: Path
             for sql in REBUILD_ROLLUP:
                 led.conn.execute(sql)
         assert kept == led.conn.execute(q).fetchall()
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_blocks_from_the_rollup_equal_blocks_from_the_responses(tmp_path: Path, data: st.DataObject) -> None:
+    from cchooks.api import price_table
+    from cchooks.commands.blocks import _bucket_items
+    from cchooks.records import UsageRecord
+    from cchooks.windows import session_blocks
+
+    path = tmp_path / f"b{data.draw(st.integers(0, 10**9))}.db"
+    t = 1_760_000_000_000
+    recs = []
+    for k in range(data.draw(st.integers(1, 60))):
+        # steps from seconds to days: same bucket, same block, the 5-hour edges, idle gaps
+        t += data.draw(st.sampled_from([1, 60_000, 899_999, 900_000, 3_600_000, 17_999_999, 18_000_000, 86_400_000]))
+        model = data.draw(st.sampled_from(["claude-sonnet-4-5-20250929", "claude-opus-4-1-20250805", "mystery"]))
+        recs.append(UsageRecord(f"m{k}", f"r{k}", "s", t, model, data.draw(st.integers(0, 300_000)),
+                                data.draw(st.integers(0, 5000)), 10, 0, data.draw(st.integers(0, 100_000))))
+    with Ledger.open(path) as led:
+        with led.write():
+            led.upsert_records(recs)
+        prices = price_table(led)
+        items = _bucket_items(led, None, None, prices)
+        records = list(led.records())
+    assert items is not None
+    now = t + data.draw(st.sampled_from([0, 3_600_000, 10 * 3_600_000]))
+    got = session_blocks(items, now, prices.record_cost)
+    want = session_blocks(records, now, prices.record_cost)
+
+    def shape(b):  # type: ignore[no-untyped-def]
+        tot = b.totals
+        return (b.start_ms, b.end_ms, b.is_gap, b.is_active, tot.responses, tot.input_tokens, tot.output_tokens,
+                tot.cache_read_tokens, tot.first_ms, tot.last_ms, sorted(tot.models), tot.unpriced_tokens)
+
+    assert [shape(b) for b in got] == [shape(b) for b in want]
+    assert [b.totals.cost_usd for b in got] == pytest.approx([b.totals.cost_usd for b in want], rel=1e-9)

@@ -168,6 +168,39 @@ def _dim_sums(
     return out
 
 
+def bucket_sums(
+    ledger: Ledger, since_ms: int | None, until_ms: int | None, threshold_of: ThresholdOf
+) -> list[tuple[int, int, str, bool, tuple[int, ...]]] | None:
+    """(first_ms, last_ms, model, long_context, (responses, input, output, cache 5m, cache 1h,
+    cache read, web searches)) per 15-minute bucket, model and side, by first response; None
+    where only the responses can answer (bounds off the 15-minute grid, a stale rollup, a price
+    entry with another long-context threshold)."""
+    if any(b is not None and b % ROLLUP_BUCKET_MS for b in (since_ms, until_ms)) or ledger.rollup_stale():
+        return None
+    where, params = ["responses > 0"], []
+    if since_ms is not None:
+        where.append("bucket >= ?")
+        params.append(since_ms // ROLLUP_BUCKET_MS)
+    if until_ms is not None:
+        where.append("bucket < ?")
+        params.append(until_ms // ROLLUP_BUCKET_MS)
+    clause = " WHERE " + " AND ".join(where)
+    for (model,) in ledger.conn.execute(f"SELECT DISTINCT model FROM usage_rollup{clause}", params):
+        if threshold_of(str(model)) not in (None, ROLLUP_LONG_CONTEXT_SPLIT):
+            return None
+    out: list[tuple[int, int, str, bool, tuple[int, ...]]] = []
+    for r in ledger.conn.execute(
+        "SELECT first_ms, last_ms, model, long_context, responses, input_tokens, output_tokens, cache_5m_tokens,"
+        f" cache_1h_tokens, cache_read_tokens, web_search_requests FROM usage_rollup{clause}"
+        " ORDER BY first_ms, model, long_context",
+        params,
+    ):
+        model = str(r[2])
+        lc = bool(r[3]) and threshold_of(model) is not None
+        out.append((int(r[0]), int(r[1]), model, lc, tuple(int(x) for x in r[4:])))
+    return out
+
+
 def session_projects(ledger: Ledger, session_ids: list[str]) -> dict[str, str]:
     """The project (cwd) of each session, for session reports."""
     out: dict[str, str] = {}
