@@ -4,6 +4,13 @@
     python benchmarks/gen_corpus.py --out /tmp/cchooks-bench/corpus500 --size-mb 500 --seed 1
     python benchmarks/bench_ingest.py /tmp/cchooks-bench/corpus500 [--warm-runs 20] [--ccusage-runs 1]
 
+    # a dense history (~200 responses per MiB: compact lines, few large tool results)
+    python benchmarks/gen_corpus.py --out /tmp/cchooks-bench/dense500 --size-mb 500 --seed 1 --density dense
+    python benchmarks/bench_ingest.py /tmp/cchooks-bench/dense500 --cold-runs 7 --ccusage-runs 7
+
+Give the same number of cold and ccusage runs to get alternating pairs; their per-pair ratios
+(`cold_pair_ratios`, median printed) are the figure that machine load disturbs least.
+
 Measured, each as isolated child processes (wall time spawn-to-reap; peak RSS and CPU from wait4):
 
   ccusage daily   `ccusage claude daily --json --offline -z UTC` (see ccusage.py), --ccusage-runs times
@@ -140,7 +147,10 @@ def main(argv: list[str] | None = None) -> int:
         "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version()},
         "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
-    print(f"corpus {corpus}: {n_files} transcript files, {n_bytes / 2**20:.1f} MiB"
+    n_resp = exp["raw"]["totals"].get("responses") if exp else None
+    res["responses"] = n_resp
+    density = f", {n_resp:,} responses ({n_resp / (n_bytes / 2**20):.0f} per MiB)" if n_resp else ""
+    print(f"corpus {corpus}: {n_files} transcript files, {n_bytes / 2**20:.1f} MiB{density}"
           + ("" if exp else " (no expected.json: totals are only compared between tools)"))
     if not a.no_prewarm:
         res["prewarm_s"] = round(prewarm(corpus), 2)
@@ -287,6 +297,13 @@ def ratios(res: dict[str, Any]) -> dict[str, Any]:
         out[name + "/ccusage_wall"] = round(r["wall_p50_s"] / cc["wall_p50_s"], 3)
         if r.get("maxrss_mb") and cc.get("maxrss_mb"):
             out[name + "/ccusage_rss"] = round(r["maxrss_mb"] / cc["maxrss_mb"], 3)
+    cold, ccs = (res.get("cchooks_cold") or {}).get("samples_s"), cc.get("samples_s")
+    if cold and ccs and len(cold) == len(ccs):
+        # Each cold run follows its ccusage run: the median of the pairs' ratios.
+        pairs = sorted(a / b for a, b in zip(cold, ccs, strict=True))
+        mid = len(pairs) // 2
+        out["cchooks_cold_pairs/ccusage_wall"] = round(
+            pairs[mid] if len(pairs) % 2 else (pairs[mid - 1] + pairs[mid]) / 2, 3)
     return out
 
 

@@ -114,12 +114,12 @@ def report(
     an invalid one raises ConfigError, exactly as every command reports it.
     """
     if tz is None or prices is None:
-        from cchooks.config import load_config
+        from cchooks.config import hot_price_overrides, load_config_hot
 
-        cfg = load_config(config)
-        tz = tz or cfg.report.timezone
+        cfg = load_config_hot(os.fspath(config) if config is not None else None)
+        tz = tz or cfg["report"]["timezone"]
         if prices is None:
-            prices = price_table(ledger, cfg.price_overrides())
+            prices = price_table(ledger, hot_price_overrides(cfg))
     zone = resolve_tz(tz)
     since_ms = parse_day_bound(since, zone) if since else None
     until_ms = parse_day_bound(until, zone, end=True) if until else None

@@ -11,12 +11,17 @@ from __future__ import annotations
 import argparse
 import csv
 import io
-import json
 import sys
 from typing import Any
 
 from cchooks.commands.common import ingest_or_warn
 from cchooks.totals import SCHEMA_VERSION
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from cchooks.ledger.store import Ledger
+    from cchooks.pricing import PriceTable
+    from cchooks.windows.blocks import BucketSums
 
 DAY_MS = 86_400_000
 # Blocks chain from one another, so a range starts computing a day early; --active needs only the
@@ -29,6 +34,21 @@ CSV_FIELDS = [
     "cache_creation_5m_tokens", "cache_creation_1h_tokens", "cache_read_tokens", "total_tokens", "cost_usd",
     "unpriced_tokens", "models",
 ]  # fmt: skip
+
+
+def _bucket_items(ledger: Ledger, since_ms: int | None, until_ms: int | None, prices: PriceTable) -> list[BucketSums] | None:
+    """Without official windows, blocks are built from the rollup's 15-minute sums (see
+    `BucketSums`) rather than from every response; None where the rollup cannot answer."""
+    from cchooks.ledger.queries import bucket_sums
+    from cchooks.windows.blocks import BucketSums
+
+    rows = bucket_sums(ledger, since_ms, until_ms, prices.long_context_threshold)
+    if rows is None:
+        return None
+    return [
+        BucketSums(first, last, model, sums, prices.cost(model, *sums[1:6], long_context=lc))
+        for first, last, model, lc, sums in rows
+    ]
 
 
 def run_blocks(args: argparse.Namespace) -> int:
@@ -55,9 +75,13 @@ def run_blocks(args: argparse.Namespace) -> int:
         lead = since - LEAD_MS if since is not None else None
         if args.active and lead is None:
             lead = now - ACTIVE_LOOKBACK_MS
-        records = list(ledger.records(since_ms=lead, until_ms=until))
         snaps = ledger.rate_limit_snapshots("five_hour", since_ms=lead)
-    blocks = session_blocks(records, now, ctx.cost_of, snaps)
+        items = None if snaps else _bucket_items(ledger, lead, until, ctx.prices)
+        records = list(ledger.records(since_ms=lead, until_ms=until)) if items is None else []
+        blocks = session_blocks(items if items is not None else records, now, ctx.cost_of, snaps)
+        active = next((b for b in reversed(blocks) if b.is_active), None)
+        if items is not None and active is not None:
+            records = list(ledger.records(since_ms=active.start_ms, until_ms=until))  # the burn rate's
     if since is not None:
         blocks = [b for b in blocks if b.end_ms > since]
     if until is not None:
@@ -88,7 +112,9 @@ def run_blocks(args: argparse.Namespace) -> int:
             "tz": tz_name(ctx.tz),
             "blocks": out,
         }
-        print(json.dumps(doc, indent=2))
+        from cchooks.reports.render import dumps_indented
+
+        print(dumps_indented(doc))
         return 0
     if args.csv:
         buf = io.StringIO()

@@ -76,10 +76,13 @@ def run(args: argparse.Namespace) -> int:
     from typing import cast
 
     from cchooks.api import Group, price_table, report
-    from cchooks.config import load_config
+    from cchooks.config import hot_price_overrides, load_config_hot
     from cchooks.reports.render import render_csv, render_json, render_table
 
-    cfg = load_config(args.config)
+    # The cached plain form of the config: no pydantic import on a report (~25 ms).
+    cfg = load_config_hot(args.config)
+    zone_name = args.tz or cfg["report"]["timezone"]
+    overrides = hot_price_overrides(cfg)
     from cchooks.commands.common import open_for_view
 
     ledger = open_for_view(args.ledger)
@@ -88,14 +91,14 @@ def run(args: argparse.Namespace) -> int:
             ingest_or_warn(ledger, args.claude_dir, args.verbose, show_progress=not (args.json or args.csv))
         try:
             rep = report(
-                ledger, cast("Group", CHOICES[args.kind]), tz=args.tz or cfg.report.timezone, since=args.since,
+                ledger, cast("Group", CHOICES[args.kind]), tz=zone_name, since=args.since,
                 until=args.until, session_id=args.session, project=args.project,
-                prices=price_table(ledger, cfg.price_overrides()),
+                prices=price_table(ledger, overrides),
             )  # fmt: skip
         except ValueError as exc:
             raise CommandError(str(exc), 2) from None
-        stored = _imported(ledger, args, cfg) if args.imported else None
-    prices = price_table(None, cfg.price_overrides()) if stored is not None else None
+        stored = _imported(ledger, args, zone_name) if args.imported else None
+    prices = price_table(None, overrides) if stored is not None else None
     if args.json:
         if stored is None or prices is None:
             print(render_json(rep, args.breakdown))
@@ -161,12 +164,12 @@ def _team(args: argparse.Namespace) -> int:
     return 0
 
 
-def _imported(ledger, args: argparse.Namespace, cfg):  # type: ignore[no-untyped-def]
+def _imported(ledger, args: argparse.Namespace, zone_name):  # type: ignore[no-untyped-def]
     """Imported entries overlapping the report's period (all of them without --since/--until)."""
     from cchooks.ledger.imports import imported
     from cchooks.timezones import parse_day_bound, resolve_tz
 
-    zone = resolve_tz(args.tz or cfg.report.timezone)
+    zone = resolve_tz(zone_name)
     since = parse_day_bound(args.since, zone) if args.since else None
     until = parse_day_bound(args.until, zone, end=True) if args.until else None
     return imported(ledger, since, until)

@@ -60,6 +60,11 @@ CACHE_NAME = "config-cache.json"
 DEFAULTS_FILE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "defaults.json")
 
 
+def hot_price_overrides(cfg: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """`Config.price_overrides()` of the plain form `load_config_hot` returns."""
+    return {m: {k: v for k, v in entry.items() if v is not None} for m, entry in cfg["prices"].items()}
+
+
 def load_config_hot(path: str | None = None) -> dict[str, Any]:
     """The validated config as a plain dict, without pydantic when the cache is fresh (see above).
 

@@ -25,6 +25,7 @@ from cchooks.records import CREDIT_COPY, CREDIT_NAMED, ParseStats, SlotRecord
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Iterator
+    from multiprocessing.pool import AsyncResult
     from typing import BinaryIO
 
     from cchooks.ledger.store import Ledger
@@ -43,6 +44,7 @@ BULK_COMMIT_EVERY = 128 << 20  # in-process backfills: fewer commits, still boun
 BULK_BYTES = 4 << 20  # above this much new data, use the msgspec decoder
 PARALLEL_BYTES = 64 << 20  # above this much new data, parse in worker processes
 TASK_BYTES = 8 << 20  # new data per task of a parse process
+IN_FLIGHT = 2  # tasks per parse process queued or parsed ahead of the writer
 HOT_COMMIT_EVERY = READ_CHUNK  # hooks and the statusline commit every chunk: progress under a time limit
 MAX_LINE = 64 << 20  # a "line" without a newline in this many bytes is skipped (counted as too long)
 FIRST_LINES, FIRST_LINES_BYTES = 20, 256 << 10  # where a file's first timestamp is looked for
@@ -396,6 +398,10 @@ def bulk_decoder() -> FastPath | None:
     return bulk
 
 
+def _row_key(row: tuple[object, ...]) -> str:
+    return row[0]  # type: ignore[return-value]
+
+
 class _Batch:
     """Segments of several files, committed together in one transaction.
 
@@ -420,6 +426,9 @@ class _Batch:
     def flush(self) -> None:
         if not self.positions:
             return
+        # In key order, the primary-key index is written page by page rather than at random
+        # (a stable sort: copies of one response keep their order).
+        self.rows.sort(key=_row_key)
         with self.ledger.write():
             self.ledger.upsert_rows(self.rows)
             _fold_unjoined_otlp(self.ledger, self.rows)
@@ -540,11 +549,13 @@ def ingest_files(
     files: Iterable[TranscriptFile],
     progress: Callable[[int, int], None] | None = None,
     workers: int | None = None,
+    start_method: str | None = None,
 ) -> IngestResult:
     """Ingest many files; `progress(bytes_done, bytes_total)` is called for long backfills.
 
     Large backfills parse in worker processes (parsing is pure) while this process
-    writes; `workers=1` keeps everything in-process.
+    writes; `workers=1` keeps everything in-process. `start_method` ("fork", "spawn",
+    "forkserver"; default CCHOOKS_START_METHOD, else fork where there is one) starts them.
     """
     states = load_file_states(ledger)
     todo: list[Task] = []
@@ -571,13 +582,14 @@ def ingest_files(
         workers = cap if pending_bytes > PARALLEL_BYTES and len(todo) > 1 else 1
     from contextlib import nullcontext
 
-    ledger.rebuild_rollup_if_stale()  # after a crashed backfill
+    ledger.restore_indexes_if_dropped()  # after a crashed backfill
+    ledger.rebuild_rollup_if_stale()
     # With parse workers, committing often keeps the writes in step with the parsing, so
     # little is left to write once the last file is parsed.
     batch = _Batch(ledger, BULK_COMMIT_EVERY if bulk and workers <= 1 else COMMIT_EVERY)
     done = 0
-    with ledger.deferred_rollup() if bulk else nullcontext():
-        for fr in _read_all(todo, bulk, workers):
+    with ledger.deferred_rollup(cold=True) if bulk else nullcontext():
+        for fr in _read_all(todo, bulk, workers, start_method or os.environ.get("CCHOOKS_START_METHOD")):
             _apply(batch, fr, total)
             done += fr.bytes_read
             if progress is not None:
@@ -589,18 +601,32 @@ def ingest_files(
     return total
 
 
-def _read_all(todo: list[Task], bulk: bool, workers: int) -> Iterator[FileRead]:
+def _read_all(todo: list[Task], bulk: bool, workers: int, method: str | None = None) -> Iterator[FileRead]:
     if workers <= 1:
         for tf, st, state in todo:
             yield read_new_bytes(tf, st, state, bulk)
         return
     import multiprocessing
+    from collections import deque
 
     bulk_decoder()  # imported here once, so forked workers inherit it
-    method = "fork" if "fork" in multiprocessing.get_all_start_methods() else None
+    if method not in multiprocessing.get_all_start_methods():
+        method = "fork" if "fork" in multiprocessing.get_all_start_methods() else None
     # Parsers allocate no reference cycles; the collector would only rescan their records.
+    # At most IN_FLIGHT tasks per worker are parsed ahead of the writes: parsed rows waiting
+    # for this process are what the peak memory of a backfill is made of.
     with multiprocessing.get_context(method).Pool(workers, initializer=gc.disable) as pool:
-        for reads in pool.imap_unordered(_read_batch, _batches(todo)):
+        batches = iter(_batches(todo))
+        pending: deque[AsyncResult[list[FileRead]]] = deque()
+        for task in batches:
+            pending.append(pool.apply_async(_read_batch, (task,)))
+            if len(pending) >= workers * IN_FLIGHT:
+                break
+        while pending:
+            reads = pending.popleft().get()
+            for task in batches:  # one more, if any
+                pending.append(pool.apply_async(_read_batch, (task,)))
+                break
             yield from reads
 
 

@@ -7,6 +7,7 @@ model and context tier.
 
 from __future__ import annotations
 
+import sqlite3
 from datetime import tzinfo
 
 from cchooks.ledger.schema import ROLLUP_BUCKET_MS, ROLLUP_LONG_CONTEXT_SPLIT
@@ -21,6 +22,8 @@ if TYPE_CHECKING:
 GROUPS = ("daily", "weekly", "monthly", "session", "project", "model", "agent", "total")
 
 ROLLUP_GROUPS = ("daily", "weekly", "monthly", "model", "total")
+# Groups the per-session rollup (usage_dims) answers when no time bounds are given.
+DIM_GROUPS = {"session": "session_id", "project": "project", "agent": "agent"}
 
 
 def _key_expr(group: str, tz: tzinfo, lo: int, hi: int, ts: str = "ts_ms") -> str:
@@ -64,6 +67,13 @@ def group_sums(
         rolled = _rollup_sums(ledger, group, tz, since_ms, until_ms, threshold_of)
         if rolled is not None:
             return rolled
+    if (
+        group in DIM_GROUPS and since_ms is None and until_ms is None and not project
+        and not ledger.rollup_stale()
+    ):
+        dims = _dim_sums(ledger, DIM_GROUPS[group], session_id, threshold_of)
+        if dims is not None:
+            return dims
     where, params = time_filter(since_ms, until_ms)
     if session_id:
         where.append("session_id = ?")
@@ -127,9 +137,80 @@ def _rollup_sums(
     return out
 
 
+def _dim_sums(
+    ledger: Ledger, column: str, session_id: str | None, threshold_of: ThresholdOf | None
+) -> list[SumRow] | None:
+    """Session, project or agent sums from usage_dims; None where only the responses can answer
+    (a price entry with another long-context threshold, or a ledger from before migration 9)."""
+    clause, params = (" WHERE session_id = ?", [session_id]) if session_id else ("", [])
+    try:
+        if threshold_of is not None:
+            for (model,) in ledger.conn.execute(f"SELECT DISTINCT model FROM usage_dims{clause}", params):
+                if threshold_of(str(model)) not in (None, ROLLUP_LONG_CONTEXT_SPLIT):
+                    return None
+        rows = ledger.conn.execute(
+            f"SELECT {column} AS k, model, long_context, sum(responses), sum(input_tokens), sum(output_tokens),"
+            " sum(cache_5m_tokens), sum(cache_1h_tokens), sum(cache_read_tokens), sum(web_search_requests),"
+            f" min(first_ms), max(last_ms), sum(partial) FROM usage_dims{clause} GROUP BY k, model, long_context"
+            " HAVING sum(responses) > 0 ORDER BY k, model",
+            params,
+        ).fetchall()
+    except sqlite3.OperationalError:  # no usage_dims: an older ledger opened read-only
+        return None
+    out: list[SumRow] = []
+    for r in rows:
+        model = str(r[1])
+        lc = bool(r[2]) and threshold_of is not None and threshold_of(model) is not None
+        out.append((str(r[0]), model, lc, totals_of(model, r[3:])))
+    if any(lc for *_x, lc, _t in out):
+        # Rows of one key and model on both sides of the split, adjacent as _rollup_sums gives them.
+        out.sort(key=lambda x: (x[0], x[1], x[2]))
+    return out
+
+
+def bucket_sums(
+    ledger: Ledger, since_ms: int | None, until_ms: int | None, threshold_of: ThresholdOf
+) -> list[tuple[int, int, str, bool, tuple[int, ...]]] | None:
+    """(first_ms, last_ms, model, long_context, (responses, input, output, cache 5m, cache 1h,
+    cache read, web searches)) per 15-minute bucket, model and side, by first response; None
+    where only the responses can answer (bounds off the 15-minute grid, a stale rollup, a price
+    entry with another long-context threshold)."""
+    if any(b is not None and b % ROLLUP_BUCKET_MS for b in (since_ms, until_ms)) or ledger.rollup_stale():
+        return None
+    where, params = ["responses > 0"], []
+    if since_ms is not None:
+        where.append("bucket >= ?")
+        params.append(since_ms // ROLLUP_BUCKET_MS)
+    if until_ms is not None:
+        where.append("bucket < ?")
+        params.append(until_ms // ROLLUP_BUCKET_MS)
+    clause = " WHERE " + " AND ".join(where)
+    for (model,) in ledger.conn.execute(f"SELECT DISTINCT model FROM usage_rollup{clause}", params):
+        if threshold_of(str(model)) not in (None, ROLLUP_LONG_CONTEXT_SPLIT):
+            return None
+    out: list[tuple[int, int, str, bool, tuple[int, ...]]] = []
+    for r in ledger.conn.execute(
+        "SELECT first_ms, last_ms, model, long_context, responses, input_tokens, output_tokens, cache_5m_tokens,"
+        f" cache_1h_tokens, cache_read_tokens, web_search_requests FROM usage_rollup{clause}"
+        " ORDER BY first_ms, model, long_context",
+        params,
+    ):
+        model = str(r[2])
+        lc = bool(r[3]) and threshold_of(model) is not None
+        out.append((int(r[0]), int(r[1]), model, lc, tuple(int(x) for x in r[4:])))
+    return out
+
+
 def session_projects(ledger: Ledger, session_ids: list[str]) -> dict[str, str]:
     """The project (cwd) of each session, for session reports."""
     out: dict[str, str] = {}
+    if not ledger.rollup_stale():
+        try:
+            for sid, proj in ledger.conn.execute("SELECT session_id, max(project) FROM usage_dims GROUP BY 1"):
+                out[str(sid)] = str(proj)
+            return {s: out[s] for s in session_ids if s in out}
+        except sqlite3.OperationalError:  # no usage_dims: an older ledger opened read-only
+            out = {}
     for i in range(0, len(session_ids), 500):
         part = session_ids[i : i + 500]
         marks = ",".join("?" * len(part))

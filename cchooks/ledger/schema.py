@@ -254,15 +254,60 @@ _SUB_OLD = f"""
 
 # TEMP triggers: every Ledger connection installs them (Ledger.open), and a bulk backfill
 # drops them on its own connection and rebuilds the rollup once instead of per row.
+# The per-session rollup (migration 9): sums per session, project, agent kind, model and
+# long-context side, so session, project and agent reports never sort every response.
+DIM_PROJECT = "coalesce({r}project, {r}project_dir, '')"
+DIM_AGENT = "coalesce({r}agent_type, CASE WHEN {r}agent_id IS NULL THEN 'main' ELSE 'subagent' END)"
+
+
+def _dims(row: str) -> str:
+    r = row + "."
+    return f"{row}.session_id, {DIM_PROJECT.format(r=r)}, {DIM_AGENT.format(r=r)}, {row}.model, {_lc(row)}"
+
+
+_DIMS_ADD_NEW = f"""
+    INSERT INTO usage_dims VALUES ({_dims("NEW")}, 1, {_NEW}, NEW.ts_ms, NEW.ts_ms, NEW.partial)
+    ON CONFLICT (session_id, project, agent, model, long_context) DO UPDATE SET responses = responses + 1,
+        {_ADD}, first_ms = min(coalesce(first_ms, excluded.first_ms), excluded.first_ms),
+        last_ms = max(coalesce(last_ms, excluded.last_ms), excluded.last_ms),
+        partial = partial + excluded.partial;"""
+# After a row leaves a group (rare), its real first and last times: one session's responses_session range.
+_OLD_DIM_ROWS = (
+    "FROM responses r WHERE r.session_id = OLD.session_id"
+    f" AND {DIM_PROJECT.format(r='r.')} = {DIM_PROJECT.format(r='OLD.')}"
+    f" AND {DIM_AGENT.format(r='r.')} = {DIM_AGENT.format(r='OLD.')}"
+    f" AND r.model = OLD.model AND {_lc('r')} = {_lc('OLD')}"
+)
+_DIMS_SUB_OLD = f"""
+    UPDATE usage_dims SET responses = responses - 1, {_SUB}, partial = partial - OLD.partial,
+        first_ms = (SELECT min(r.ts_ms) {_OLD_DIM_ROWS}),
+        last_ms = (SELECT max(r.ts_ms) {_OLD_DIM_ROWS})
+    WHERE (session_id, project, agent, model, long_context) = ({_dims("OLD")});"""
+
 ROLLUP_TRIGGERS = [
-    f"CREATE TEMP TRIGGER IF NOT EXISTS rollup_insert AFTER INSERT ON main.responses BEGIN {_ADD_NEW} END",
-    f"CREATE TEMP TRIGGER IF NOT EXISTS rollup_delete AFTER DELETE ON main.responses BEGIN {_SUB_OLD} END",
-    f"CREATE TEMP TRIGGER IF NOT EXISTS rollup_update AFTER UPDATE OF ts_ms, model, partial, {_TOKENS}"
-    f" ON main.responses BEGIN {_SUB_OLD} {_ADD_NEW} END",
+    f"CREATE TEMP TRIGGER IF NOT EXISTS rollup_insert AFTER INSERT ON main.responses BEGIN {_ADD_NEW}"
+    f" {_DIMS_ADD_NEW} END",
+    f"CREATE TEMP TRIGGER IF NOT EXISTS rollup_delete AFTER DELETE ON main.responses BEGIN {_SUB_OLD}"
+    f" {_DIMS_SUB_OLD} END",
+    f"CREATE TEMP TRIGGER IF NOT EXISTS rollup_update AFTER UPDATE OF ts_ms, model, partial, {_TOKENS},"
+    " session_id, project, project_dir, agent_type, agent_id"
+    f" ON main.responses BEGIN {_SUB_OLD} {_ADD_NEW} {_DIMS_SUB_OLD} {_DIMS_ADD_NEW} END",
 ]
 DROP_ROLLUP_TRIGGERS = [
     f"DROP TRIGGER IF EXISTS temp.{n}" for n in ("rollup_insert", "rollup_delete", "rollup_update")
 ]
+# The secondary indexes of `responses`. A backfill into an empty ledger drops them and builds
+# them once at the end (Ledger.deferred_rollup): one sort each instead of a B-tree insert per row.
+RESPONSE_INDEXES = [
+    "CREATE INDEX IF NOT EXISTS responses_ts ON responses(ts_ms)",
+    "CREATE INDEX IF NOT EXISTS responses_session ON responses(session_id, ts_ms)",
+    "CREATE INDEX IF NOT EXISTS responses_request ON responses(request_id)",
+]
+DROP_RESPONSE_INDEXES = [
+    f"DROP INDEX IF EXISTS {n}" for n in ("responses_ts", "responses_session", "responses_request")
+]
+
+
 def _rebuild_rollup(partial: bool = True) -> list[str]:
     # partial=False: the rollup as migration 5 left it, before migration 8 added `partial`.
     return [
@@ -271,6 +316,25 @@ def _rebuild_rollup(partial: bool = True) -> list[str]:
         f" {', '.join(f'sum({t})' for t in _TOKENS.split(', '))}, min(ts_ms), max(ts_ms)"
         f"{', sum(partial)' if partial else ''} FROM responses GROUP BY 1, 2, 3",
     ]
+
+
+_SUMS = ", ".join(f"sum({t})" for t in _TOKENS.split(", "))
+# Both rollups in one sort of the responses: a temporary fine grouping (15-minute bucket x
+# session x project x agent x model x side, far fewer rows than responses), summed twice.
+_REBUILD_USAGE = [
+    f"CREATE TEMP TABLE IF NOT EXISTS fine_rollup (bucket, sid, project, agent, model, lc, n, {_TOKENS},"
+    " first_ms, last_ms, partial)",
+    "DELETE FROM temp.fine_rollup",
+    f"INSERT INTO temp.fine_rollup SELECT ts_ms / {ROLLUP_BUCKET_MS}, {_dims('responses')}, count(*), {_SUMS},"
+    " min(ts_ms), max(ts_ms), sum(partial) FROM responses GROUP BY 1, 2, 3, 4, 5, 6",
+    "DELETE FROM usage_rollup",
+    f"INSERT INTO usage_rollup SELECT bucket, model, lc, sum(n), {_SUMS}, min(first_ms), max(last_ms), sum(partial)"
+    " FROM temp.fine_rollup GROUP BY 1, 2, 3",
+    "DELETE FROM usage_dims",
+    f"INSERT INTO usage_dims SELECT sid, project, agent, model, lc, sum(n), {_SUMS}, min(first_ms), max(last_ms),"
+    " sum(partial) FROM temp.fine_rollup GROUP BY 1, 2, 3, 4, 5",
+    "DROP TABLE temp.fine_rollup",
+]
 
 
 def _m003_rollup(db: sqlite3.Connection) -> None:
@@ -493,9 +557,9 @@ REBUILD_SOURCE_TOTALS = [
     f" {', '.join(f'sum({t})' for t in _TOKENS.split(', '))} FROM responses GROUP BY 1, 2, 3",
 ]
 # Everything derived from `responses`, rebuilt together after a bulk backfill or a recovery.
-REBUILD_ROLLUP = _rebuild_rollup() + REBUILD_SOURCE_TOTALS
+REBUILD_ROLLUP = _REBUILD_USAGE + REBUILD_SOURCE_TOTALS
 # Tables derived from `responses` (rebuilt, never copied by `cchooks recover`).
-DERIVED_TABLES = ("usage_rollup", "source_totals")
+DERIVED_TABLES = ("usage_rollup", "usage_dims", "source_totals")
 
 
 def _m009_source_totals(db: sqlite3.Connection) -> None:
@@ -522,6 +586,36 @@ def _m009_source_totals(db: sqlite3.Connection) -> None:
         db.execute(sql)
 
 
+def _m010_usage_dims(db: sqlite3.Connection) -> None:
+    """The per-session rollup behind session, project and agent reports (kept exact by
+    ROLLUP_TRIGGERS, rebuilt with the period rollup). Idempotent."""
+    run_script(
+        db,
+        """
+        CREATE TABLE IF NOT EXISTS usage_dims (
+            session_id TEXT NOT NULL,
+            project TEXT NOT NULL,
+            agent TEXT NOT NULL,
+            model TEXT NOT NULL,
+            long_context INTEGER NOT NULL,
+            responses INTEGER NOT NULL,
+            input_tokens INTEGER NOT NULL,
+            output_tokens INTEGER NOT NULL,
+            cache_5m_tokens INTEGER NOT NULL,
+            cache_1h_tokens INTEGER NOT NULL,
+            cache_read_tokens INTEGER NOT NULL,
+            web_search_requests INTEGER NOT NULL,
+            first_ms INTEGER,
+            last_ms INTEGER,
+            partial INTEGER NOT NULL,
+            PRIMARY KEY (session_id, project, agent, model, long_context)
+        ) WITHOUT ROWID;
+        """,
+    )
+    for sql in _REBUILD_USAGE:
+        db.execute(sql)
+
+
 MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
     _m001_core,
     _m002_otlp,
@@ -532,4 +626,5 @@ MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
     _m007_imports,
     _m008_message_identity,
     _m009_source_totals,
+    _m010_usage_dims,
 ]

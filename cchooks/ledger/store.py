@@ -14,7 +14,14 @@ import os
 import sqlite3
 import time
 
-from cchooks.ledger.schema import DROP_ROLLUP_TRIGGERS, MIGRATIONS, REBUILD_ROLLUP, ROLLUP_TRIGGERS
+from cchooks.ledger.schema import (
+    DROP_RESPONSE_INDEXES,
+    DROP_ROLLUP_TRIGGERS,
+    MIGRATIONS,
+    REBUILD_ROLLUP,
+    RESPONSE_INDEXES,
+    ROLLUP_TRIGGERS,
+)
 from cchooks.records import RateLimitSnapshot, UsageRecord
 
 TYPE_CHECKING = False
@@ -173,10 +180,11 @@ class _Snapshot:
 class _DeferredRollup:
     """`Ledger.deferred_rollup()`; a class rather than @contextmanager (contextlib is not on the hot path)."""
 
-    __slots__ = ("ledger",)
+    __slots__ = ("ledger", "cold")
 
-    def __init__(self, ledger: Ledger) -> None:
+    def __init__(self, ledger: Ledger, cold: bool) -> None:
         self.ledger = ledger
+        self.cold = cold
 
     def __enter__(self) -> None:
         ledger = self.ledger
@@ -185,12 +193,15 @@ class _DeferredRollup:
         # Fewer, larger WAL checkpoints while bulk loading (each one syncs the file).
         ledger.conn.execute("PRAGMA wal_autocheckpoint = 16384")
         ledger._rollup_deferred = True
+        if self.cold:
+            ledger.drop_indexes_if_empty()
 
     def __exit__(self, *exc: object) -> None:
         ledger = self.ledger
         ledger._rollup_deferred = False
         for sql in ROLLUP_TRIGGERS:
             ledger.conn.execute(sql)
+        ledger.restore_indexes_if_dropped()
         ledger.rebuild_rollup_if_stale()
         ledger.conn.execute("PRAGMA wal_autocheckpoint = 1000")
         ledger.conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
@@ -292,13 +303,33 @@ class Ledger:
         """Several reads that must agree (`with ledger.snapshot():`), however many writers commit meanwhile."""
         return _Snapshot(self.conn)
 
-    def deferred_rollup(self) -> _DeferredRollup:
+    def deferred_rollup(self, cold: bool = False) -> _DeferredRollup:
         """Bulk writes without the per-row rollup triggers; the rollup is rebuilt once after.
 
         Every transaction in between marks the rollup stale (committed with the data), so
-        readers and a run after a crash know to rebuild it.
+        readers and a run after a crash know to rebuild it. With `cold`, a ledger without
+        responses also loads without the secondary indexes of `responses` (built once after).
         """
-        return _DeferredRollup(self)
+        return _DeferredRollup(self, cold)
+
+    def drop_indexes_if_empty(self) -> None:
+        """Drop the secondary indexes of an empty `responses` table; the drop commits with a
+        marker, so whoever opens it next for a backfill (`restore_indexes_if_dropped`) builds
+        them again even after a crash. Queries stay correct without them, only slower."""
+        with self.write():
+            if self.conn.execute("SELECT 1 FROM responses LIMIT 1").fetchone() is not None:
+                return
+            for sql in DROP_RESPONSE_INDEXES:
+                self.conn.execute(sql)
+            self.meta_set("indexes_dropped", "1")
+
+    def restore_indexes_if_dropped(self) -> None:
+        if self.meta_get("indexes_dropped") is None:
+            return
+        with self.write():
+            for sql in RESPONSE_INDEXES:
+                self.conn.execute(sql)
+            self.conn.execute("DELETE FROM meta WHERE key = 'indexes_dropped'")
 
     def rollup_stale(self) -> bool:
         return self.meta_get("rollup_stale") is not None
@@ -340,6 +371,10 @@ class Ledger:
 
     def _resolve_aliases(self, rows: list[tuple[object, ...]]) -> list[tuple[object, ...]]:
         """Point rows that name a stored response only by its request id at that response's row."""
+        if all(r[1] for r in rows) and not self._has_rows_without_message_id():
+            # Rows that all carry a message id can only fold a stored row known by request id
+            # alone (keyed by it, outside 'm:'); with none stored there is nothing to resolve.
+            return rows
         known = self.rows_by_request_id(str(r[2]) for r in rows if r[2])
         if not known and all(r[1] for r in rows):
             return rows  # new responses, all known by message id (a transcript read): nothing to resolve
@@ -358,6 +393,15 @@ class Ledger:
                 # else two message ids under one request id: two responses, kept apart
             out.append(row)
         return out
+
+    def _has_rows_without_message_id(self) -> bool:
+        """Any stored row keyed other than 'm:' + message id (two primary-key range probes)."""
+        return (
+            self.conn.execute(
+                "SELECT 1 FROM responses WHERE rkey < 'm:' OR rkey >= 'm;' LIMIT 1"
+            ).fetchone()
+            is not None
+        )
 
     def _fold(self, old_key: str, new_key: str, message_id: str) -> None:
         """Move the row `old_key` onto `new_key` (merging with a row already there), links too."""

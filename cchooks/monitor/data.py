@@ -45,18 +45,18 @@ class ViewContext:
     ) -> ViewContext:
         """Raises ConfigError (bad config file) or ValueError (bad zone or plan)."""
         from cchooks.api import price_table
-        from cchooks.config import load_config
+        from cchooks.config import hot_price_overrides, load_config_hot
         from cchooks.pricing.record_cost import cost_function
         from cchooks.timezones import resolve_tz
         from cchooks.windows import PlanConfig
 
-        cfg = load_config(config)
-        mapping = cfg.limits.model_dump()
+        cfg = load_config_hot(config)  # the cached plain form: no pydantic import
+        mapping = dict(cfg["limits"])
         if plan:
             mapping["plan"] = plan
         PlanConfig.from_mapping(mapping)  # validate now, with a clear message
-        prices = price_table(ledger, cfg.price_overrides())
-        zone = resolve_tz(tz or cfg.report.timezone)
+        prices = price_table(ledger, hot_price_overrides(cfg))
+        zone = resolve_tz(tz or cfg["report"]["timezone"])
         return cls(prices, mapping, zone, cost_function(prices))
 
 

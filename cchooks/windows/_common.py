@@ -8,7 +8,7 @@ from __future__ import annotations
 from bisect import bisect_left
 from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime, tzinfo
-from typing import Literal
+from typing import Literal, Protocol, TypeVar
 from zoneinfo import ZoneInfo
 
 from cchooks.records import UsageRecord
@@ -40,7 +40,14 @@ DAY_MS = 24 * HOUR_MS
 WEEK_MS = 7 * DAY_MS
 
 
-def _ts(r: UsageRecord) -> int:
+class _Timed(Protocol):
+    timestamp_ms: int
+
+
+_T = TypeVar("_T", bound=_Timed)
+
+
+def _ts(r: _Timed) -> int:
     return r.timestamp_ms
 
 
@@ -54,7 +61,7 @@ def record_tokens(r: UsageRecord, measure: TokenMeasure) -> int:
     raise ValueError(f"unknown token measure {measure!r}; expected one of {TOKEN_MEASURES}")
 
 
-def sorted_records(records: Iterable[UsageRecord]) -> Sequence[UsageRecord]:
+def sorted_records(records: Iterable[_T]) -> Sequence[_T]:
     """The records by timestamp. Callers normally pass them sorted (the ledger returns them so);
     an already sorted sequence is returned as is after an O(n) check, anything else is sorted (stable)."""
     if isinstance(records, Sequence):

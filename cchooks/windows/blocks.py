@@ -158,8 +158,30 @@ def _official_block(w: OfficialWindow) -> Block:
     return Block(w.start_ms, w.end_ms, "official", official=w)
 
 
+class BucketSums:
+    """The responses of one model and long-context side within one 15-minute bucket of the
+    ledger's rollup, priced. Blocks built from these equal blocks built from the responses
+    when no official window is involved: a block starts on an hour and lasts a whole number
+    of 15-minute steps, and responses within a bucket are never 5 hours apart, so every
+    response of a bucket falls in the block its first one does."""
+
+    __slots__ = ("timestamp_ms", "last_ms", "model", "sums", "cost")
+
+    def __init__(self, first_ms: int, last_ms: int, model: str, sums: tuple[int, ...], cost: float | None) -> None:
+        self.timestamp_ms = first_ms  # where the heuristic places it: its first response
+        self.last_ms = last_ms
+        self.model = model
+        self.sums = sums  # responses, input, output, cache 5m, cache 1h, cache read, web searches
+        self.cost = cost
+
+    def add_to(self, t: Totals) -> None:
+        n, inp, out, c5, c1, cr, web = self.sums
+        t.add(self.model, n, inp, out, c5, c1, cr, self.cost, web_search_requests=web, first_ms=self.timestamp_ms,
+              last_ms=self.last_ms)  # fmt: skip
+
+
 def session_blocks(
-    records: Iterable[UsageRecord],
+    records: Iterable[UsageRecord | BucketSums],
     now_ms: int,
     cost_of: CostFn,
     snapshots: Iterable[RateLimitSnapshot] = (),
@@ -207,7 +229,10 @@ def session_blocks(
                     end = min(end, official[oi].start_ms)
                 cur = Block(start, end, "estimated")
                 blocks.append(cur)
-        cur.totals.add_record(r, cost_of(r))
+        if isinstance(r, BucketSums):
+            r.add_to(cur.totals)
+        else:
+            cur.totals.add_record(r, cost_of(r))
     for w in official[oi:]:
         if cur is None or cur.official is not w:
             blocks.append(_official_block(w))
