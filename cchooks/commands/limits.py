@@ -29,8 +29,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from cchooks.commands.common import CommandError, open_view
-    from cchooks.monitor.data import load_window_data, now_ms, summary
     from cchooks.monitor.text import render_limits
+    from cchooks.reports.query import limits_document
 
     try:
         ledger, ctx = open_view(args.ledger, plan=args.plan, tz=args.tz, config=args.config)
@@ -40,8 +40,7 @@ def run(args: argparse.Namespace) -> int:
     with ledger:
         if not args.no_ingest:
             ingest_or_warn(ledger, args.claude_dir, args.verbose, show_progress=not args.json)
-        now = now_ms()
-        result = summary(ctx, load_window_data(ledger, now), now)
+        result = limits_document(ledger, ctx)
     if args.json:
         print(json.dumps(result, indent=2))
     else:

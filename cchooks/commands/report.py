@@ -54,10 +54,8 @@ def run(args: argparse.Namespace) -> int:
         from cchooks.commands.blocks import run_blocks
 
         return run_blocks(args)
-    from typing import cast
-
-    from cchooks.api import Group, price_table, report
     from cchooks.config import load_config
+    from cchooks.reports.query import build
     from cchooks.reports.render import render_csv, render_json, render_table
 
     cfg = load_config(args.config)
@@ -68,11 +66,8 @@ def run(args: argparse.Namespace) -> int:
         if not args.no_ingest:
             ingest_or_warn(ledger, args.claude_dir, args.verbose, show_progress=not (args.json or args.csv))
         try:
-            rep = report(
-                ledger, cast("Group", CHOICES[args.kind]), tz=args.tz or cfg.report.timezone, since=args.since,
-                until=args.until, session_id=args.session, project=args.project,
-                prices=price_table(ledger, cfg.price_overrides()),
-            )  # fmt: skip
+            rep = build(ledger, cfg, CHOICES[args.kind], tz=args.tz, since=args.since, until=args.until,
+                        session=args.session, project=args.project)  # fmt: skip
         except ValueError as exc:
             raise CommandError(str(exc), 2) from None
     if args.json:
