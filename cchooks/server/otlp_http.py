@@ -344,6 +344,7 @@ class OTLPReceiver:
         self.stats = ReceiverStats()
         self.budget = MemoryBudget(max(config.memory_budget, config.max_body + 2 * config.max_decoded))
         self.inflight = 0
+        self.extra_health: dict[str, Any] = {}  # `cchooks serve` adds {"dashboard": true}
 
     def health(self) -> dict[str, Any]:
         # Behind the token when one is set; even so, no credentials and no home paths.
@@ -358,6 +359,7 @@ class OTLPReceiver:
             "writer": self.writer.stats.to_json(),
             "forward": self.forwarder.to_json() if self.forwarder else None,
             "memory_budget": {"bytes": self.budget.total, "in_use": self.budget.used, "peak": self.budget.peak},
+            **self.extra_health,
         }
 
     def respond(self, status: int, body: bytes, content_type: str, headers: dict[str, str] | None = None) -> Response:
