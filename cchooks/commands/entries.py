@@ -53,7 +53,14 @@ def run(args: argparse.Namespace) -> int:
     from cchooks.commands.common import ledger_failure_hint
     from cchooks.config import load_config
     from cchooks.ledger import Ledger, LedgerError
-    from cchooks.ledger.entries import EntryError, add_entry, audit_trail, delete_entry, list_entries, update_entry
+    from cchooks.ledger.entries import (
+        EntryError,
+        add_entry,
+        audit_trail,
+        delete_entry,
+        list_entries,
+        update_entry,
+    )
     from cchooks.timezones import parse_day_bound, resolve_tz
     from cchooks.totals import SCHEMA_VERSION
 

@@ -78,11 +78,11 @@ class Guard:
         path: str = scope["path"]
         method: str = scope["method"]
         otlp = path.startswith(_OTLP_PREFIX) or path in _OPEN_PATHS or not self.dashboard
-        if otlp and method == "POST" and not self.token and not self.dashboard:
-            # The OTLP-only hot path: exporters send no browser headers; skip the parsing below.
-            if not _has_browser_headers(scope):
-                await self.app(scope, receive, send)
-                return
+        if method == "POST" and otlp and not _has_browser_headers(scope):
+            # OTLP exporters send no browser headers: their hot path skips the parsing below
+            # (the receiver checks the token itself).
+            await self.app(scope, receive, send)
+            return
         headers = _headers(scope)
         if method not in _SAFE:
             why = _cross_site(headers)
@@ -127,10 +127,7 @@ class Guard:
 
 
 def _has_browser_headers(scope: Scope) -> bool:
-    for k, _v in scope["headers"]:
-        if k in (b"origin", b"sec-fetch-site", b"cookie"):
-            return True
-    return False
+    return any(k in (b"origin", b"sec-fetch-site", b"cookie") for k, _v in scope["headers"])
 
 
 def _headers(scope: Scope) -> dict[str, str]:
@@ -165,9 +162,8 @@ def metrics_route(ledger_path: str | None, config_path: str | None) -> Route | N
         return None
 
     def metrics(_request: Request) -> Response:
-        from cchooks.server import metrics as m
-
-        body, content_type = m.exposition(ledger_path, config_path)  # type: ignore[attr-defined]
+        m: Any = importlib.import_module("cchooks.server.metrics")
+        body, content_type = m.exposition(ledger_path, config_path)
         return Response(body, 200, media_type=content_type)
 
     return Route("/metrics", metrics, methods=["GET"])

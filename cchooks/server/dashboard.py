@@ -218,11 +218,12 @@ class Dashboard:
 
     async def entry(self, request: Request) -> Response:
         entry_id: int = request.path_params["entry_id"]
-        body: dict[str, Any] | Response = {}
+        body: dict[str, Any] = {}
         if request.method in ("PUT", "PATCH"):
-            body = await _json_body(request)
-            if isinstance(body, Response):
-                return body
+            got = await _json_body(request)
+            if isinstance(got, Response):
+                return got
+            body = got
         return await asyncio.to_thread(self._entry, request.method, entry_id, body)
 
     def _entry(self, method: str, entry_id: int, body: dict[str, Any]) -> Response:

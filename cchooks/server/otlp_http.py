@@ -467,7 +467,7 @@ class OTLPReceiver:
         loop = asyncio.get_running_loop()
         done = asyncio.Event()
         try:
-            job = self.writer.enqueue(batch, lambda: loop.call_soon_threadsafe(done.set))
+            job = self.writer.enqueue(batch, lambda: _wake(loop, done))
             async with asyncio.timeout(self.config.submit_timeout):
                 await done.wait()
             self.writer.outcome(job)
@@ -476,6 +476,10 @@ class OTLPReceiver:
             raise HTTPError(503, _UNAVAILABLE, "ledger write did not finish in time") from None
         except (QueueFull, WriterUnavailable) as exc:
             raise HTTPError(503, _UNAVAILABLE, str(exc)) from None
+
+
+def _wake(loop: asyncio.AbstractEventLoop, done: asyncio.Event) -> None:
+    loop.call_soon_threadsafe(done.set)
 
 
 def otlp_routes(receiver: OTLPReceiver) -> list[Route]:
