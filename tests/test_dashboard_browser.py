@@ -158,6 +158,14 @@ def test_every_view_renders_without_errors(page: Page, served: Serve) -> None:
     assert p.locator("#limits .limit").count() == 3
     assert p.locator("#error").is_hidden()
     page.shot("overview")
+    # Export: the view's rows as CSV, the API document as JSON.
+    with p.expect_download() as dl:
+        p.click("button[data-export=daily][data-format=csv]")
+    lines = Path(dl.value.path()).read_text().splitlines()
+    assert lines[0].startswith("date,responses,input_tokens,") and len(lines) == 1 + len(served.report("daily")["rows"])
+    with p.expect_download() as dl:
+        p.click("button[data-export=daily][data-format=json]")
+    assert json.loads(Path(dl.value.path()).read_text()) == served.report("daily")
     for view in VIEWS[1:]:
         page.view(view)
         assert p.locator(f"#view-{view}").is_visible()

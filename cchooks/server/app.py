@@ -28,7 +28,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from cchooks.server.otlp_http import OTLPReceiver, otlp_routes, status_body, token_ok
+from cchooks.server.otlp_http import PATHS, OTLPReceiver, otlp_routes, status_body, token_ok
 
 if TYPE_CHECKING:
     from cchooks.server.dashboard import Dashboard
@@ -44,6 +44,7 @@ _SAFE = {"GET", "HEAD", "OPTIONS"}
 _OTLP_PREFIX = "/v1/"
 _OPEN_PATHS = {"/healthz", "/health"}  # the receiver checks the token itself (OTLP status bodies)
 _LOOPBACK_NAMES = {"localhost", "localhost.localdomain"}
+OTLP_PATHS = frozenset(PATHS) | frozenset(p + "/" for p in PATHS)
 
 
 def _host_of(netloc: str) -> str:
@@ -66,10 +67,12 @@ def _is_loopback_name(host: str) -> bool:
 class Guard:
     """Cross-site, token and Host checks in front of every route (see the module docstring)."""
 
-    def __init__(self, app: ASGIApp, token: str | None, *, dashboard: bool) -> None:
+    def __init__(self, app: ASGIApp, token: str | None, *, dashboard: bool,
+                 receiver: OTLPReceiver | None = None) -> None:  # fmt: skip
         self.app = app
         self.token = token
         self.dashboard = dashboard
+        self.receiver = receiver
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -79,8 +82,12 @@ class Guard:
         method: str = scope["method"]
         otlp = path.startswith(_OTLP_PREFIX) or path in _OPEN_PATHS or not self.dashboard
         if method == "POST" and otlp and not _has_browser_headers(scope):
-            # OTLP exporters send no browser headers: their hot path skips the parsing below
-            # (the receiver checks the token itself).
+            # OTLP exporters send no browser headers: their hot path skips the checks below (the
+            # receiver checks the token itself) and, for the export paths, Starlette's routing.
+            if self.receiver is not None and path in OTLP_PATHS:
+                response = await self.receiver.endpoint(Request(scope, receive))
+                await response(scope, receive, send)
+                return
             await self.app(scope, receive, send)
             return
         headers = _headers(scope)
@@ -197,4 +204,4 @@ def build_app(
                         media_type="application/json")  # fmt: skip
 
     app = Starlette(routes=routes, exception_handlers={404: not_found, 405: not_found})
-    return Guard(app, token, dashboard=dashboard is not None)
+    return Guard(app, token, dashboard=dashboard is not None, receiver=receiver)

@@ -68,6 +68,7 @@ class Dashboard:
         self._local = threading.local()
         self._cache: OrderedDict[tuple[str, tuple[int, ...]], bytes] = OrderedDict()
         self._cache_lock = threading.Lock()
+        self._config: tuple[tuple[int, ...], Any] | None = None
 
     # -- plumbing -------------------------------------------------------------------------
     def ledger(self) -> Ledger:
@@ -78,12 +79,31 @@ class Dashboard:
         return led
 
     def config(self) -> Any:
+        """The config, read again only when its file changes (a daemon must follow edits)."""
         from cchooks.config import load_config
 
-        return load_config(self.config_path)
+        stamp = self._config_stamp()
+        cached = self._config
+        if cached is not None and cached[0] == stamp:
+            return cached[1]
+        cfg = load_config(self.config_path)
+        self._config = (stamp, cfg)
+        return cfg
+
+    def _config_stamp(self) -> tuple[int, ...]:
+        from cchooks.paths import clean_path, config_file_str
+
+        path = clean_path(self.config_path) if self.config_path else config_file_str()
+        try:
+            st = os.stat(path)
+        except OSError:
+            return ()
+        return (st.st_mtime_ns, st.st_size, st.st_ino)
 
     def _json(self, request: Request, build: Callable[[], Any], *, cache: bool = True) -> Response:
-        key = (str(request.url.path) + "?" + str(request.url.query), change_token(self.ledger_path))
+        # Cached until the ledger or the config file changes (prices, zone and plan live there).
+        key = (str(request.url.path) + "?" + str(request.url.query),
+               change_token(self.ledger_path) + self._config_stamp())  # fmt: skip
         if cache:
             with self._cache_lock:
                 body = self._cache.get(key)

@@ -517,7 +517,8 @@ class OTLPServer(AppServer):
         self.config = config
         self.receiver = receiver
         app = build_app(receiver=receiver, token=config.token, host=config.host)
-        super().__init__(app, [bind_socket(config.host, config.port)], verbose=config.verbose)
+        super().__init__(app, [bind_socket(config.host, config.port)], verbose=config.verbose,
+                         header_deadline=config.read_deadline)  # fmt: skip
 
     @property
     def writer(self) -> BatchWriter:

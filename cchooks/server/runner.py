@@ -9,6 +9,7 @@ keep-alive connections.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import signal
@@ -20,6 +21,56 @@ from typing import Any
 import uvicorn
 
 _SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
+IDLE_TIMEOUT_S = 120.0  # a connection with no request in progress is closed after this
+
+
+def _protocol_class(header_deadline: float) -> Any:
+    """uvicorn's httptools protocol plus two deadlines it lacks: a request's line and headers must
+    arrive within `header_deadline` of its first byte (slow clients cannot hold connections; the
+    body's deadline is the app's), and a new connection must start a request within IDLE_TIMEOUT_S.
+    Falls back to uvicorn's choice when httptools (or the hooks used here) are not there."""
+    try:
+        from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+    except ImportError:
+        return "auto"
+    hooks = ("connection_made", "connection_lost", "on_message_begin", "on_headers_complete")
+    if not all(hasattr(HttpToolsProtocol, h) for h in hooks):
+        return "auto"
+
+    class DeadlineProtocol(HttpToolsProtocol):
+        _deadline: asyncio.TimerHandle | None = None
+
+        def _arm(self, seconds: float) -> None:
+            self._disarm()
+            self._deadline = self.loop.call_later(seconds, self._expire)
+
+        def _disarm(self) -> None:
+            if self._deadline is not None:
+                self._deadline.cancel()
+                self._deadline = None
+
+        def _expire(self) -> None:
+            self._deadline = None
+            if not self.transport.is_closing():
+                self.transport.close()
+
+        def connection_made(self, transport: Any) -> None:
+            super().connection_made(transport)
+            self._arm(IDLE_TIMEOUT_S)
+
+        def connection_lost(self, exc: Exception | None) -> None:
+            self._disarm()
+            super().connection_lost(exc)
+
+        def on_message_begin(self) -> None:
+            super().on_message_begin()
+            self._arm(header_deadline)
+
+        def on_headers_complete(self) -> None:
+            self._disarm()  # uvicorn's keep-alive timer takes over after the response
+            super().on_headers_complete()
+
+    return DeadlineProtocol
 
 
 def bind_socket(host: str, port: int) -> socket.socket:
@@ -39,7 +90,8 @@ def bind_socket(host: str, port: int) -> socket.socket:
 class AppServer:
     """An ASGI app on bound sockets: `serve_forever()` (blocks), `shutdown()` from another thread."""
 
-    def __init__(self, app: Any, sockets: list[socket.socket], *, verbose: bool = False) -> None:
+    def __init__(self, app: Any, sockets: list[socket.socket], *, verbose: bool = False,
+                 header_deadline: float = 30.0) -> None:  # fmt: skip
         self.sockets = sockets
         self.stopping = threading.Event()  # long-lived responses (server-sent events) end when set
         self._done = threading.Event()
@@ -48,12 +100,13 @@ class AppServer:
             uvicorn.Config(
                 app,
                 lifespan="off",
+                http=_protocol_class(header_deadline),
                 log_level="info" if verbose else "warning",
                 access_log=verbose,
                 server_header=False,
                 date_header=False,
                 backlog=1024,
-                timeout_keep_alive=120,  # idle keep-alive connections are closed after this
+                timeout_keep_alive=int(IDLE_TIMEOUT_S),  # idle keep-alive connections are closed after this
                 timeout_graceful_shutdown=5,
             )
         )
