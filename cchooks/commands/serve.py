@@ -93,6 +93,7 @@ def _serve(args: argparse.Namespace, config: Any, token: str | None) -> int:
     receiver = make_receiver(config)
     watcher: Any = None
     lock: Any = None
+    dashboard: Any = None
     try:
         watcher, lock = _start_watcher(args, Path(config.ledger_path), log)
 
@@ -109,6 +110,7 @@ def _serve(args: argparse.Namespace, config: Any, token: str | None) -> int:
                         ledger_path=config.ledger_path, config_path=args.config)  # fmt: skip
         server = AppServer(app, sockets, verbose=args.verbose)
         dashboard.stopping = server.stopping
+        dashboard.start()
         receiver.extra_health = {SERVICE_FLAG: True}
 
         def ready(srv: AppServer) -> None:
@@ -127,6 +129,8 @@ def _serve(args: argparse.Namespace, config: Any, token: str | None) -> int:
 
         run_until_signal(server, ready)
     finally:
+        if dashboard is not None:
+            dashboard.close()
         if watcher is not None:
             watcher.stop()
         if lock is not None:

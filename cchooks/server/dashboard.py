@@ -1,19 +1,28 @@
 """The dashboard's routes: the page, its static files, the JSON API (docs/api.md) and live events.
 
 Every figure comes from the builders the CLI uses (`cchooks.reports.query`), so a number on the
-page is the number `cchooks report ... --json` prints. Endpoints are plain functions: Starlette
-runs them in its worker threads, each with its own ledger connection (SQLite connections are not
-shared between threads). Answers are cached per URL until the ledger file changes.
+page is the number `cchooks report ... --json` prints. Documents are built on a small worker pool
+(two threads, each with its own ledger connection: SQLite connections are not shared between
+threads, and more threads would only add memory) and cached per URL until the ledger or the
+config file changes. A warmer thread rebuilds the documents the open pages use as soon as the
+ledger changes, and only then tells the pages (server-sent `change`), so their re-fetch is a
+cache hit: the page stays fast on a year of data.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import ctypes
+import ctypes.util
 import json
 import os
 import threading
+import time
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -27,8 +36,13 @@ from cchooks.ledger.store import Ledger
 
 STATIC = Path(__file__).resolve().parent / "static"
 CACHE_SIZE = 128
-EVENT_POLL_S = 0.25  # how often an open events stream looks for a ledger change
+WORKERS = 2
+EVENT_POLL_S = 0.25  # how often the warmer and the event streams look for a change
 HEARTBEAT_S = 15.0
+HOT_S = 600.0  # a URL requested within this long is rebuilt by the warmer after a change
+LIMITS_MAX_AGE_S = 300.0  # the windows move with the clock: rebuilt after this long even unchanged
+SLOW_BUILD_S = 0.02  # after a build this slow, give freed memory back to the OS (glibc)
+DEFAULT_DAYS = 30  # the page's default range (app.js: preset "30")
 
 
 class ApiError(Exception):
@@ -50,6 +64,33 @@ def change_token(path: str) -> tuple[int, ...]:
     return tuple(out)
 
 
+def _malloc_trim() -> Callable[[], None]:
+    """glibc's malloc_trim(0): big reports leave freed arenas that RSS would otherwise keep."""
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        trim = libc.malloc_trim
+    except (OSError, AttributeError):
+        return lambda: None
+
+    def run() -> None:
+        trim(0)
+
+    return run
+
+
+_trim = _malloc_trim()
+Builder = Callable[[], Any]
+
+
+class _Cached:
+    __slots__ = ("stamp", "at", "body")
+
+    def __init__(self, stamp: tuple[int, ...], at: float, body: bytes) -> None:
+        self.stamp = stamp
+        self.at = at
+        self.body = body
+
+
 class Dashboard:
     """State shared by the dashboard routes: where the ledger and config are, and what serves them."""
 
@@ -65,10 +106,31 @@ class Dashboard:
         self.config_path = config_path
         self.stopping = stopping or threading.Event()
         self.status = status or dict
+        self.generation = 0  # bumped after the warmer rebuilt what changed; the event streams watch it
         self._local = threading.local()
-        self._cache: OrderedDict[tuple[str, tuple[int, ...]], bytes] = OrderedDict()
-        self._cache_lock = threading.Lock()
+        self._pool = ThreadPoolExecutor(WORKERS, thread_name_prefix="cchooks-api")
+        self._cache: OrderedDict[str, _Cached] = OrderedDict()
+        self._hot: dict[str, tuple[float, Builder, float | None]] = {}  # url -> (last used, build, max age)
+        self._lock = threading.Lock()
         self._config: tuple[tuple[int, ...], Any] | None = None
+        self._warmer: threading.Thread | None = None
+
+    # -- lifecycle ------------------------------------------------------------------------
+    def start(self) -> None:
+        """Build the page's default documents now and keep the open pages' documents warm."""
+        today = date.today()
+        since = (today - timedelta(days=DEFAULT_DAYS - 1)).isoformat()
+        now = time.monotonic()
+        self._hot["/api/limits?"] = (now, self._limits_builder({}), LIMITS_MAX_AGE_S)
+        self._hot[f"/api/report/daily?since={since}"] = (now, self._report_builder("daily", {"since": since}), None)
+        self._warmer = threading.Thread(target=self._warm_loop, name="cchooks-warmer", daemon=True)
+        self._warmer.start()
+
+    def close(self) -> None:
+        self.stopping.set()
+        if self._warmer is not None:
+            self._warmer.join(10)
+        self._pool.shutdown(wait=True, cancel_futures=True)
 
     # -- plumbing -------------------------------------------------------------------------
     def ledger(self) -> Ledger:
@@ -100,35 +162,84 @@ class Dashboard:
             return ()
         return (st.st_mtime_ns, st.st_size, st.st_ino)
 
-    def _json(self, request: Request, build: Callable[[], Any], *, cache: bool = True) -> Response:
-        # Cached until the ledger or the config file changes (prices, zone and plan live there).
-        key = (str(request.url.path) + "?" + str(request.url.query),
-               change_token(self.ledger_path) + self._config_stamp())  # fmt: skip
-        if cache:
-            with self._cache_lock:
-                body = self._cache.get(key)
-            if body is not None:
-                return Response(body, 200, media_type="application/json")
+    def stamp(self) -> tuple[int, ...]:
+        """What a cached document depends on: the ledger and the config file (prices, zone, plan)."""
+        return change_token(self.ledger_path) + self._config_stamp()
+
+    def _build(self, url: str, stamp: tuple[int, ...], build: Builder, cache: bool) -> tuple[bytes, int]:
+        """Run a builder (on a worker or the warmer thread); errors are answers, never cached."""
+        t0 = time.perf_counter()
         try:
             doc = build()
         except ApiError as exc:
-            return JSONResponse({"error": exc.message}, exc.status)
+            return json.dumps({"error": exc.message}).encode(), exc.status
         except ValueError as exc:  # bad zone, bound or plan
-            return JSONResponse({"error": str(exc).splitlines()[0] if str(exc) else type(exc).__name__}, 400)
+            return json.dumps({"error": str(exc).splitlines()[0] if str(exc) else type(exc).__name__}).encode(), 400
         except ConfigError as exc:
-            return JSONResponse({"error": str(exc).splitlines()[0]}, 500)
+            return json.dumps({"error": str(exc).splitlines()[0]}).encode(), 500
         body = json.dumps(doc, separators=(",", ":")).encode()
+        del doc
         if cache:
-            with self._cache_lock:
-                self._cache[key] = body
+            with self._lock:
+                self._cache[url] = _Cached(stamp, time.monotonic(), body)
+                self._cache.move_to_end(url)
                 while len(self._cache) > CACHE_SIZE:
                     self._cache.popitem(last=False)
-        return Response(body, 200, media_type="application/json")
+        if time.perf_counter() - t0 > SLOW_BUILD_S:
+            _trim()
+        return body, 200
+
+    def _fresh(self, url: str, stamp: tuple[int, ...], max_age: float | None) -> bytes | None:
+        with self._lock:
+            c = self._cache.get(url)
+        if c is None or c.stamp != stamp or (max_age is not None and time.monotonic() - c.at > max_age):
+            return None
+        return c.body
+
+    async def _answer(self, request: Request, build: Builder, *, max_age: float | None = None,
+                      cache: bool = True) -> Response:  # fmt: skip
+        url = request.url.path + "?" + request.url.query
+        stamp = self.stamp()
+        if cache:
+            with self._lock:
+                self._hot[url] = (time.monotonic(), build, max_age)
+            body = self._fresh(url, stamp, max_age)
+            if body is not None:
+                return Response(body, 200, media_type="application/json")
+        loop = asyncio.get_running_loop()
+        body, status = await loop.run_in_executor(self._pool, self._build, url, stamp, build, cache)
+        return Response(body, status, media_type="application/json")
+
+    async def _run(self, fn: Callable[..., Response], *args: Any) -> Response:
+        return await asyncio.get_running_loop().run_in_executor(self._pool, fn, *args)
+
+    def _warm_loop(self) -> None:
+        last: tuple[int, ...] | None = None
+        while not self.stopping.is_set():
+            stamp = self.stamp()
+            changed = stamp != last
+            now = time.monotonic()
+            with self._lock:
+                hot = sorted(self._hot.items(), key=lambda kv: -kv[1][0])
+            for url, (used, build, max_age) in hot:
+                if now - used > HOT_S:
+                    with self._lock:
+                        self._hot.pop(url, None)
+                    continue
+                # Unchanged documents are rebuilt only when about to expire (the limits' clock).
+                if changed or (max_age is not None and self._fresh(url, stamp, max_age - 30) is None):
+                    if self.stopping.is_set():
+                        return
+                    with contextlib.suppress(Exception):  # a build error is the request's to report
+                        self._build(url, stamp, build, True)
+            if changed:
+                last = stamp
+                self.generation += 1
+            self.stopping.wait(EVENT_POLL_S)
 
     @staticmethod
-    def _q(request: Request, name: str) -> str | None:
-        v = request.query_params.get(name)
-        return v if v else None
+    def _params(request: Request) -> dict[str, str]:
+        return {k: v for k, v in request.query_params.items() if v}
 
     # -- routes ---------------------------------------------------------------------------
     def routes(self) -> list[BaseRoute]:
@@ -148,9 +259,7 @@ class Dashboard:
     def index(self, _request: Request) -> Response:
         return FileResponse(STATIC / "index.html", headers={"Cache-Control": "no-store"})
 
-    def report(self, request: Request) -> Response:
-        group = request.path_params["group"]
-
+    def _report_builder(self, group: str, q: Mapping[str, str]) -> Builder:
         def build() -> Any:
             from cchooks.reports.query import GROUPS, Blocks, report_document
 
@@ -158,34 +267,41 @@ class Dashboard:
                 from cchooks.monitor.data import ViewContext
 
                 led = self.ledger()
-                ctx = ViewContext.load(led, tz=self._q(request, "tz"), config=self.config_path)
-                active = request.query_params.get("active") in ("1", "true")
-                return Blocks(led, ctx, self._q(request, "since"), self._q(request, "until"), active).to_json()
+                ctx = ViewContext.load(led, tz=q.get("tz"), config=self.config_path)
+                return Blocks(led, ctx, q.get("since"), q.get("until"), q.get("active") in ("1", "true")).to_json()
             if group not in GROUPS:
                 raise ApiError(404, f"unknown report {group!r}; one of {', '.join((*GROUPS, 'blocks'))}")
             return report_document(
-                self.ledger(), self.config(), group,
-                breakdown=request.query_params.get("breakdown") in ("1", "true"),
-                tz=self._q(request, "tz"), since=self._q(request, "since"), until=self._q(request, "until"),
-                session=self._q(request, "session"), project=self._q(request, "project"),
+                self.ledger(), self.config(), group, breakdown=q.get("breakdown") in ("1", "true"),
+                tz=q.get("tz"), since=q.get("since"), until=q.get("until"), session=q.get("session"),
+                project=q.get("project"),
             )  # fmt: skip
 
-        return self._json(request, build)
+        return build
 
-    def limits(self, request: Request) -> Response:
+    async def report(self, request: Request) -> Response:
+        group = request.path_params["group"]
+        # Blocks carry "now" and the active block's remaining time: short-lived like the limits.
+        max_age = LIMITS_MAX_AGE_S if group == "blocks" else None
+        return await self._answer(request, self._report_builder(group, self._params(request)), max_age=max_age)
+
+    def _limits_builder(self, q: Mapping[str, str]) -> Builder:
         def build() -> Any:
             from cchooks.monitor.data import ViewContext
             from cchooks.reports.query import limits_document
 
             led = self.ledger()
-            ctx = ViewContext.load(led, plan=self._q(request, "plan"), tz=self._q(request, "tz"),
-                                   config=self.config_path)  # fmt: skip
+            ctx = ViewContext.load(led, plan=q.get("plan"), tz=q.get("tz"), config=self.config_path)
             return limits_document(led, ctx)
 
-        # Not cached: "time to reset" and the window edges move with the clock.
-        return self._json(request, build, cache=False)
+        return build
 
-    def session(self, request: Request) -> Response:
+    async def limits(self, request: Request) -> Response:
+        # The windows move with the clock: a cached answer is at most LIMITS_MAX_AGE_S old (the page
+        # counts the time to reset from `reset_at_ms` itself).
+        return await self._answer(request, self._limits_builder(self._params(request)), max_age=LIMITS_MAX_AGE_S)
+
+    async def session(self, request: Request) -> Response:
         sid = request.path_params["session_id"]
 
         def build() -> Any:
@@ -198,31 +314,30 @@ class Dashboard:
                 raise ApiError(404, f"no session {sid[:100]!r} in the ledger")
             return doc
 
-        return self._json(request, build)
+        return await self._answer(request, build)
 
     async def entries(self, request: Request) -> Response:
         if request.method == "POST":
             body = await _json_body(request)
             if isinstance(body, Response):
                 return body
-            return await asyncio.to_thread(self._add_entry, body)
-        return await asyncio.to_thread(self._list_entries, request)
+            return await self._run(self._add_entry, body)
+        q = self._params(request)
 
-    def _list_entries(self, request: Request) -> Response:
         def build() -> Any:
             from cchooks.ledger.entries import list_entries
             from cchooks.timezones import parse_day_bound, resolve_tz
             from cchooks.totals import SCHEMA_VERSION
 
-            zone = resolve_tz(self._q(request, "tz") or self.config().report.timezone)
-            since, until = self._q(request, "since"), self._q(request, "until")
+            zone = resolve_tz(q.get("tz") or self.config().report.timezone)
+            since, until = q.get("since"), q.get("until")
             rows = list_entries(
                 self.ledger(), parse_day_bound(since, zone) if since else None,
                 parse_day_bound(until, zone, end=True) if until else None,
             )  # fmt: skip
             return {"schema_version": SCHEMA_VERSION, "entries": [e.to_json() for e in rows]}
 
-        return self._json(request, build)
+        return await self._answer(request, build)
 
     def _add_entry(self, body: dict[str, Any]) -> Response:
         from cchooks.ledger.entries import EntryError, add_entry
@@ -244,7 +359,7 @@ class Dashboard:
             if isinstance(got, Response):
                 return got
             body = got
-        return await asyncio.to_thread(self._entry, request.method, entry_id, body)
+        return await self._run(self._entry, request.method, entry_id, body)
 
     def _entry(self, method: str, entry_id: int, body: dict[str, Any]) -> Response:
         from cchooks.ledger.entries import EntryError, delete_entry, get_entry, update_entry
@@ -265,37 +380,37 @@ class Dashboard:
             return JSONResponse({"error": str(exc)}, 400)
         return JSONResponse(e.to_json())
 
-    def audit(self, request: Request) -> Response:
+    async def audit(self, request: Request) -> Response:
+        eid = request.query_params.get("entry")
+
         def build() -> Any:
             from cchooks.ledger.entries import audit_trail
             from cchooks.totals import SCHEMA_VERSION
 
-            eid = self._q(request, "entry")
             return {"schema_version": SCHEMA_VERSION,
                     "audit": audit_trail(self.ledger(), int(eid) if eid and eid.isdigit() else None)}  # fmt: skip
 
-        return self._json(request, build)
+        return await self._answer(request, build)
 
-    def api_status(self, request: Request) -> Response:
+    async def api_status(self, request: Request) -> Response:
         def build() -> Any:
-            return {"change": list(change_token(self.ledger_path)), **self.status()}
+            return {"change": list(change_token(self.ledger_path)), "generation": self.generation, **self.status()}
 
-        return self._json(request, build, cache=False)
+        return await self._answer(request, build, cache=False)
 
     async def events(self, request: Request) -> Response:
-        """Server-sent events: `change` whenever the ledger commits, a comment every HEARTBEAT_S."""
+        """Server-sent events: `change` once the warmer has rebuilt what a ledger commit changed."""
 
         async def stream() -> AsyncIterator[bytes]:
-            last = change_token(self.ledger_path)
+            last = self.generation
             yield b"retry: 1000\nevent: hello\ndata: {}\n\n"
             idle = 0.0
             while not self.stopping.is_set():
                 await asyncio.sleep(EVENT_POLL_S)
                 if await request.is_disconnected():
                     return
-                now = change_token(self.ledger_path)
-                if now != last:
-                    last = now
+                if self.generation != last:
+                    last = self.generation
                     idle = 0.0
                     yield b"event: change\ndata: {}\n\n"
                 else:

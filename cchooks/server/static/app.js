@@ -100,7 +100,9 @@
     const src = w.percent_source || w.token_limit_source || w.cost_limit_source;
     const used = `${int(w.used_tokens)} tokens` + (w.token_limit != null ? ` of ${int(w.token_limit)}` : "");
     const cost = usd(w.used_cost_usd) + (w.cost_limit_usd != null ? ` of ${usd(w.cost_limit_usd)}` : "");
-    const reset = w.remaining_ms != null ? `resets in ${duration(w.remaining_ms)}` + (w.reset_at ? ` (${when(w.reset_at_ms)})` : "") : (w.active ? "" : "no active window");
+    // Counted from reset_at_ms now, not from the document's remaining_ms (it may be a few minutes old).
+    const left = w.reset_at_ms != null ? w.reset_at_ms - Date.now() : null;
+    const reset = left != null && left > 0 ? `resets in ${duration(left)} (${when(w.reset_at_ms)})` : (w.active ? "" : "no active window");
     return `<div class="limit" data-window="${key}" data-percent="${pct == null ? "" : pct}">
       <div class="title"><span>${name}</span><span data-role="percent">${pctText}${src ? `<span class="source" title="limit source">${esc(src)}</span>` : ""}</span></div>
       <div class="bar"><div class="fill ${cls}" style="width:${width}%"></div></div>
@@ -398,6 +400,8 @@
     window.addEventListener("hashchange", () => { readHash(); show(); });
     show();
     live();
+    // Windows move with the clock even when nothing is written: look again every minute.
+    setInterval(() => { if (!document.hidden) refresh(); }, 60000);
   }
   init();
 })();
