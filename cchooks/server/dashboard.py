@@ -15,6 +15,7 @@ import asyncio
 import contextlib
 import ctypes
 import ctypes.util
+import gc
 import json
 import os
 import threading
@@ -27,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import FileResponse, JSONResponse, Response, StreamingResponse
+from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
@@ -35,7 +36,9 @@ from cchooks.config import ConfigError
 from cchooks.ledger.store import Ledger
 
 STATIC = Path(__file__).resolve().parent / "static"
-CACHE_SIZE = 128
+CACHE_BYTES = 8 << 20  # cached answers, all together (a year's session list is ~250 KB)
+HOT_URLS = 8  # the warmer keeps at most this many recently requested documents fresh
+READ_CACHE_KIB = 1024  # SQLite page cache of each reading connection (the OS caches the file too)
 WORKERS = 2
 EVENT_POLL_S = 0.25  # how often the warmer and the event streams look for a change
 HEARTBEAT_S = 15.0
@@ -112,17 +115,18 @@ class Dashboard:
         self._cache: OrderedDict[str, _Cached] = OrderedDict()
         self._hot: dict[str, tuple[float, Builder, float | None]] = {}  # url -> (last used, build, max age)
         self._lock = threading.Lock()
+        self._cached_bytes = 0
         self._config: tuple[tuple[int, ...], Any] | None = None
         self._warmer: threading.Thread | None = None
+        self._page: bytes | None = None
 
     # -- lifecycle ------------------------------------------------------------------------
     def start(self) -> None:
         """Build the page's default documents now and keep the open pages' documents warm."""
-        today = date.today()
-        since = (today - timedelta(days=DEFAULT_DAYS - 1)).isoformat()
+        (limits, limits_age), (daily, _) = self._default_urls()
         now = time.monotonic()
-        self._hot["/api/limits?"] = (now, self._limits_builder({}), LIMITS_MAX_AGE_S)
-        self._hot[f"/api/report/daily?since={since}"] = (now, self._report_builder("daily", {"since": since}), None)
+        self._hot[limits] = (now, self._limits_builder({}), limits_age)
+        self._hot[daily] = (now, self._report_builder("daily", {"since": daily.split("=", 1)[1]}), None)
         self._warmer = threading.Thread(target=self._warm_loop, name="cchooks-warmer", daemon=True)
         self._warmer.start()
 
@@ -137,6 +141,7 @@ class Dashboard:
         led: Ledger | None = getattr(self._local, "ledger", None)
         if led is None:
             led = Ledger.open(self.ledger_path)
+            led.conn.execute(f"PRAGMA cache_size = -{READ_CACHE_KIB}")
             self._local.ledger = led
         return led
 
@@ -181,10 +186,11 @@ class Dashboard:
         del doc
         if cache:
             with self._lock:
+                old = self._cache.pop(url, None)
+                self._cached_bytes += len(body) - (len(old.body) if old else 0)
                 self._cache[url] = _Cached(stamp, time.monotonic(), body)
-                self._cache.move_to_end(url)
-                while len(self._cache) > CACHE_SIZE:
-                    self._cache.popitem(last=False)
+                while self._cached_bytes > CACHE_BYTES and len(self._cache) > 1:
+                    self._cached_bytes -= len(self._cache.popitem(last=False)[1].body)
         if time.perf_counter() - t0 > SLOW_BUILD_S:
             _trim()
         return body, 200
@@ -203,6 +209,8 @@ class Dashboard:
         if cache:
             with self._lock:
                 self._hot[url] = (time.monotonic(), build, max_age)
+                if len(self._hot) > HOT_URLS:
+                    del self._hot[min(self._hot, key=lambda u: self._hot[u][0])]
             body = self._fresh(url, stamp, max_age)
             if body is not None:
                 return Response(body, 200, media_type="application/json")
@@ -235,6 +243,9 @@ class Dashboard:
             if changed:
                 last = stamp
                 self.generation += 1
+                if hot:
+                    gc.collect()  # the builds' garbage, then give the freed memory back
+                    _trim()
             self.stopping.wait(EVENT_POLL_S)
 
     @staticmethod
@@ -256,8 +267,35 @@ class Dashboard:
             Route("/api/events", self.events, methods=["GET"]),
         ]
 
+    def _template(self) -> bytes:
+        """index.html with app.css and app.js inlined: the page is one request (read once)."""
+        if self._page is None:
+            html = (STATIC / "index.html").read_text("utf-8")
+            css = (STATIC / "app.css").read_text("utf-8")
+            js = (STATIC / "app.js").read_text("utf-8").replace("</script", "<\\/script")
+            html = html.replace('<link rel="stylesheet" href="/static/app.css">', f"<style>\n{css}</style>")
+            html = html.replace('<script src="/static/app.js"></script>', f"<script>\n{js}</script>")
+            self._page = html.encode("utf-8")
+        return self._page
+
     def index(self, _request: Request) -> Response:
-        return FileResponse(STATIC / "index.html", headers={"Cache-Control": "no-store"})
+        """The page, with the default view's documents when the cache has them fresh (no round trip)."""
+        stamp = self.stamp()
+        preload: list[bytes] = []
+        for url, max_age in self._default_urls():
+            body = self._fresh(url, stamp, max_age)
+            if body is not None:
+                # "</" cannot end the script early once escaped ("\/" is the same string in JSON).
+                preload.append(json.dumps(url).encode() + b":" + body.replace(b"</", b"<\\/"))
+        script = b"<script>window.CCHOOKS_PRELOAD={" + b",".join(preload) + b"};</script>" if preload else b""
+        page = self._template().replace(b"<!--preload-->", script, 1)
+        return Response(page, 200, media_type="text/html; charset=utf-8", headers={"Cache-Control": "no-store"})
+
+    @staticmethod
+    def _default_urls() -> list[tuple[str, float | None]]:
+        """The URLs app.js asks for on a plain `/` (range: the last DEFAULT_DAYS days)."""
+        since = (date.today() - timedelta(days=DEFAULT_DAYS - 1)).isoformat()
+        return [("/api/limits?", LIMITS_MAX_AGE_S), (f"/api/report/daily?since={since}", None)]
 
     def _report_builder(self, group: str, q: Mapping[str, str]) -> Builder:
         def build() -> Any:

@@ -24,11 +24,17 @@
     if (h < 48) return h + " h " + (m % 60) + " min";
     return Math.floor(h / 24) + " d " + (h % 24) + " h";
   }
+  const formats = {};
   function when(ms) {
     if (ms == null) return "–";
-    const opts = { year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit", hour12: false };
-    if (state.tz) opts.timeZone = state.tz;
-    try { return new Intl.DateTimeFormat("sv-SE", opts).format(new Date(ms)); } catch (e) { return new Date(ms).toISOString().slice(0, 16).replace("T", " "); }
+    const zone = state.tz || "";
+    if (!(zone in formats)) {  // building a DateTimeFormat is slow: one per zone
+      const opts = { year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit", hour12: false };
+      if (zone) opts.timeZone = zone;
+      try { formats[zone] = new Intl.DateTimeFormat("sv-SE", opts); } catch (e) { formats[zone] = null; }
+    }
+    const f = formats[zone];
+    return f ? f.format(new Date(ms)) : new Date(ms).toISOString().slice(0, 16).replace("T", " ");
   }
   const isoDay = (d) => d.getFullYear() + "-" + String(d.getMonth() + 1).padStart(2, "0") + "-" + String(d.getDate()).padStart(2, "0");
 
@@ -75,6 +81,10 @@
 
   // -- fetching --------------------------------------------------------------------------
   async function api(path, options) {
+    // The page may arrive with the default view's documents (see Dashboard.index): used once.
+    const pre = window.CCHOOKS_PRELOAD;
+    const key = path.includes("?") ? path : path + "?";
+    if (!options && pre && key in pre) { const doc = pre[key]; delete pre[key]; return doc; }
     const resp = await fetch(path, Object.assign({ credentials: "same-origin", headers: { Accept: "application/json" } }, options || {}));
     let body = null;
     try { body = await resp.json(); } catch (e) { body = null; }
@@ -135,24 +145,38 @@
     ["input_tokens", "Input", "#4c6ef5"], ["output_tokens", "Output", "#15aabf"],
     ["cache_creation_tokens", "Cache write", "#fab005"], ["cache_read_tokens", "Cache read", "#ced4da"],
   ];
+  // The chart library is loaded once the first numbers are painted (they do not wait for its
+  // 200 KB to be parsed); a chart asked for before that is drawn when it arrives.
+  let pendingChart = null;
+  let chartLib = null;
+  function loadChartLib() {
+    if (chartLib || window.Chart) return;
+    chartLib = document.createElement("script");
+    chartLib.src = "/static/vendor/chart.umd.min.js";
+    chartLib.addEventListener("load", () => { if (pendingChart) { const [l, d] = pendingChart; pendingChart = null; drawChart(l, d); } });
+    document.head.appendChild(chartLib);
+  }
+  function drawChart(labels, datasets) {
+    if (!window.Chart) { pendingChart = [labels, datasets]; return; }
+    if (chart) { chart.data.labels = labels; chart.data.datasets = datasets; chart.update("none"); }
+    else {
+      chart = new window.Chart($("#daily-chart"), {
+        data: { labels, datasets },
+        options: {
+          maintainAspectRatio: false, animation: false, interaction: { mode: "index", intersect: false },
+          scales: { x: { stacked: true }, y: { stacked: true, title: { display: true, text: "tokens" } }, y1: { position: "right", grid: { drawOnChartArea: false }, title: { display: true, text: "USD" } } },
+          plugins: { legend: { position: "bottom" } },
+        },
+      });
+    }
+    performance.mark("chart");
+  }
   function renderDaily(doc) {
     const rows = doc.rows;
     const labels = rows.map((r) => r.date);
     const datasets = TOKEN_SERIES.map(([k, label, color]) => ({ type: "bar", label, data: rows.map((r) => r[k]), backgroundColor: color, stack: "tokens", yAxisID: "y", order: 2, maxBarThickness: 64 }));
     datasets.push({ type: "line", label: "Cost (USD)", data: rows.map((r) => r.cost_usd), borderColor: "#e03131", backgroundColor: "#e03131", yAxisID: "y1", tension: 0.2, pointRadius: rows.length > 60 ? 0 : 2, order: 1 });
-    if (window.Chart) {
-      if (chart) { chart.data.labels = labels; chart.data.datasets = datasets; chart.update("none"); }
-      else {
-        chart = new window.Chart($("#daily-chart"), {
-          data: { labels, datasets },
-          options: {
-            maintainAspectRatio: false, animation: false, interaction: { mode: "index", intersect: false },
-            scales: { x: { stacked: true }, y: { stacked: true, title: { display: true, text: "tokens" } }, y1: { position: "right", grid: { drawOnChartArea: false }, title: { display: true, text: "USD" } } },
-            plugins: { legend: { position: "bottom" } },
-          },
-        });
-      }
-    }
+    drawChart(labels, datasets);
     const head = "<thead><tr><th>Date</th><th>Responses</th><th>Input</th><th>Output</th><th>Cache write</th><th>Cache read</th><th>Total</th><th>Cost</th></tr></thead>";
     const line = (r, key, cls) => `<tr class="${cls || ""}" data-key="${esc(key)}"><td>${esc(key)}</td><td>${int(r.responses)}</td><td>${int(r.input_tokens)}</td><td>${int(r.output_tokens)}</td><td>${int(r.cache_creation_tokens)}</td><td>${int(r.cache_read_tokens)}</td><td data-col="total_tokens">${int(r.total_tokens)}</td><td data-col="cost_usd">${usd(r.cost_usd, r.unpriced_tokens)}</td></tr>`;
     let body = rows.slice().reverse().map((r) => line(r, r.date)).join("");
@@ -332,7 +356,9 @@
       }
       showError(null);
       if (seq === state.seq) {
+        if (!performance.getEntriesByName("ready").length) performance.mark("ready");  // first paint with data
         document.body.setAttribute("data-ready", String(seq));
+        loadChartLib();
         $("#footer").textContent = "updated " + new Date().toLocaleTimeString() + " · range " + (state.since || "start") + " – " + (state.until || "now") + (state.tz ? " · " + state.tz : "");
       }
     } catch (err) {
@@ -367,8 +393,11 @@
 
   // -- wiring ----------------------------------------------------------------------------
   function init() {
-    const zones = (Intl.supportedValuesOf ? Intl.supportedValuesOf("timeZone") : ["UTC"]);
-    $("#zones").innerHTML = ["UTC"].concat(zones).map((z) => `<option value="${esc(z)}">`).join("");
+    $("#tz").addEventListener("focus", () => {  // ~400 zones: built when first needed, not before the first paint
+      if ($("#zones").children.length) return;
+      const zones = (Intl.supportedValuesOf ? Intl.supportedValuesOf("timeZone") : []);
+      $("#zones").innerHTML = ["UTC"].concat(zones).map((z) => `<option value="${esc(z)}">`).join("");
+    });
     readHash();
     $("#tabs").addEventListener("click", (ev) => {
       const v = ev.target.getAttribute && ev.target.getAttribute("data-view");
