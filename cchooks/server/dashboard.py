@@ -1,28 +1,25 @@
 """The dashboard's routes: the page, its static files, the JSON API (docs/api.md) and live events.
 
-Every figure comes from the builders the CLI uses (`cchooks.reports.query`), so a number on the
-page is the number `cchooks report ... --json` prints. Documents are built on a small worker pool
-(two threads, each with its own ledger connection: SQLite connections are not shared between
-threads, and more threads would only add memory) and cached per URL until the ledger or the
-config file changes. A warmer thread rebuilds the documents the open pages use as soon as the
-ledger changes, and only then tells the pages (server-sent `change`), so their re-fetch is a
-cache hit: the page stays fast on a year of data.
+Every figure comes from the builders the CLI uses (`cchooks.server.documents` calls
+`cchooks.reports.query`), so a number on the page is the number `cchooks report ... --json` prints.
+Documents are built in one worker process, started when needed and stopped after WORKER_IDLE_S
+without work: a year of records is tens of MB that the daemon itself never holds, so it stays small
+while idle. Answers are cached per URL until the ledger or the config file changes; a warmer thread
+rebuilds the documents open pages use as soon as the ledger changes, and only then tells the pages
+(server-sent `change`), so their re-fetch is a cache hit.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import ctypes
-import ctypes.util
-import gc
 import json
 import os
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures.process import BrokenProcessPool, ProcessPoolExecutor
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
@@ -32,27 +29,18 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from cchooks.config import ConfigError
 from cchooks.ledger.store import Ledger
+from cchooks.server.documents import build, config_stamp, worker_init
 
 STATIC = Path(__file__).resolve().parent / "static"
 CACHE_BYTES = 8 << 20  # cached answers, all together (a year's session list is ~250 KB)
 HOT_URLS = 8  # the warmer keeps at most this many recently requested documents fresh
-READ_CACHE_KIB = 1024  # SQLite page cache of each reading connection (the OS caches the file too)
-WORKERS = 2
 EVENT_POLL_S = 0.25  # how often the warmer and the event streams look for a change
 HEARTBEAT_S = 15.0
 HOT_S = 600.0  # a URL requested within this long is rebuilt by the warmer after a change
 LIMITS_MAX_AGE_S = 300.0  # the windows move with the clock: rebuilt after this long even unchanged
-SLOW_BUILD_S = 0.02  # after a build this slow, give freed memory back to the OS (glibc)
+WORKER_IDLE_S = 60.0  # the worker process exits after this long without a document to build
 DEFAULT_DAYS = 30  # the page's default range (app.js: preset "30")
-
-
-class ApiError(Exception):
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
 
 
 def change_token(path: str) -> tuple[int, ...]:
@@ -67,22 +55,46 @@ def change_token(path: str) -> tuple[int, ...]:
     return tuple(out)
 
 
-def _malloc_trim() -> Callable[[], None]:
-    """glibc's malloc_trim(0): big reports leave freed arenas that RSS would otherwise keep."""
-    try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-        trim = libc.malloc_trim
-    except (OSError, AttributeError):
-        return lambda: None
+class _Worker:
+    """One child process that builds documents: started when needed, stopped when idle."""
 
-    def run() -> None:
-        trim(0)
+    def __init__(self) -> None:
+        self._pool: ProcessPoolExecutor | None = None
+        self._lock = threading.Lock()
+        self._busy = 0
+        self._last = time.monotonic()
 
-    return run
+    def run(self, kind: str, ledger_path: str, config_path: str | None, params: dict[str, str]) -> tuple[int, bytes]:
+        import multiprocessing
 
+        with self._lock:
+            if self._pool is None:
+                # spawn, not fork: the daemon has threads (and an event loop) a fork would copy mid-step.
+                self._pool = ProcessPoolExecutor(1, multiprocessing.get_context("spawn"), initializer=worker_init)
+            pool = self._pool
+            self._busy += 1
+        try:
+            return pool.submit(build, kind, ledger_path, config_path, params).result()
+        except BrokenProcessPool:
+            with self._lock:
+                if self._pool is pool:
+                    self._pool = None
+            return 503, json.dumps({"error": "the document worker stopped; try again"}).encode()
+        finally:
+            with self._lock:
+                self._busy -= 1
+                self._last = time.monotonic()
 
-_trim = _malloc_trim()
-Builder = Callable[[], Any]
+    def stop_if_idle(self, idle_s: float) -> None:
+        with self._lock:
+            if self._pool is None or self._busy or time.monotonic() - self._last < idle_s:
+                return
+            pool, self._pool = self._pool, None
+        pool.shutdown(wait=True)
+
+    @property
+    def running(self) -> bool:
+        return self._pool is not None
 
 
 class _Cached:
@@ -92,6 +104,16 @@ class _Cached:
         self.stamp = stamp
         self.at = at
         self.body = body
+
+
+class _Hot:
+    __slots__ = ("used", "kind", "params", "max_age")
+
+    def __init__(self, used: float, kind: str, params: dict[str, str], max_age: float | None) -> None:
+        self.used = used
+        self.kind = kind
+        self.params = params
+        self.max_age = max_age
 
 
 class Dashboard:
@@ -111,22 +133,22 @@ class Dashboard:
         self.status = status or dict
         self.generation = 0  # bumped after the warmer rebuilt what changed; the event streams watch it
         self._local = threading.local()
-        self._pool = ThreadPoolExecutor(WORKERS, thread_name_prefix="cchooks-api")
+        # Threads that wait for the worker (and write entries): they hold no big data.
+        self._threads = ThreadPoolExecutor(4, thread_name_prefix="cchooks-api")
+        self._worker = _Worker()
         self._cache: OrderedDict[str, _Cached] = OrderedDict()
-        self._hot: dict[str, tuple[float, Builder, float | None]] = {}  # url -> (last used, build, max age)
-        self._lock = threading.Lock()
         self._cached_bytes = 0
-        self._config: tuple[tuple[int, ...], Any] | None = None
+        self._hot: dict[str, _Hot] = {}
+        self._lock = threading.Lock()
         self._warmer: threading.Thread | None = None
         self._page: bytes | None = None
 
     # -- lifecycle ------------------------------------------------------------------------
     def start(self) -> None:
         """Build the page's default documents now and keep the open pages' documents warm."""
-        (limits, limits_age), (daily, _) = self._default_urls()
         now = time.monotonic()
-        self._hot[limits] = (now, self._limits_builder({}), limits_age)
-        self._hot[daily] = (now, self._report_builder("daily", {"since": daily.split("=", 1)[1]}), None)
+        for url, kind, params, max_age in self._default_urls():
+            self._hot[url] = _Hot(now, kind, params, max_age)
         self._warmer = threading.Thread(target=self._warm_loop, name="cchooks-warmer", daemon=True)
         self._warmer.start()
 
@@ -134,66 +156,34 @@ class Dashboard:
         self.stopping.set()
         if self._warmer is not None:
             self._warmer.join(10)
-        self._pool.shutdown(wait=True, cancel_futures=True)
+        self._threads.shutdown(wait=True, cancel_futures=True)
+        self._worker.stop_if_idle(0.0)
 
     # -- plumbing -------------------------------------------------------------------------
     def ledger(self) -> Ledger:
+        """This thread's ledger connection (for writing entries)."""
         led: Ledger | None = getattr(self._local, "ledger", None)
         if led is None:
             led = Ledger.open(self.ledger_path)
-            led.conn.execute(f"PRAGMA cache_size = -{READ_CACHE_KIB}")
             self._local.ledger = led
         return led
 
-    def config(self) -> Any:
-        """The config, read again only when its file changes (a daemon must follow edits)."""
-        from cchooks.config import load_config
-
-        stamp = self._config_stamp()
-        cached = self._config
-        if cached is not None and cached[0] == stamp:
-            return cached[1]
-        cfg = load_config(self.config_path)
-        self._config = (stamp, cfg)
-        return cfg
-
-    def _config_stamp(self) -> tuple[int, ...]:
-        from cchooks.paths import clean_path, config_file_str
-
-        path = clean_path(self.config_path) if self.config_path else config_file_str()
-        try:
-            st = os.stat(path)
-        except OSError:
-            return ()
-        return (st.st_mtime_ns, st.st_size, st.st_ino)
-
     def stamp(self) -> tuple[int, ...]:
         """What a cached document depends on: the ledger and the config file (prices, zone, plan)."""
-        return change_token(self.ledger_path) + self._config_stamp()
+        return change_token(self.ledger_path) + config_stamp(self.config_path)
 
-    def _build(self, url: str, stamp: tuple[int, ...], build: Builder, cache: bool) -> tuple[bytes, int]:
-        """Run a builder (on a worker or the warmer thread); errors are answers, never cached."""
-        t0 = time.perf_counter()
-        try:
-            doc = build()
-        except ApiError as exc:
-            return json.dumps({"error": exc.message}).encode(), exc.status
-        except ValueError as exc:  # bad zone, bound or plan
-            return json.dumps({"error": str(exc).splitlines()[0] if str(exc) else type(exc).__name__}).encode(), 400
-        except ConfigError as exc:
-            return json.dumps({"error": str(exc).splitlines()[0]}).encode(), 500
-        body = json.dumps(doc, separators=(",", ":")).encode()
-        del doc
-        if cache:
+    def _build(self, url: str, stamp: tuple[int, ...], kind: str, params: dict[str, str],
+               cache: bool = True) -> tuple[int, bytes]:  # fmt: skip
+        """Build in the worker (blocking; on a thread or the warmer); errors are answers, never cached."""
+        status, body = self._worker.run(kind, self.ledger_path, self.config_path, params)
+        if cache and status == 200:
             with self._lock:
                 old = self._cache.pop(url, None)
                 self._cached_bytes += len(body) - (len(old.body) if old else 0)
                 self._cache[url] = _Cached(stamp, time.monotonic(), body)
                 while self._cached_bytes > CACHE_BYTES and len(self._cache) > 1:
                     self._cached_bytes -= len(self._cache.popitem(last=False)[1].body)
-        if time.perf_counter() - t0 > SLOW_BUILD_S:
-            _trim()
-        return body, 200
+        return status, body
 
     def _fresh(self, url: str, stamp: tuple[int, ...], max_age: float | None) -> bytes | None:
         with self._lock:
@@ -202,24 +192,23 @@ class Dashboard:
             return None
         return c.body
 
-    async def _answer(self, request: Request, build: Builder, *, max_age: float | None = None,
-                      cache: bool = True) -> Response:  # fmt: skip
+    async def _answer(self, request: Request, kind: str, params: dict[str, str], *,
+                      max_age: float | None = None) -> Response:  # fmt: skip
         url = request.url.path + "?" + request.url.query
         stamp = self.stamp()
-        if cache:
-            with self._lock:
-                self._hot[url] = (time.monotonic(), build, max_age)
-                if len(self._hot) > HOT_URLS:
-                    del self._hot[min(self._hot, key=lambda u: self._hot[u][0])]
-            body = self._fresh(url, stamp, max_age)
-            if body is not None:
-                return Response(body, 200, media_type="application/json")
+        with self._lock:
+            self._hot[url] = _Hot(time.monotonic(), kind, params, max_age)
+            if len(self._hot) > HOT_URLS:
+                del self._hot[min(self._hot, key=lambda u: self._hot[u].used)]
+        body = self._fresh(url, stamp, max_age)
+        if body is not None:
+            return Response(body, 200, media_type="application/json")
         loop = asyncio.get_running_loop()
-        body, status = await loop.run_in_executor(self._pool, self._build, url, stamp, build, cache)
+        status, body = await loop.run_in_executor(self._threads, self._build, url, stamp, kind, params)
         return Response(body, status, media_type="application/json")
 
     async def _run(self, fn: Callable[..., Response], *args: Any) -> Response:
-        return await asyncio.get_running_loop().run_in_executor(self._pool, fn, *args)
+        return await asyncio.get_running_loop().run_in_executor(self._threads, fn, *args)
 
     def _warm_loop(self) -> None:
         last: tuple[int, ...] | None = None
@@ -228,29 +217,28 @@ class Dashboard:
             changed = stamp != last
             now = time.monotonic()
             with self._lock:
-                hot = sorted(self._hot.items(), key=lambda kv: -kv[1][0])
-            for url, (used, build, max_age) in hot:
-                if now - used > HOT_S:
+                hot = sorted(self._hot.items(), key=lambda kv: -kv[1].used)
+            for url, h in hot:
+                if now - h.used > HOT_S:
                     with self._lock:
                         self._hot.pop(url, None)
                     continue
                 # Unchanged documents are rebuilt only when about to expire (the limits' clock).
-                if changed or (max_age is not None and self._fresh(url, stamp, max_age - 30) is None):
+                if changed or (h.max_age is not None and self._fresh(url, stamp, h.max_age - 30) is None):
                     if self.stopping.is_set():
                         return
-                    with contextlib.suppress(Exception):  # a build error is the request's to report
-                        self._build(url, stamp, build, True)
+                    self._build(url, stamp, h.kind, h.params)
             if changed:
                 last = stamp
                 self.generation += 1
-                if hot:
-                    gc.collect()  # the builds' garbage, then give the freed memory back
-                    _trim()
+            self._worker.stop_if_idle(WORKER_IDLE_S)
             self.stopping.wait(EVENT_POLL_S)
 
     @staticmethod
-    def _params(request: Request) -> dict[str, str]:
-        return {k: v for k, v in request.query_params.items() if v}
+    def _params(request: Request, **extra: str) -> dict[str, str]:
+        out = {k: v for k, v in request.query_params.items() if v}
+        out.update(extra)
+        return out
 
     # -- routes ---------------------------------------------------------------------------
     def routes(self) -> list[BaseRoute]:
@@ -282,7 +270,7 @@ class Dashboard:
         """The page, with the default view's documents when the cache has them fresh (no round trip)."""
         stamp = self.stamp()
         preload: list[bytes] = []
-        for url, max_age in self._default_urls():
+        for url, _kind, _params, max_age in self._default_urls():
             body = self._fresh(url, stamp, max_age)
             if body is not None:
                 # "</" cannot end the script early once escaped ("\/" is the same string in JSON).
@@ -292,67 +280,25 @@ class Dashboard:
         return Response(page, 200, media_type="text/html; charset=utf-8", headers={"Cache-Control": "no-store"})
 
     @staticmethod
-    def _default_urls() -> list[tuple[str, float | None]]:
+    def _default_urls() -> list[tuple[str, str, dict[str, str], float | None]]:
         """The URLs app.js asks for on a plain `/` (range: the last DEFAULT_DAYS days)."""
         since = (date.today() - timedelta(days=DEFAULT_DAYS - 1)).isoformat()
-        return [("/api/limits?", LIMITS_MAX_AGE_S), (f"/api/report/daily?since={since}", None)]
-
-    def _report_builder(self, group: str, q: Mapping[str, str]) -> Builder:
-        def build() -> Any:
-            from cchooks.reports.query import GROUPS, Blocks, report_document
-
-            if group == "blocks":
-                from cchooks.monitor.data import ViewContext
-
-                led = self.ledger()
-                ctx = ViewContext.load(led, tz=q.get("tz"), config=self.config_path)
-                return Blocks(led, ctx, q.get("since"), q.get("until"), q.get("active") in ("1", "true")).to_json()
-            if group not in GROUPS:
-                raise ApiError(404, f"unknown report {group!r}; one of {', '.join((*GROUPS, 'blocks'))}")
-            return report_document(
-                self.ledger(), self.config(), group, breakdown=q.get("breakdown") in ("1", "true"),
-                tz=q.get("tz"), since=q.get("since"), until=q.get("until"), session=q.get("session"),
-                project=q.get("project"),
-            )  # fmt: skip
-
-        return build
+        return [("/api/limits?", "limits", {}, LIMITS_MAX_AGE_S),
+                (f"/api/report/daily?since={since}", "report", {"group": "daily", "since": since}, None)]  # fmt: skip
 
     async def report(self, request: Request) -> Response:
         group = request.path_params["group"]
         # Blocks carry "now" and the active block's remaining time: short-lived like the limits.
         max_age = LIMITS_MAX_AGE_S if group == "blocks" else None
-        return await self._answer(request, self._report_builder(group, self._params(request)), max_age=max_age)
-
-    def _limits_builder(self, q: Mapping[str, str]) -> Builder:
-        def build() -> Any:
-            from cchooks.monitor.data import ViewContext
-            from cchooks.reports.query import limits_document
-
-            led = self.ledger()
-            ctx = ViewContext.load(led, plan=q.get("plan"), tz=q.get("tz"), config=self.config_path)
-            return limits_document(led, ctx)
-
-        return build
+        return await self._answer(request, "report", self._params(request, group=group), max_age=max_age)
 
     async def limits(self, request: Request) -> Response:
         # The windows move with the clock: a cached answer is at most LIMITS_MAX_AGE_S old (the page
         # counts the time to reset from `reset_at_ms` itself).
-        return await self._answer(request, self._limits_builder(self._params(request)), max_age=LIMITS_MAX_AGE_S)
+        return await self._answer(request, "limits", self._params(request), max_age=LIMITS_MAX_AGE_S)
 
     async def session(self, request: Request) -> Response:
-        sid = request.path_params["session_id"]
-
-        def build() -> Any:
-            from cchooks.api import price_table
-            from cchooks.reports.session import session_document
-
-            led = self.ledger()
-            doc = session_document(led, sid, price_table(led, self.config().price_overrides()))
-            if doc is None:
-                raise ApiError(404, f"no session {sid[:100]!r} in the ledger")
-            return doc
-
-        return await self._answer(request, build)
+        return await self._answer(request, "session", {"session_id": request.path_params["session_id"]})
 
     async def entries(self, request: Request) -> Response:
         if request.method == "POST":
@@ -360,22 +306,7 @@ class Dashboard:
             if isinstance(body, Response):
                 return body
             return await self._run(self._add_entry, body)
-        q = self._params(request)
-
-        def build() -> Any:
-            from cchooks.ledger.entries import list_entries
-            from cchooks.timezones import parse_day_bound, resolve_tz
-            from cchooks.totals import SCHEMA_VERSION
-
-            zone = resolve_tz(q.get("tz") or self.config().report.timezone)
-            since, until = q.get("since"), q.get("until")
-            rows = list_entries(
-                self.ledger(), parse_day_bound(since, zone) if since else None,
-                parse_day_bound(until, zone, end=True) if until else None,
-            )  # fmt: skip
-            return {"schema_version": SCHEMA_VERSION, "entries": [e.to_json() for e in rows]}
-
-        return await self._answer(request, build)
+        return await self._answer(request, "entries", self._params(request))
 
     def _add_entry(self, body: dict[str, Any]) -> Response:
         from cchooks.ledger.entries import EntryError, add_entry
@@ -419,22 +350,12 @@ class Dashboard:
         return JSONResponse(e.to_json())
 
     async def audit(self, request: Request) -> Response:
-        eid = request.query_params.get("entry")
+        return await self._answer(request, "audit", self._params(request))
 
-        def build() -> Any:
-            from cchooks.ledger.entries import audit_trail
-            from cchooks.totals import SCHEMA_VERSION
-
-            return {"schema_version": SCHEMA_VERSION,
-                    "audit": audit_trail(self.ledger(), int(eid) if eid and eid.isdigit() else None)}  # fmt: skip
-
-        return await self._answer(request, build)
-
-    async def api_status(self, request: Request) -> Response:
-        def build() -> Any:
-            return {"change": list(change_token(self.ledger_path)), "generation": self.generation, **self.status()}
-
-        return await self._answer(request, build, cache=False)
+    async def api_status(self, _request: Request) -> Response:
+        doc = {"change": list(change_token(self.ledger_path)), "generation": self.generation,
+               "worker": self._worker.running, **self.status()}  # fmt: skip
+        return JSONResponse(doc)
 
     async def events(self, request: Request) -> Response:
         """Server-sent events: `change` once the warmer has rebuilt what a ledger commit changed."""
