@@ -12,14 +12,16 @@ rebuilds the documents open pages use as soon as the ledger changes, and only th
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
+import subprocess
+import sys
 import threading
 import time
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
-from concurrent.futures.process import BrokenProcessPool, ProcessPoolExecutor
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
@@ -30,7 +32,7 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from cchooks.ledger.store import Ledger
-from cchooks.server.documents import build, config_stamp, worker_init
+from cchooks.server.documents import config_stamp
 
 STATIC = Path(__file__).resolve().parent / "static"
 CACHE_BYTES = 8 << 20  # cached answers, all together (a year's session list is ~250 KB)
@@ -56,45 +58,79 @@ def change_token(path: str) -> tuple[int, ...]:
 
 
 class _Worker:
-    """One child process that builds documents: started when needed, stopped when idle."""
+    """One child process that builds documents (`cchooks.server.documents`), one at a time:
+    started when needed, stopped when idle. A plain subprocess, not multiprocessing: nothing else
+    (no resource tracker) stays behind when it exits."""
 
     def __init__(self) -> None:
-        self._pool: ProcessPoolExecutor | None = None
+        self._proc: subprocess.Popen[bytes] | None = None
         self._lock = threading.Lock()
-        self._busy = 0
         self._last = time.monotonic()
 
-    def run(self, kind: str, ledger_path: str, config_path: str | None, params: dict[str, str]) -> tuple[int, bytes]:
-        import multiprocessing
+    def _start(self) -> subprocess.Popen[bytes]:
+        # Same interpreter, environment and working directory: the worker imports the same cchooks.
+        return subprocess.Popen([sys.executable, "-m", "cchooks.server.documents"], stdin=subprocess.PIPE,
+                                stdout=subprocess.PIPE)  # fmt: skip
 
+    def run(self, kind: str, ledger_path: str, config_path: str | None, params: dict[str, str]) -> tuple[int, bytes]:
+        request = json.dumps({"kind": kind, "ledger": ledger_path, "config": config_path, "params": params})
         with self._lock:
-            if self._pool is None:
-                # spawn, not fork: the daemon has threads (and an event loop) a fork would copy mid-step.
-                self._pool = ProcessPoolExecutor(1, multiprocessing.get_context("spawn"), initializer=worker_init)
-            pool = self._pool
-            self._busy += 1
-        try:
-            return pool.submit(build, kind, ledger_path, config_path, params).result()
-        except BrokenProcessPool:
-            with self._lock:
-                if self._pool is pool:
-                    self._pool = None
-            return 503, json.dumps({"error": "the document worker stopped; try again"}).encode()
-        finally:
-            with self._lock:
-                self._busy -= 1
-                self._last = time.monotonic()
+            for attempt in (1, 2):  # a worker that died is started again once
+                if self._proc is None or self._proc.poll() is not None:
+                    self._proc = self._start()
+                proc = self._proc
+                assert proc.stdin is not None and proc.stdout is not None
+                try:
+                    proc.stdin.write(request.encode() + b"\n")
+                    proc.stdin.flush()
+                    head = proc.stdout.readline().split()
+                    if len(head) == 2:
+                        body = proc.stdout.read(int(head[1]))
+                        self._last = time.monotonic()
+                        return int(head[0]), body
+                except (OSError, ValueError):
+                    pass
+                self._kill()
+                if attempt == 2:
+                    break
+            self._last = time.monotonic()
+            return 503, json.dumps({"error": "the document worker failed; try again"}).encode()
+
+    def _kill(self) -> None:
+        proc, self._proc = self._proc, None
+        if proc is not None:
+            with contextlib.suppress(OSError):
+                proc.kill()
+            proc.wait(10)
+            for f in (proc.stdin, proc.stdout):
+                if f is not None:
+                    with contextlib.suppress(OSError):
+                        f.close()
 
     def stop_if_idle(self, idle_s: float) -> None:
-        with self._lock:
-            if self._pool is None or self._busy or time.monotonic() - self._last < idle_s:
+        if self._proc is None or time.monotonic() - self._last < idle_s:
+            return
+        if not self._lock.acquire(timeout=0.01):  # building: not idle
+            return
+        try:
+            proc, self._proc = self._proc, None
+            if proc is None:
                 return
-            pool, self._pool = self._pool, None
-        pool.shutdown(wait=True)
+            assert proc.stdin is not None and proc.stdout is not None
+            with contextlib.suppress(OSError):
+                proc.stdin.close()  # the worker ends at the end of its input
+            try:
+                proc.wait(5)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(5)
+            proc.stdout.close()
+        finally:
+            self._lock.release()
 
     @property
     def running(self) -> bool:
-        return self._pool is not None
+        return self._proc is not None
 
 
 class _Cached:

@@ -1,9 +1,12 @@
 """The dashboard's documents, built in a worker process (see `cchooks.server.dashboard`).
 
 `build(kind, ledger_path, config_path, params)` returns `(status, JSON body)`; it calls the
-builders the CLI uses, so a document is what the command prints. It runs in a child process so the
-daemon's own memory stays small: a year of records for the limits is tens of MB that the worker
-gives back when it exits. Each process keeps one ledger connection and the parsed config.
+builders the CLI uses, so a document is what the command prints. It runs in a child process
+(`python -m cchooks.server.documents`) so the daemon's own memory stays small: a year of records
+for the limits is tens of MB that the worker gives back when it exits. The protocol on its stdin
+and stdout: one JSON request per line, `{"kind", "ledger", "config", "params"}`; the answer is a line
+`STATUS LENGTH` and then LENGTH bytes of JSON. The worker exits at the end of its input (so also
+when the daemon dies). Each worker keeps one ledger connection and the parsed config.
 """
 
 from __future__ import annotations
@@ -130,8 +133,26 @@ def _error(message: str) -> bytes:
     return json.dumps({"error": message}).encode()
 
 
-def worker_init() -> None:
-    """In the worker: Ctrl-C in the terminal is for the daemon to handle, not for us."""
+def main() -> int:
+    """The worker loop (see the module docstring)."""
     import signal
+    import sys
 
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C in the terminal is the daemon's to handle
+    # Answers go to the real stdout; anything else that prints lands on stderr, not in the protocol.
+    out = os.fdopen(os.dup(1), "wb")
+    os.dup2(2, 1)
+    for line in sys.stdin.buffer:
+        try:
+            req = json.loads(line)
+            status, body = build(str(req["kind"]), str(req["ledger"]), req.get("config"),
+                                 {str(k): str(v) for k, v in dict(req.get("params") or {}).items()})  # fmt: skip
+        except Exception as exc:  # a bug in a builder is one failed answer, not a dead worker
+            status, body = 500, _error(f"{type(exc).__name__}: {exc}"[:500])
+        out.write(f"{status} {len(body)}\n".encode() + body)
+        out.flush()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
