@@ -287,3 +287,24 @@ def test_token_protects_everything_but_nothing_leaks(tmp_path: Path) -> None:
         proc.send_signal(signal.SIGTERM)
         proc.communicate(timeout=30)
     assert proc.returncode == 0
+
+
+def test_document_worker_answers_recovers_and_stops(tmp_path: Path) -> None:
+    from cchooks.server.dashboard import _Worker
+
+    led = str(tmp_path / "l.db")
+    Ledger.open(led).close()
+    w = _Worker()
+    status, body = w.run("report", led, None, {"group": "daily", "tz": "UTC"})
+    assert status == 200 and json.loads(body)["group"] == "daily"
+    assert w.run("report", led, None, {"group": "nope"})[0] == 404
+    assert w.run("report", led, None, {"group": "daily", "tz": "Nowhere/City"})[0] == 400
+    assert w.run("nope", led, None, {})[0] == 404
+    assert w._proc is not None
+    w._proc.kill()  # the worker dies: the next document starts a new one
+    w._proc.wait()
+    assert w.run("entries", led, None, {})[0] == 200
+    w.stop_if_idle(3600.0)
+    assert w.running  # not idle long enough
+    w.stop_if_idle(0.0)
+    assert not w.running

@@ -57,6 +57,17 @@ def change_token(path: str) -> tuple[int, ...]:
     return tuple(out)
 
 
+def _give_back_memory() -> None:
+    """After a busy spell: collect garbage and return freed heap to the OS (glibc's malloc_trim)."""
+    import ctypes
+    import ctypes.util
+    import gc
+
+    gc.collect()
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").malloc_trim(0)
+
+
 class _Worker:
     """One child process that builds documents (`cchooks.server.documents`), one at a time:
     started when needed, stopped when idle. A plain subprocess, not multiprocessing: nothing else
@@ -127,6 +138,7 @@ class _Worker:
             proc.stdout.close()
         finally:
             self._lock.release()
+        _give_back_memory()
 
     @property
     def running(self) -> bool:
