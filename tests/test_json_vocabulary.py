@@ -83,3 +83,16 @@ def test_every_json_output_speaks_the_vocabulary(argv: list[str], env: list[str]
     n = _check(json.loads(out))
     if argv[0] in ("report", "limits", "reconcile"):
         assert n > 0
+
+
+@pytest.mark.parametrize("argv", [["entries", "list"], ["entries", "audit"], ["entries", "add", "10", "2"]])
+def test_entries_json_speaks_the_vocabulary(argv: list[str], tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    # `entries` reads no transcripts, so it takes no --claude-dir.
+    assert main(["entries", "add", "100", "20", "--model", "claude-opus-5-5", "--ledger", str(tmp_path / "l.db")]) == 0
+    capsys.readouterr()
+    assert main([*argv, "--json", "--ledger", str(tmp_path / "l.db")]) == 0
+    _check(json.loads(capsys.readouterr().out))
+    # A report over manual entries: its `manual` and `totals_with_manual` are totals objects too.
+    assert main(["report", "daily", "--json", "--no-ingest", "--ledger", str(tmp_path / "l.db")]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert _check(doc) == 4 and doc["manual"]["rows"][0]["input_tokens"] >= 100
