@@ -34,7 +34,7 @@ def _ledger(path: str) -> Any:
     led = _ledgers.get(path)
     if led is None:
         led = Ledger.open(path)
-        led.conn.execute(f"PRAGMA cache_size = -{READ_CACHE_KIB}")
+        led.set_cache_kib(READ_CACHE_KIB)
         _ledgers[path] = led
     return led
 
