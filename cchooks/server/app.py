@@ -80,7 +80,9 @@ class Guard:
             return
         path: str = scope["path"]
         method: str = scope["method"]
-        otlp = path.startswith(_OTLP_PREFIX) or path in _OPEN_PATHS or not self.dashboard
+        # The receiver's own paths check the token themselves (answering in OTLP's status format);
+        # everything else (the page, the API, /metrics) is checked here.
+        otlp = path.startswith(_OTLP_PREFIX) or path in _OPEN_PATHS or (not self.dashboard and path != "/metrics")
         if method == "POST" and otlp and not _has_browser_headers(scope):
             # OTLP exporters send no browser headers: their hot path skips the checks below (the
             # receiver checks the token itself) and, for the export paths, Starlette's routing.
@@ -181,7 +183,6 @@ def build_app(
     receiver: OTLPReceiver | None = None,
     dashboard: Dashboard | None = None,
     token: str | None = None,
-    host: str = "127.0.0.1",  # noqa: ARG001 - kept for callers; the Guard reads Host per request
     ledger_path: str | None = None,
     config_path: str | None = None,
 ) -> Guard:

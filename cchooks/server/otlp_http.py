@@ -356,6 +356,7 @@ class OTLPReceiver:
             "uptime_s": round(time.time() - self.stats.started, 3),
             "requests": dict(self.stats.requests),
             "queued": self.writer.queued(),
+            "in_flight": self.inflight,
             "writer": self.writer.stats.to_json(),
             "forward": self.forwarder.to_json() if self.forwarder else None,
             "memory_budget": {"bytes": self.budget.total, "in_use": self.budget.used, "peak": self.budget.peak},
@@ -516,7 +517,7 @@ class OTLPServer(AppServer):
 
         self.config = config
         self.receiver = receiver
-        app = build_app(receiver=receiver, token=config.token, host=config.host)
+        app = build_app(receiver=receiver, token=config.token)
         super().__init__(app, [bind_socket(config.host, config.port)], verbose=config.verbose,
                          header_deadline=config.read_deadline)  # fmt: skip
 
