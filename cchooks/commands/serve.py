@@ -107,7 +107,7 @@ def _serve(args: argparse.Namespace, config: Any, token: str | None) -> int:
 
         dashboard = Dashboard(config.ledger_path, args.config, status=status)
         app = build_app(receiver=receiver, dashboard=dashboard, token=token, ledger_path=config.ledger_path,
-                        config_path=args.config)  # fmt: skip
+                        config_path=args.config, insecure=args.insecure)  # fmt: skip
         server = AppServer(app, sockets, verbose=args.verbose)
         dashboard.stopping = server.stopping
         dashboard.start()
