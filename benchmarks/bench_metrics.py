@@ -12,7 +12,7 @@ after the ingest:
   the steady state (p50 / p90 / max over --runs calls);
 * the same with every family computed inline (`cache=False`: what `cchooks metrics` does, and a
   server with `slow_max_age_seconds = 0`);
-* with `--http`, a whole scrape over HTTP of tests/interim_metrics_server.py (a stdlib server
+* with `--http`, a whole scrape over HTTP of `cchooks serve --no-watch` (the daemon
   mounting the same function; `cchooks serve` replaces it);
 * the number of series (samples) and bytes with default labels.
 
@@ -60,7 +60,7 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("source", help="a corpus dir (ingested first) or a ledger file")
     ap.add_argument("--runs", type=int, default=50)
-    ap.add_argument("--http", action="store_true", help="also time whole HTTP scrapes of the interim server")
+    ap.add_argument("--http", action="store_true", help="also time whole HTTP scrapes of cchooks serve")
     args = ap.parse_args()
 
     from cchooks.ledger import Ledger
@@ -105,7 +105,7 @@ def main() -> int:
         with socket.socket() as s:
             s.bind(("127.0.0.1", 0))
             port = s.getsockname()[1]
-        server = subprocess.Popen([sys.executable, "-m", "tests.interim_metrics_server", "--port", str(port),
+        server = subprocess.Popen([sys.executable, "-m", "cchooks", "serve", "--no-watch", "--port", str(port),
                                    "--ledger", path], cwd=ROOT)  # fmt: skip
         try:
             url = f"http://127.0.0.1:{port}/metrics"

@@ -118,3 +118,16 @@ def test_import_and_report_imported_json_speak_the_vocabulary(env: list[str], tm
     assert _check(json.loads(capsys.readouterr().out)) == 1
     assert main(["report", "daily", "--imported", "--json", *env]) == 0
     assert _check(json.loads(capsys.readouterr().out)) >= 3
+
+
+@pytest.mark.parametrize("argv", [["entries", "list"], ["entries", "audit"], ["entries", "add", "10", "2"]])
+def test_entries_json_speaks_the_vocabulary(argv: list[str], tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    # `entries` reads no transcripts, so it takes no --claude-dir.
+    assert main(["entries", "add", "100", "20", "--model", "claude-opus-5-5", "--ledger", str(tmp_path / "l.db")]) == 0
+    capsys.readouterr()
+    assert main([*argv, "--json", "--ledger", str(tmp_path / "l.db")]) == 0
+    _check(json.loads(capsys.readouterr().out))
+    # A report over manual entries: its `manual` and `totals_with_manual` are totals objects too.
+    assert main(["report", "daily", "--json", "--no-ingest", "--ledger", str(tmp_path / "l.db")]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert _check(doc) == 4 and doc["manual"]["rows"][0]["input_tokens"] >= 100

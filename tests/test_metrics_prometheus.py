@@ -2,9 +2,7 @@
 panel's PromQL, evaluated through Prometheus's HTTP API, gives the ledger's own figures for the same
 range; a restart of the server and a re-ingest never make a counter fall.
 
-The server is `cchooks serve --port P --ledger L` (the contract for /metrics). Until `serve` is merged
-into this branch, tests/interim_metrics_server.py (the same command line, mounting the same
-`exposition`) stands in for it.
+The server is `cchooks serve --port P --ledger L`, whose /metrics calls `cchooks.server.metrics.exposition`.
 """
 
 from __future__ import annotations
@@ -53,11 +51,7 @@ def free_port() -> int:
 
 
 def server_command(port: int, ledger: Path) -> list[str]:
-    from cchooks.cli import COMMANDS
-
-    if "serve" in COMMANDS:
-        return [sys.executable, "-m", "cchooks", "serve", "--port", str(port), "--ledger", str(ledger)]
-    return [sys.executable, "-m", "tests.interim_metrics_server", "--port", str(port), "--ledger", str(ledger)]
+    return [sys.executable, "-m", "cchooks", "serve", "--port", str(port), "--ledger", str(ledger)]
 
 
 def http_get(url: str, timeout: float = 5.0) -> bytes:

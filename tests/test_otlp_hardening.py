@@ -151,6 +151,27 @@ def test_slow_clients_are_dropped_at_the_read_deadline(served: Any) -> None:
         assert closed_after is not None and closed_after < 3.0, closed_after
     finally:
         sock.close()
+    # Slow headers are dropped too: the request line and headers must arrive within the deadline.
+    sock = socket.create_connection(("127.0.0.1", srv.port), timeout=10)
+    try:
+        sock.sendall(b"POST /v1/logs HTTP/1.1\r\nContent-Type: application/json\r\n")
+        t0 = time.monotonic()
+        closed_after = None
+        for _ in range(40):
+            try:
+                sock.sendall(b"X")
+                sock.settimeout(0.2)
+                if sock.recv(4096) == b"":
+                    closed_after = time.monotonic() - t0
+                    break
+            except TimeoutError:
+                continue
+            except OSError:
+                closed_after = time.monotonic() - t0
+                break
+        assert closed_after is not None and closed_after < 3.0, closed_after
+    finally:
+        sock.close()
     # An idle keep-alive connection between requests is not a slow request.
     conn = http.client.HTTPConnection("127.0.0.1", srv.port, timeout=10)
     conn.request("GET", "/healthz")

@@ -41,7 +41,7 @@ def test_systemd_unit_quotes_and_carries_env(tmp_path: Path) -> None:
     unit = svc.systemd_unit(spec)
     [exec_start] = _unit_values(unit, "ExecStart")
     assert _unquote_systemd(exec_start) == [
-        WEIRD, "-m", "cchooks", "watch", "--ledger", str(tmp_path / "led ger.db"),
+        WEIRD, "-m", "cchooks", "serve", "--ledger", str(tmp_path / "led ger.db"),
         "--claude-dir", f"{tmp_path}/a,{tmp_path}/b",
     ]  # fmt: skip
     env = [_unquote_systemd(v)[0] for v in _unit_values(unit, "Environment")]
@@ -55,13 +55,13 @@ def test_systemd_unit_quotes_and_carries_env(tmp_path: Path) -> None:
 def test_systemd_unit_default_is_absolute_current_interpreter() -> None:
     spec = svc.ServiceSpec.current(environ={})
     assert spec.argv[0] == str(Path(sys.executable).absolute())
-    assert spec.argv[1:] == ["-m", "cchooks", "watch"]
+    assert spec.argv[1:] == ["-m", "cchooks", "serve"]
     assert spec.env == {}
     assert "Environment=" not in svc.systemd_unit(spec)
 
 
 def test_values_with_newlines_are_refused() -> None:
-    spec = svc.ServiceSpec(["/usr/bin/python3", "-m", "cchooks", "watch"], {"CLAUDE_CONFIG_DIR": "a\nb"})
+    spec = svc.ServiceSpec(["/usr/bin/python3", "-m", "cchooks", "serve"], {"CLAUDE_CONFIG_DIR": "a\nb"})
     with pytest.raises(ValueError, match="newline"):
         svc.systemd_unit(spec)
     with pytest.raises(ValueError, match="newline"):
@@ -85,14 +85,14 @@ def test_launchd_plist(tmp_path: Path) -> None:
     )
     data = plistlib.loads(svc.launchd_plist(spec))
     assert data["Label"] == "dev.cchooks.watch"
-    assert data["ProgramArguments"] == [WEIRD, "-m", "cchooks", "watch"]
+    assert data["ProgramArguments"] == [WEIRD, "-m", "cchooks", "serve"]
     assert data["EnvironmentVariables"] == {
         "CLAUDE_CONFIG_DIR": "/x/claude & <dir>",
         "CCHOOKS_LEDGER": "/y/l.db",
     }
     assert data["RunAtLoad"] is True
     assert data["KeepAlive"] == {"SuccessfulExit": False}
-    assert data["StandardErrorPath"].endswith("watch.launchd.err.log")
+    assert data["StandardErrorPath"].endswith("serve.launchd.err.log")
 
 
 def test_unit_paths(tmp_path: Path) -> None:

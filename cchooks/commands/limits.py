@@ -34,8 +34,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from cchooks.commands.common import CommandError, open_view
-    from cchooks.monitor.data import load_window_data, now_ms, summary
     from cchooks.monitor.text import render_limits
+    from cchooks.reports.query import limits_document
 
     try:
         ledger, ctx = open_view(args.ledger, plan=args.plan, tz=args.tz, config=args.config)
@@ -45,14 +45,16 @@ def run(args: argparse.Namespace) -> int:
     with ledger:
         if not args.no_ingest:
             ingest_or_warn(ledger, args.claude_dir, args.verbose, show_progress=not args.json)
-        now = now_ms()
+        team = None
         if args.team:
+            from cchooks.monitor.data import now_ms, summary
+
+            now = now_ms()
             data, team = _team_data(args, ledger, now)
-        else:
-            data, team = load_window_data(ledger, now), None
-        result = summary(ctx, data, now)
-        if team:
+            result = summary(ctx, data, now)
             result["team"] = team
+        else:
+            result = limits_document(ledger, ctx)
     if args.json:
         print(json.dumps(result, indent=2))
     else:

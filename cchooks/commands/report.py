@@ -73,10 +73,9 @@ def run(args: argparse.Namespace) -> int:
         from cchooks.commands.blocks import run_blocks
 
         return run_blocks(args)
-    from typing import cast
-
-    from cchooks.api import Group, price_table, report
+    from cchooks.api import price_table
     from cchooks.config import hot_price_overrides, load_config_hot
+    from cchooks.reports.query import build
     from cchooks.reports.render import render_csv, render_json, render_table
 
     # The cached plain form of the config: no pydantic import on a report (~25 ms).
@@ -90,11 +89,8 @@ def run(args: argparse.Namespace) -> int:
         if not args.no_ingest:
             ingest_or_warn(ledger, args.claude_dir, args.verbose, show_progress=not (args.json or args.csv))
         try:
-            rep = report(
-                ledger, cast("Group", CHOICES[args.kind]), tz=zone_name, since=args.since,
-                until=args.until, session_id=args.session, project=args.project,
-                prices=price_table(ledger, overrides),
-            )  # fmt: skip
+            rep = build(ledger, cfg, CHOICES[args.kind], tz=zone_name, since=args.since, until=args.until,
+                        session=args.session, project=args.project)  # fmt: skip
         except ValueError as exc:
             raise CommandError(str(exc), 2) from None
         stored = _imported(ledger, args, zone_name) if args.imported else None

@@ -1,4 +1,4 @@
-"""`cchooks service install|uninstall|status`: run `cchooks watch` at login (systemd user unit or launchd).
+"""`cchooks service install|uninstall|status`: run `cchooks serve` at login (watcher, OTLP receiver, dashboard) (systemd user unit or launchd).
 
 Exit codes: 0 done (including "written, load it yourself" when no user service manager answers), 1 a
 service manager command failed, 2 unsupported platform.

@@ -1,11 +1,15 @@
-"""Login services that run `cchooks watch`: a systemd user unit (Linux) or a launchd agent (macOS).
+"""Login services that run `cchooks serve`: a systemd user unit (Linux) or a launchd agent (macOS).
+
+`cchooks serve` is the one long-running process: the transcript watcher, the OTLP receiver and the
+dashboard. The unit keeps its old name (`cchooks-watch.service`, `dev.cchooks.watch`), so installing
+over a service that ran `cchooks watch` replaces it rather than running both.
 
 Linux: `~/.config/systemd/user/cchooks-watch.service` (`$XDG_CONFIG_HOME` honoured, as systemd does),
 loaded with `systemctl --user daemon-reload` and `enable --now` when systemctl exists and the user's
 service manager answers; otherwise the file is written and the commands to run are printed.
 macOS: `~/Library/LaunchAgents/dev.cchooks.watch.plist`, loaded with `launchctl load -w`.
 
-The service runs the absolute path of the current interpreter with `-m cchooks watch` (not the symlink's
+The service runs the absolute path of the current interpreter with `-m cchooks serve` (not the symlink's
 target, so a virtualenv stays a virtualenv), and carries `CLAUDE_CONFIG_DIR` and `CCHOOKS_LEDGER` when
 they are set at install time. Both generators are pure functions of a `ServiceSpec`, so either can be
 produced (and tested) on any platform.
@@ -68,12 +72,12 @@ class ServiceSpec:
         environ: Mapping[str, str] | None = None,
         interpreter: str | None = None,
     ) -> ServiceSpec:
-        """`<this python> -m cchooks watch [...]` with the relevant environment of this process."""
+        """`<this python> -m cchooks serve [...]` with the relevant environment of this process."""
         from cchooks.paths import log_dir
 
         environ = os.environ if environ is None else environ
         python = interpreter or sys.executable or shutil.which("python3") or "python3"
-        argv = [os.path.abspath(python), "-m", "cchooks", "watch"]
+        argv = [os.path.abspath(python), "-m", "cchooks", "serve"]
         if ledger:
             argv += ["--ledger", os.path.abspath(os.path.expanduser(ledger))]
         if claude_dir:
@@ -116,7 +120,7 @@ def systemd_unit(spec: ServiceSpec) -> str:
     lines = [
         "# Written by `cchooks service install`; `cchooks service uninstall` removes it.",
         "[Unit]",
-        "Description=cchooks watch: keep the Claude Code token ledger current",
+        "Description=cchooks serve: keep the Claude Code token ledger current; dashboard on 127.0.0.1:8889",
         "",
         "[Service]",
         "Type=simple",
@@ -127,9 +131,9 @@ def systemd_unit(spec: ServiceSpec) -> str:
     lines += [
         "Restart=on-failure",
         "RestartSec=10",
-        "# Exit code 1: another `cchooks watch` holds this ledger, or it cannot be opened; do not loop.",
-        "RestartPreventExitStatus=1",
-        "# SIGTERM makes cchooks watch ingest what is pending and exit 0.",
+        "# Exit code 1: the port is taken or the ledger cannot be opened; exit 2: bad arguments. Do not loop.",
+        "RestartPreventExitStatus=1 2",
+        "# SIGTERM makes cchooks serve answer what is in flight, ingest what is pending and exit 0.",
         "TimeoutStopSec=30",
         "",
         "[Install]",
@@ -153,8 +157,8 @@ def launchd_plist(spec: ServiceSpec) -> bytes:
     if spec.env:
         data["EnvironmentVariables"] = {k: _check_value(v) for k, v in sorted(spec.env.items())}
     if spec.log_dir is not None:
-        data["StandardOutPath"] = str(spec.log_dir / "watch.launchd.out.log")
-        data["StandardErrorPath"] = str(spec.log_dir / "watch.launchd.err.log")
+        data["StandardOutPath"] = str(spec.log_dir / "serve.launchd.out.log")
+        data["StandardErrorPath"] = str(spec.log_dir / "serve.launchd.err.log")
     return plistlib.dumps(data, fmt=plistlib.FMT_XML, sort_keys=False)
 
 
@@ -266,7 +270,7 @@ def install(
         if plat == "linux":
             out.lines.append(
                 "(`loginctl enable-linger $USER` keeps user services running without a login;"
-                " or simply run `cchooks watch` in a terminal.)"
+                " or simply run `cchooks serve` in a terminal.)"
             )
         out.commands = planned
         return out
@@ -277,7 +281,10 @@ def install(
             out.ok = False
             out.lines.append(f"`{_fmt(cmd)}` failed (exit {rc}): {text}")
             return out
-    out.lines.append("started: cchooks watch now runs at login (`cchooks service status` to check)")
+    out.lines.append(
+        "started: cchooks serve now runs at login (`cchooks service status` to check);"
+        " the dashboard is http://127.0.0.1:8889/"
+    )
     return out
 
 
@@ -316,7 +323,7 @@ def uninstall(
             if rc != 0:
                 out.lines.append(f"note: `{_fmt(cmd)}` exited {rc}: {text}")
     else:
-        out.lines.append(f"not unloaded: {why}; stop any running `cchooks watch` yourself")
+        out.lines.append(f"not unloaded: {why}; stop any running `cchooks serve` yourself")
     path.unlink()
     out.changed = True
     out.lines.append(f"removed {path}")

@@ -28,7 +28,7 @@ import os
 import queue
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -302,6 +302,7 @@ class _Job:
     done: threading.Event = field(default_factory=threading.Event)
     result: StoreResult | None = None
     error: str | None = None
+    on_done: Callable[[], None] | None = None  # called on the writer thread once committed (or failed)
 
 
 @dataclass(slots=True)
@@ -361,16 +362,27 @@ class BatchWriter:
         The result carries the export's rejected count; what was new or already stored is
         counted for the whole transaction in `stats`.
         """
+        job = self.enqueue(batch)
+        if not job.done.wait(timeout):
+            # Still queued or being written: the exporter retries, and the retry is deduplicated.
+            raise WriterUnavailable("ledger write did not finish in time")
+        return self.outcome(job)
+
+    def enqueue(self, batch: ExportBatch, on_done: Callable[[], None] | None = None) -> _Job:
+        """Queue an export without waiting; `on_done` runs on the writer thread after its commit
+        (an event loop passes `call_soon_threadsafe`). Read the result with `outcome(job)`."""
         if self._stopped.is_set() or self._thread is None:
             raise WriterUnavailable("the ledger writer is not running")
-        job = _Job(batch)
+        job = _Job(batch, on_done=on_done)
         try:
             self._queue.put_nowait(job)
         except queue.Full:
             raise QueueFull("ledger writer queue is full") from None
-        if not job.done.wait(timeout):
-            # Still queued or being written: the exporter retries, and the retry is deduplicated.
-            raise WriterUnavailable("ledger write did not finish in time")
+        return job
+
+    @staticmethod
+    def outcome(job: _Job) -> StoreResult:
+        """The result of a finished job; WriterUnavailable when its write failed."""
         if job.error is not None or job.result is None:
             raise WriterUnavailable(job.error or "ledger write failed")
         return job.result
@@ -446,6 +458,9 @@ class BatchWriter:
                     self.stats.failed_jobs += 1
         for j in jobs:
             j.done.set()
+            if j.on_done is not None:
+                with contextlib.suppress(Exception):  # e.g. the event loop closed meanwhile
+                    j.on_done()
         self._learn_unknown_models(jobs)
 
     def _learn_unknown_models(self, jobs: list[_Job] | None, *, force: bool = False) -> None:

@@ -616,6 +616,37 @@ def _m010_usage_dims(db: sqlite3.Connection) -> None:
         db.execute(sql)
 
 
+def _m011_manual_entries(db: sqlite3.Connection) -> None:
+    """Usage entered by hand (`cchooks entries`, the dashboard): its own table, never mixed into
+    measured responses, with every change kept in an audit trail."""
+    run_script(
+        db,
+        """
+        CREATE TABLE IF NOT EXISTS manual_entries (
+            id            INTEGER PRIMARY KEY AUTOINCREMENT,
+            ts_ms         INTEGER NOT NULL,
+            model         TEXT,
+            input_tokens  INTEGER NOT NULL DEFAULT 0,
+            output_tokens INTEGER NOT NULL DEFAULT 0,
+            note          TEXT NOT NULL DEFAULT '',
+            created_ms    INTEGER NOT NULL,
+            updated_ms    INTEGER NOT NULL
+        );
+        CREATE INDEX IF NOT EXISTS manual_entries_ts ON manual_entries(ts_ms);
+        -- One row per add, edit or delete: the entry as it was before and after (JSON).
+        CREATE TABLE IF NOT EXISTS manual_entries_audit (
+            seq       INTEGER PRIMARY KEY AUTOINCREMENT,
+            entry_id  INTEGER NOT NULL,
+            action    TEXT NOT NULL,
+            at_ms     INTEGER NOT NULL,
+            origin    TEXT NOT NULL,
+            before    TEXT,
+            after     TEXT
+        );
+        """,
+    )
+
+
 MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
     _m001_core,
     _m002_otlp,
@@ -627,4 +658,5 @@ MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
     _m008_message_identity,
     _m009_source_totals,
     _m010_usage_dims,
+    _m011_manual_entries,
 ]

@@ -460,6 +460,10 @@ class Ledger:
         """How long a write waits for another writer before failing with "database is locked"."""
         self.conn.execute(f"PRAGMA busy_timeout = {int(ms)}")
 
+    def set_cache_kib(self, kib: int) -> None:
+        """SQLite's page cache for this connection (a long-lived reader keeps it small: the OS caches the file)."""
+        self.conn.execute(f"PRAGMA cache_size = -{int(kib)}")
+
     def probe(self) -> None:
         """Read one row: raises sqlite3.DatabaseError when the file cannot be read."""
         self.conn.execute("SELECT 1 FROM responses LIMIT 1").fetchall()

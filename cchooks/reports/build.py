@@ -46,24 +46,49 @@ class ReportRow:
 
 
 @dataclass(slots=True)
+class ManualSection:
+    """Manual entries in the report's range, grouped like the report: their own source, never in `totals`."""
+
+    entries: int
+    rows: list[ReportRow]
+    totals: Totals
+
+    def to_json(self, key_name: str) -> dict[str, Any]:
+        return {
+            "source": "manual",
+            "entries": self.entries,
+            "rows": [r.to_json(key_name, False) for r in self.rows],
+            "totals": self.totals.to_json(),
+        }
+
+
+@dataclass(slots=True)
 class Report:
     group: str
     rows: list[ReportRow]
     totals: Totals
     unpriced_models: list[str]
+    manual: ManualSection | None = None
 
     @property
     def key_name(self) -> str:
         return KEY_NAMES[self.group]
 
     def to_json(self, breakdown: bool = False) -> dict[str, Any]:
-        return {
+        out: dict[str, Any] = {
             "schema_version": SCHEMA_VERSION,
             "group": self.group,
             "rows": [r.to_json(self.key_name, breakdown) for r in self.rows],
             "totals": self.totals.to_json(),
             "unpriced_models": self.unpriced_models,
         }
+        if self.manual is not None:  # additive: only when the range holds manual entries
+            out["manual"] = self.manual.to_json(self.key_name)
+            both = Totals()
+            both.merge(self.totals)
+            both.merge(self.manual.totals)
+            out["totals_with_manual"] = both.to_json()
+        return out
 
 
 def build_report(
@@ -83,6 +108,8 @@ def build_report(
         for r in rep.rows:
             r.project = projects.get(r.key, "")
         rep.rows.sort(key=lambda r: r.totals.last_ms or 0)
+    if not (session_id or project):
+        rep.manual = manual_section(ledger, group, tz, prices, since_ms, until_ms)
     return rep
 
 
@@ -118,3 +145,47 @@ def report_from_sums(
     if group in ("project", "model", "agent"):
         ordered.sort(key=lambda r: -(r.totals.cost_usd or 0) - r.totals.total_tokens * 1e-12)
     return Report(group, ordered, total, sorted(unpriced))
+
+
+def _manual_key(group: str, ts_ms: int, model: str | None, tz: tzinfo) -> str:
+    from datetime import datetime, timedelta
+
+    day = datetime.fromtimestamp(ts_ms / 1000, tz).date()
+    if group == "daily":
+        return day.isoformat()
+    if group == "weekly":
+        return (day - timedelta(days=day.weekday())).isoformat()
+    if group == "monthly":
+        return day.strftime("%Y-%m")
+    if group == "model":
+        return model or MANUAL_MODEL
+    if group == "total":
+        return "total"
+    return "manual"  # session, project, agent: an entry has none of these
+
+
+MANUAL_MODEL = "(manual)"
+
+
+def manual_section(
+    ledger: Ledger, group: str, tz: tzinfo, prices: PriceTable, since_ms: int | None, until_ms: int | None
+) -> ManualSection | None:
+    """The manual entries in range, priced by their model (unpriced without one), or None when there are none."""
+    from cchooks.ledger.entries import list_entries
+
+    entries = list_entries(ledger, since_ms, until_ms)
+    if not entries:
+        return None
+    rows: dict[str, ReportRow] = {}
+    total = Totals()
+    for e in entries:
+        model = e.model or MANUAL_MODEL
+        cost = prices.cost(e.model, e.input_tokens, e.output_tokens, 0, 0, 0) if e.model else None
+        t = Totals()
+        t.add(model, 1, e.input_tokens, e.output_tokens, 0, 0, 0, cost, first_ms=e.ts_ms, last_ms=e.ts_ms)
+        key = _manual_key(group, e.ts_ms, e.model, tz)
+        row = rows.setdefault(key, ReportRow(key))
+        row.totals.merge(t)
+        row.models.setdefault(model, Totals()).merge(t)
+        total.merge(t)
+    return ManualSection(len(entries), sorted(rows.values(), key=lambda r: r.key), total)
