@@ -128,8 +128,8 @@ def test_session_rollup_always_equals_the_responses_it_summarises(tmp_path: Path
 @given(data=st.data())
 def test_blocks_from_the_rollup_equal_blocks_from_the_responses(tmp_path: Path, data: st.DataObject) -> None:
     from cchooks.api import price_table
-    from cchooks.reports.query import _bucket_items
     from cchooks.records import UsageRecord
+    from cchooks.reports.query import _bucket_items
     from cchooks.windows import session_blocks
 
     path = tmp_path / f"b{data.draw(st.integers(0, 10**9))}.db"

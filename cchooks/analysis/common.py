@@ -14,15 +14,7 @@ if TYPE_CHECKING:
 
 def price(t: Totals, model: str, long_context: bool, prices: PriceTable) -> Totals:
     """Set the cost of one model's unpriced sums (or mark them unpriced)."""
-    cost = prices.cost(
-        model, t.input_tokens, t.output_tokens, t.cache_creation_5m_tokens, t.cache_creation_1h_tokens,
-        t.cache_read_tokens, long_context=long_context,
-    )  # fmt: skip
-    if cost is None:
-        t.unpriced_tokens, t.unpriced_responses = t.total_tokens, t.responses
-    else:
-        t.cost_usd = cost
-    return t
+    return prices.price_totals(model, t, long_context)
 
 
 def priced_by_key(rows: Iterable[SumRow], prices: PriceTable) -> dict[str, Totals]:

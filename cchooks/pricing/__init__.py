@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from typing import Any
 
     from cchooks.records import UsageRecord
+    from cchooks.totals import Totals
 
 PER_MILLION = 1_000_000.0
 
@@ -240,6 +241,19 @@ class PriceTable:
             input_tokens, output_tokens, cache_5m_tokens, cache_1h_tokens, cache_read_tokens,
             long_context=long_context,
         )  # fmt: skip
+
+    def price_totals(self, model: str, t: Totals, long_context: bool | None = None) -> Totals:
+        """Set the cost of `t`, the unpriced token sums of `model` (as the ledger's sum queries return
+        them), or mark them unpriced; returns `t`."""
+        cost = self.cost(
+            model, t.input_tokens, t.output_tokens, t.cache_creation_5m_tokens, t.cache_creation_1h_tokens,
+            t.cache_read_tokens, long_context=long_context,
+        )  # fmt: skip
+        if cost is None:
+            t.unpriced_tokens, t.unpriced_responses = t.total_tokens, t.responses
+        else:
+            t.cost_usd = cost
+        return t
 
     def record_cost(self, r: UsageRecord) -> float | None:
         """The USD cost of one response, or None when its model has no price."""

@@ -126,15 +126,9 @@ def report_from_sums(
     total = Totals()
     unpriced: set[str] = set()
     for key, model, long_context, t in sums:
-        cost = prices.cost(
-            model, t.input_tokens, t.output_tokens, t.cache_creation_5m_tokens, t.cache_creation_1h_tokens,
-            t.cache_read_tokens, long_context=long_context,
-        )  # fmt: skip
-        if cost is None:
+        prices.price_totals(model, t, long_context)
+        if t.unpriced_responses:
             unpriced.add(model)
-            t.unpriced_tokens, t.unpriced_responses = t.total_tokens, t.responses
-        else:
-            t.cost_usd = cost
         row = rows.get(key)
         if row is None:
             row = rows[key] = ReportRow(key[0], by=by(key[1])) if by is not None else ReportRow(key)

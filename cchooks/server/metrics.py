@@ -117,15 +117,7 @@ def _priced(
     """(key, model, Totals with its cost) per sum row, priced by the one cost function."""
     out = []
     for key, model, long_context, t in rows:
-        cost = prices.cost(
-            model, t.input_tokens, t.output_tokens, t.cache_creation_5m_tokens, t.cache_creation_1h_tokens,
-            t.cache_read_tokens, long_context=long_context,
-        )  # fmt: skip
-        if cost is None:
-            t.unpriced_tokens, t.unpriced_responses = t.total_tokens, t.responses
-        else:
-            t.cost_usd = cost
-        out.append((key, model, t))
+        out.append((key, model, prices.price_totals(model, t, long_context)))
     return out
 
 
