@@ -81,8 +81,18 @@ def local_midnight_ms(tz: tzinfo, day: str) -> int:
 def parse_day_bound(text: str, tz: tzinfo, *, end: bool = False) -> int:
     """`--since/--until` values: YYYY-MM-DD or YYYYMMDD (local days) or full ISO timestamps.
 
-    `end=True` makes a bare date inclusive (the bound is the next local midnight).
+    `end=True` makes a bare date inclusive (the bound is the next local midnight). A value that is
+    neither raises ValueError naming it (every command words it the same way).
     """
+    try:
+        return _day_bound(text, tz, end)
+    except ValueError:
+        raise ValueError(
+            f"{text!r} is not a day (YYYY-MM-DD) or an ISO timestamp (2026-11-22T10:00:00Z)"
+        ) from None
+
+
+def _day_bound(text: str, tz: tzinfo, end: bool) -> int:
     t = text.strip()
     if len(t) == 8 and t.isdigit():
         t = f"{t[:4]}-{t[4:6]}-{t[6:]}"
