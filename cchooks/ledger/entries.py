@@ -11,7 +11,7 @@ import json
 import time
 from typing import Any
 
-from cchooks.ledger.store import Ledger
+from cchooks.ledger.store import Ledger, time_filter
 from cchooks.records import MAX_TOKENS, token_count
 
 MAX_NOTE = 2000
@@ -150,14 +150,7 @@ def delete_entry(ledger: Ledger, entry_id: int, origin: str = "cli") -> ManualEn
 
 
 def list_entries(ledger: Ledger, since_ms: int | None = None, until_ms: int | None = None) -> list[ManualEntry]:
-    where: list[str] = []
-    params: list[object] = []
-    if since_ms is not None:
-        where.append("ts_ms >= ?")
-        params.append(since_ms)
-    if until_ms is not None:
-        where.append("ts_ms < ?")
-        params.append(until_ms)
+    where, params = time_filter(since_ms, until_ms)
     sql = f"SELECT {_COLS} FROM manual_entries"
     if where:
         sql += " WHERE " + " AND ".join(where)
