@@ -222,6 +222,32 @@ def _open_ledger_quietly(args: argparse.Namespace | Args) -> Ledger | None:
         return None
 
 
+def _cache() -> Any:
+    from cchooks.statusline import cache
+
+    return cache
+
+
+def _cache_key(args: argparse.Namespace | Args, payload: StatusPayload) -> tuple[str, str, str] | None:
+    """(ledger file, session, key) of this refresh for the render cache (cchooks.statusline.cache),
+    or None when it is not cached (previews, payloads without a session)."""
+    import os
+
+    if args.preview or not payload.valid or not payload.session_id:
+        return None
+    from cchooks.paths import clean_path, config_file_str, default_ledger_file
+
+    ledger_file = clean_path(os.path.expanduser(args.ledger)) if args.ledger else default_ledger_file()
+    config_file = os.path.abspath(args.config or config_file_str())
+    transcripts: list[str] = []
+    if payload.transcript_path and not args.no_ingest:
+        from cchooks.ledger.ingest import session_files
+
+        transcripts = [tf.path for tf in session_files(payload.transcript_path)]
+    key = _cache().make_key(payload, sys.argv[1:], ledger_file, config_file, transcripts)
+    return ledger_file, payload.session_id, key
+
+
 def _update_ledger(
     ledger: Ledger, payload: StatusPayload, now: int, ingest: bool, stop_at: float | None = None
 ) -> None:
@@ -236,6 +262,11 @@ def _update_ledger(
             result = ingest_session(ledger, payload.transcript_path, stop_at)
             for err in result.errors:
                 log_error("statusline ingest", message=err)
+            if result.complete:
+                from cchooks.ledger import seen
+                from cchooks.ledger.ingest import session_files
+
+                seen.record(ledger, [tf.path for tf in session_files(payload.transcript_path)])
         except Exception as exc:
             if not is_locked_error(exc):
                 log_error("statusline ingest", exc)
@@ -288,7 +319,6 @@ def run(args: argparse.Namespace | Args) -> int:
 
     from cchooks.hooks.log import Deadline, log_error, log_warning
     from cchooks.statusline.payload import StatusPayload, parse_payload
-    from cchooks.statusline.render import fallback_line
     from cchooks.statusline.settings import StatuslineSettings
 
     try:
@@ -309,6 +339,8 @@ def run(args: argparse.Namespace | Args) -> int:
     def last_words() -> None:
         if state.get("chain") is not None:
             state["chain"].kill()
+        from cchooks.statusline.render import fallback_line
+
         lines = render(state["payload"], None, settings, state["now"]) or [fallback_line()]
         sys.stdout.write("\n".join(lines) + "\n")
 
@@ -329,14 +361,21 @@ def run(args: argparse.Namespace | Args) -> int:
         payload = state["payload"] = parse_payload(data)
         if not payload.valid:
             log_warning("statusline", f"stdin is not a JSON object ({len(data)} bytes)")
-        ledger, problem = _open_ledger(args)
-        try:
-            if ledger is not None and not args.preview:
-                _update_ledger(ledger, payload, now, ingest=not args.no_ingest, stop_at=stop_at)
-            lines = render(payload, ledger, settings, now, problem)
-        finally:
-            if ledger is not None:
-                ledger.close()
+        cached = _cache_key(args, payload)
+        hit = None if cached is None else _cache().lookup(cached[0], cached[1], cached[2], now)
+        if hit is not None:
+            lines = hit
+        else:
+            ledger, problem = _open_ledger(args)
+            try:
+                if ledger is not None and not args.preview:
+                    _update_ledger(ledger, payload, now, ingest=not args.no_ingest, stop_at=stop_at)
+                lines = render(payload, ledger, settings, now, problem)
+            finally:
+                if ledger is not None:
+                    ledger.close()
+            if cached is not None and ledger is not None and problem is None and lines:
+                _cache().store(cached[0], cached[1], cached[2], now, lines)
     except Exception as exc:
         log_error("statusline", exc)
         try:
@@ -349,6 +388,8 @@ def run(args: argparse.Namespace | Args) -> int:
         except Exception as exc:
             log_error("statusline --chain", exc)
     if not lines:
+        from cchooks.statusline.render import fallback_line
+
         lines = [fallback_line()]
     if deadline.claim():
         try:

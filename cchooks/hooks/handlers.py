@@ -16,15 +16,17 @@ the command (`cchooks.commands.hook`) logs every error and still exits 0.
 
 from __future__ import annotations
 
+import os
 import time
 
-from cchooks.ledger.live import is_locked_error, now_ms, open_hot
+from cchooks.ledger import seen
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
     from cchooks.hooks.budget import BudgetSettings
+    from cchooks.ledger.ingest import TranscriptFile
     from cchooks.ledger.store import Ledger
 
 WARN_EVENTS = frozenset({"Stop", "UserPromptSubmit"})
@@ -60,13 +62,10 @@ def _str(v: object) -> str | None:
     return v if isinstance(v, str) and v else None
 
 
-def ingest_for_event(ledger: Ledger, payload: dict[str, Any], stop_at: float | None = None) -> int:
-    """Ingest what this event's payload points at; returns how many responses were written.
-
-    The session's transcript and every subagent transcript next to it, plus
-    `agent_transcript_path` (SubagentStop) when it lies elsewhere or was not there yet.
-    """
-    from cchooks.ledger.ingest import TranscriptFile, describe, ingest_file, session_files
+def event_files(payload: dict[str, Any]) -> list[TranscriptFile]:
+    """The transcripts an event points at: the session's own, every subagent transcript next to
+    it, and `agent_transcript_path` (SubagentStop) when it lies elsewhere or was not there yet."""
+    from cchooks.ledger.ingest import describe, session_files
 
     files: list[TranscriptFile] = []
     transcript = _str(payload.get("transcript_path"))
@@ -75,8 +74,17 @@ def ingest_for_event(ledger: Ledger, payload: dict[str, Any], stop_at: float | N
     agent_path = _str(payload.get("agent_transcript_path"))
     if agent_path and all(tf.path != agent_path for tf in files):
         files.append(describe(agent_path))
+    return files
+
+
+def ingest_for_event(
+    ledger: Ledger, payload: dict[str, Any], stop_at: float | None = None, files: list[TranscriptFile] | None = None
+) -> int:
+    """Ingest what this event's payload points at (`event_files`); returns how many responses were written."""
+    from cchooks.ledger.ingest import ingest_file
+
     written = 0
-    for tf in files:
+    for tf in event_files(payload) if files is None else files:
         if stop_at is not None and time.monotonic() >= stop_at:
             _note_error("time budget used up; the next hook reads the rest")
             break
@@ -114,10 +122,18 @@ def handle(event: str, payload: dict[str, Any], options: HookOptions | None = No
             from cchooks.hooks.log import log_warning
 
             log_warning("config", "; ".join(budget.problems))
+    files = event_files(payload)
+    paths = [tf.path for tf in files]
+    writes_only_usage = (budget is None or not budget.enabled) and event not in AGENT_EVENTS
+    if writes_only_usage and paths and seen.all_read(_ledger_file(options.ledger_path), paths):
+        return None  # nothing new since the last read (usually the statusline's): no SQLite at all
+    from cchooks.ledger.live import is_locked_error, open_hot
+
     ledger = open_hot(options.ledger_path, BUSY_MS)
     try:
         try:
-            ingest_for_event(ledger, payload, options.stop_at)
+            ingest_for_event(ledger, payload, options.stop_at, files)
+            seen.record(ledger, paths)
         except Exception as exc:
             if not is_locked_error(exc):
                 raise
@@ -137,9 +153,15 @@ def handle(event: str, payload: dict[str, Any], options: HookOptions | None = No
         ledger.close()
 
 
+def _ledger_file(path: str | None) -> str:
+    from cchooks.paths import clean_path, default_ledger_file
+
+    return clean_path(os.path.expanduser(path)) if path else default_ledger_file()
+
+
 def _note_agent_type(ledger: Ledger, payload: dict[str, Any]) -> None:
     """A SubagentStart/Stop payload names the agent's type: give it to its responses lacking one."""
-    from cchooks.ledger.live import set_agent_type
+    from cchooks.ledger.live import is_locked_error, set_agent_type
 
     session_id, agent_id = _str(payload.get("session_id")), _str(payload.get("agent_id"))
     agent_type = _str(payload.get("agent_type"))
@@ -155,6 +177,7 @@ def _budget_output(
     ledger: Ledger, event: str, payload: dict[str, Any], budget: BudgetSettings, guard: bool
 ) -> dict[str, Any] | None:
     from cchooks.hooks.budget import deny_reason, measure, new_warnings
+    from cchooks.ledger.live import now_ms
     from cchooks.pricing import load_price_table
 
     prices = load_price_table(budget.price_overrides)

@@ -10,15 +10,11 @@ crash at any point loses nothing and counts nothing twice.
 
 from __future__ import annotations
 
-import gc
 import os
 import stat
 import time
-import zlib
 
 from cchooks.fastjson import loads as json_loads
-from cchooks.ledger.store import record_row
-from cchooks.parsers.transcript import parse_chunk, parse_timestamp_ms
 from cchooks.paths import clean_path
 from cchooks.records import CREDIT_COPY, CREDIT_NAMED, ParseStats, SlotRecord
 
@@ -164,6 +160,8 @@ def _agent_type_from_meta(tf: TranscriptFile) -> str | None:
 
 
 def _crc(data: bytes) -> str:
+    import zlib  # here: a steady hook or statusline, which reads nothing new, needs no checksum
+
     return f"{zlib.crc32(data):08x}:{len(data)}"
 
 
@@ -183,7 +181,7 @@ def load_file_states(ledger: Ledger) -> dict[str, FileState]:
     return {r[0]: tuple(r[1:]) for r in rows}
 
 
-def _file_state(ledger: Ledger, path: str) -> FileState | None:
+def file_state(ledger: Ledger, path: str) -> FileState | None:
     row = ledger.conn.execute(
         "SELECT dev, ino, size, mtime_ns, offset, head_hash, tail_hash FROM files WHERE path = ?", (path,)
     ).fetchone()
@@ -284,6 +282,10 @@ def _parse_from(
     stop_at: float | None = None,
     commit_every: int = COMMIT_EVERY,
 ) -> None:
+    # Here rather than at the top: finding a session's files (the hot paths' first step) needs neither.
+    from cchooks.ledger.store import record_row
+    from cchooks.parsers.transcript import parse_chunk
+
     # Copies (2.0.x forks keep the original's requestId and timestamp but take the new
     # sessionId) are older than the file they sit in: they never take the original's credit.
     # They are written when the file is made, so only a read from the start meets them.
@@ -347,6 +349,8 @@ def _parse_from(
 
 def _first_timestamp_ms(fh: BinaryIO) -> int | None:
     """The top-level `timestamp` of the first lines that have one (when the file was begun)."""
+    from cchooks.parsers.transcript import parse_timestamp_ms
+
     fh.seek(0)
     budget = FIRST_LINES_BYTES  # bounded: a file may begin with a huge line (or no newline at all)
     for _ in range(FIRST_LINES):
@@ -511,7 +515,7 @@ def ingest_file(
             result.failed_files += 1
         return result
     if state is None and not known:
-        state = _file_state(ledger, key)
+        state = file_state(ledger, key)
     if state is not None and state[:4] == (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns):
         return result
     commit_every = COMMIT_EVERY if stop_at is None else HOT_COMMIT_EVERY
@@ -606,6 +610,7 @@ def _read_all(todo: list[Task], bulk: bool, workers: int, method: str | None = N
         for tf, st, state in todo:
             yield read_new_bytes(tf, st, state, bulk)
         return
+    import gc
     import multiprocessing
     from collections import deque
 
