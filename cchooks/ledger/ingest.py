@@ -41,6 +41,8 @@ BULK_BYTES = 4 << 20  # above this much new data, use the msgspec decoder
 PARALLEL_BYTES = 64 << 20  # above this much new data, parse in worker processes
 TASK_BYTES = 8 << 20  # new data per task of a parse process
 IN_FLIGHT = 2  # tasks per parse process queued or parsed ahead of the writer
+BIG_BACKLOG = 1 << 30  # above this much new data, workers or not, commit every BULK_COMMIT_EVERY
+MAX_BULK_CACHE = 64 << 20  # bytes of SQLite page cache at most while backfilling
 HOT_COMMIT_EVERY = READ_CHUNK  # hooks and the statusline commit every chunk: progress under a time limit
 MAX_LINE = 64 << 20  # a "line" without a newline in this many bytes is skipped (counted as too long)
 FIRST_LINES, FIRST_LINES_BYTES = 20, 256 << 10  # where a file's first timestamp is looked for
@@ -589,16 +591,27 @@ def ingest_files(
     ledger.restore_indexes_if_dropped()  # after a crashed backfill
     ledger.rebuild_rollup_if_stale()
     # With parse workers, committing often keeps the writes in step with the parsing, so
-    # little is left to write once the last file is parsed.
-    batch = _Batch(ledger, BULK_COMMIT_EVERY if bulk and workers <= 1 else COMMIT_EVERY)
+    # little is left to write once the last file is parsed; a backlog of gigabytes commits
+    # less often, because every commit rewrites the primary-key pages its random keys touched.
+    commit_every = BULK_COMMIT_EVERY if bulk and (workers <= 1 or pending_bytes > BIG_BACKLOG) else COMMIT_EVERY
+    batch = _Batch(ledger, commit_every)
+    cache_kib = ledger.cache_kib()
+    if bulk:
+        # A page cache that holds the primary key's hot pages (bounded: ~1/64 of the new data),
+        # for this load only (a long-lived watcher goes back to its own).
+        ledger.set_cache_kib(max(cache_kib, min(MAX_BULK_CACHE, pending_bytes // 64) >> 10))
     done = 0
-    with ledger.deferred_rollup(cold=True) if bulk else nullcontext():
-        for fr in _read_all(todo, bulk, workers, start_method or os.environ.get("CCHOOKS_START_METHOD")):
-            _apply(batch, fr, total)
-            done += fr.bytes_read
-            if progress is not None:
-                progress(done, pending_bytes)
-        batch.flush()
+    try:
+        with ledger.deferred_rollup(cold=True) if bulk else nullcontext():
+            for fr in _read_all(todo, bulk, workers, start_method or os.environ.get("CCHOOKS_START_METHOD")):
+                _apply(batch, fr, total)
+                done += fr.bytes_read
+                if progress is not None:
+                    progress(done, pending_bytes)
+            batch.flush()
+    finally:
+        if bulk:
+            ledger.set_cache_kib(cache_kib)
     if todo:
         with ledger.write():
             ledger.mark_ingested()
@@ -610,17 +623,15 @@ def _read_all(todo: list[Task], bulk: bool, workers: int, method: str | None = N
         for tf, st, state in todo:
             yield read_new_bytes(tf, st, state, bulk)
         return
-    import gc
     import multiprocessing
     from collections import deque
 
     bulk_decoder()  # imported here once, so forked workers inherit it
     if method not in multiprocessing.get_all_start_methods():
         method = "fork" if "fork" in multiprocessing.get_all_start_methods() else None
-    # Parsers allocate no reference cycles; the collector would only rescan their records.
     # At most IN_FLIGHT tasks per worker are parsed ahead of the writes: parsed rows waiting
     # for this process are what the peak memory of a backfill is made of.
-    with multiprocessing.get_context(method).Pool(workers, initializer=gc.disable) as pool:
+    with multiprocessing.get_context(method).Pool(workers, initializer=_parse_worker_init) as pool:
         batches = iter(_batches(todo))
         pending: deque[AsyncResult[list[FileRead]]] = deque()
         for task in batches:
@@ -633,6 +644,19 @@ def _read_all(todo: list[Task], bulk: bool, workers: int, method: str | None = N
                 pending.append(pool.apply_async(_read_batch, (task,)))
                 break
             yield from reads
+
+
+def _parse_worker_init() -> None:
+    import gc
+
+    # Parsers allocate no reference cycles; the collector would only rescan their records.
+    gc.disable()
+    # The writer (this process's parent) is the backfill's critical path: where cores are
+    # scarce, the parsers take what it leaves rather than the other way round.
+    try:  # noqa: SIM105 - contextlib is not worth an import here
+        os.nice(5)
+    except (AttributeError, OSError):
+        pass
 
 
 def _new_bytes(task: Task) -> int:

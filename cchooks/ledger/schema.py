@@ -319,20 +319,23 @@ def _rebuild_rollup(partial: bool = True) -> list[str]:
 
 
 _SUMS = ", ".join(f"sum({t})" for t in _TOKENS.split(", "))
-# Both rollups in one sort of the responses: a temporary fine grouping (15-minute bucket x
-# session x project x agent x model x side, far fewer rows than responses), summed twice.
+# Every derived table in one sort of the responses: a temporary fine grouping (15-minute bucket
+# x session x project x agent x model x side x source, far fewer rows than responses), summed
+# three times (the period rollup, the per-session rollup, the per-source totals).
 _REBUILD_USAGE = [
-    f"CREATE TEMP TABLE IF NOT EXISTS fine_rollup (bucket, sid, project, agent, model, lc, n, {_TOKENS},"
+    f"CREATE TEMP TABLE IF NOT EXISTS fine_rollup (bucket, sid, project, agent, model, lc, source, n, {_TOKENS},"
     " first_ms, last_ms, partial)",
     "DELETE FROM temp.fine_rollup",
-    f"INSERT INTO temp.fine_rollup SELECT ts_ms / {ROLLUP_BUCKET_MS}, {_dims('responses')}, count(*), {_SUMS},"
-    " min(ts_ms), max(ts_ms), sum(partial) FROM responses GROUP BY 1, 2, 3, 4, 5, 6",
+    f"INSERT INTO temp.fine_rollup SELECT ts_ms / {ROLLUP_BUCKET_MS}, {_dims('responses')}, responses.source,"
+    f" count(*), {_SUMS}, min(ts_ms), max(ts_ms), sum(partial) FROM responses GROUP BY 1, 2, 3, 4, 5, 6, 7",
     "DELETE FROM usage_rollup",
     f"INSERT INTO usage_rollup SELECT bucket, model, lc, sum(n), {_SUMS}, min(first_ms), max(last_ms), sum(partial)"
     " FROM temp.fine_rollup GROUP BY 1, 2, 3",
     "DELETE FROM usage_dims",
     f"INSERT INTO usage_dims SELECT sid, project, agent, model, lc, sum(n), {_SUMS}, min(first_ms), max(last_ms),"
     " sum(partial) FROM temp.fine_rollup GROUP BY 1, 2, 3, 4, 5",
+    "DELETE FROM source_totals",
+    f"INSERT INTO source_totals SELECT source, model, lc, sum(n), {_SUMS} FROM temp.fine_rollup GROUP BY 1, 2, 3",
     "DROP TABLE temp.fine_rollup",
 ]
 
@@ -557,7 +560,7 @@ REBUILD_SOURCE_TOTALS = [
     f" {', '.join(f'sum({t})' for t in _TOKENS.split(', '))} FROM responses GROUP BY 1, 2, 3",
 ]
 # Everything derived from `responses`, rebuilt together after a bulk backfill or a recovery.
-REBUILD_ROLLUP = _REBUILD_USAGE + REBUILD_SOURCE_TOTALS
+REBUILD_ROLLUP = _REBUILD_USAGE
 # Tables derived from `responses` (rebuilt, never copied by `cchooks recover`).
 DERIVED_TABLES = ("usage_rollup", "usage_dims", "source_totals")
 

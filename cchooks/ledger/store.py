@@ -460,6 +460,14 @@ class Ledger:
         """How long a write waits for another writer before failing with "database is locked"."""
         self.conn.execute(f"PRAGMA busy_timeout = {int(ms)}")
 
+    def cache_kib(self) -> int:
+        """SQLite's page cache for this connection, in KiB."""
+        size = int(self.conn.execute("PRAGMA cache_size").fetchone()[0])
+        if size < 0:
+            return -size
+        page = int(self.conn.execute("PRAGMA page_size").fetchone()[0])
+        return size * page >> 10
+
     def set_cache_kib(self, kib: int) -> None:
         """SQLite's page cache for this connection (a long-lived reader keeps it small: the OS caches the file)."""
         self.conn.execute(f"PRAGMA cache_size = -{int(kib)}")
