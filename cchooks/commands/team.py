@@ -29,12 +29,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     hosts.add_argument("--json", action="store_true", help="machine-readable JSON (docs/json.md)")
 
 
-def settings_or_fail(config: str | None) -> tuple[Any, Any]:
-    """(Config, TeamSettings); CommandError when no team is configured."""
-    from cchooks.config import load_config
+def settings_or_fail(config: str | None, *, hot: bool = False) -> tuple[Any, Any]:
+    """(Config, TeamSettings); CommandError when no team is configured. With `hot` the config is
+    the plain dict of `load_config_hot` (reports: no pydantic import, ~100 ms less per process)."""
+    from cchooks.config import load_config, load_config_hot
     from cchooks.team.settings import ENV_URL, team_settings
 
-    cfg = load_config(config)
+    cfg = load_config_hot(config) if hot else load_config(config)
     settings = team_settings(cfg)
     if settings is None:
         raise CommandError(f'no team ledger configured: set [team] url = "postgresql://…" or ${ENV_URL}')
