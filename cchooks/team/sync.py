@@ -44,6 +44,8 @@ log = logging.getLogger("cchooks.team")
 
 BUCKET_LOCK_CLASS = 0x6363_0002  # pg_advisory_xact_lock(class, bucket)
 MAX_ATTEMPTS = 6
+# The daemon's team view reads every machine's rollup: at most this often, however short the sync interval.
+VIEW_EVERY_MS = 30_000
 
 _COLS = ", ".join(TEAM_READ)
 _TYPES = {
@@ -219,7 +221,8 @@ class TeamSync:
                 self._heartbeat(conn, mid, result.pushed > 0)
                 if snapshot:
                     self.refresh_snapshot(ledger, conn)
-                if self.keep_view:
+                view = self.view
+                if self.keep_view and (view is None or time.time() * 1000 - view.updated_ms >= VIEW_EVERY_MS):
                     self.refresh_view(ledger, conn, mid)
             except TeamError:
                 self.close()
