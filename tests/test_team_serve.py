@@ -379,3 +379,21 @@ def test_dashboard_team_tab_in_chromium(two: TwoMachines, tmp_path: Path) -> Non
         browser.close()
         pw.stop()
         solo.stop()
+
+
+def test_metrics_command_reads_the_team_once(two: TwoMachines, tmp_path: Path) -> None:
+    """`cchooks metrics` (no daemon) reads the team view once; an unreachable team is one warning line."""
+    env = {k: v for k, v in os.environ.items() if k not in ("CCHOOKS_TEAM_URL", "PGPASSWORD")}
+    argv = [sys.executable, "-m", "cchooks", "metrics", "--no-ingest", "--ledger", str(two.a_ledger),
+            "--config", str(two.a_cfg)]  # fmt: skip
+    r = subprocess.run(argv, env={**env, **two.team.env}, capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0 and not r.stderr, r.stderr
+    series = parse_exposition(r.stdout)
+    assert select(series, "cchooks_team_responses_total", ("host",)) == {("MAIN",): 12.0, ("LXC115",): 7.0}
+    r = subprocess.run(argv, env={**env, "CCHOOKS_TEAM_URL": "postgresql://x@127.0.0.1:1/none"}, capture_output=True,
+                       text=True, timeout=120)  # fmt: skip
+    assert r.returncode == 0 and r.stderr.count("\n") == 1 and "cannot connect" in r.stderr, r.stderr
+    series = parse_exposition(r.stdout)
+    assert select(series, "cchooks_machine_info", ("host",)) == {("MAIN",): 1.0}
+    assert not select(series, "cchooks_team_responses_total", ("host",))
+    assert select(series, "cchooks_responses_total", ())[()] == 12.0
