@@ -107,6 +107,22 @@ def test_team_json_outputs_speak_the_vocabulary(pg_server, env: list[str], monke
         doc = json.loads(capsys.readouterr().out)
         n = _check(doc)
         assert n >= totals, argv
+    # The dashboard's /api/team: the daemon's team view (TeamSync.document), and without a team.
+    from cchooks.team.daemon import team_sync
+
+    team = team_sync(None, ledger[1])
+    assert team is not None
+    team.keep_view = True
+    team.sync_once(snapshot=False)
+    team.close()
+    doc = json.loads(json.dumps(team.document()))
+    assert not doc["pending"] and _check(doc) >= 1 + 3 + 2 * len(doc["hosts"]) * 2  # totals, pool, hosts, by_host
+    import asyncio
+
+    from cchooks.server.dashboard import Dashboard
+
+    for dash in (Dashboard(ledger[1], team=team.document), Dashboard(ledger[1])):
+        _check(json.loads(bytes(asyncio.run(dash.api_team(None)).body)))  # type: ignore[arg-type]
 
 
 def test_import_and_report_imported_json_speak_the_vocabulary(env: list[str], tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]

@@ -138,7 +138,7 @@ def test_no_team_no_postgres_library(tmp_path: Path) -> None:
         "import sys, io\n"
         "from cchooks.cli import main\n"
         f"main(['report', 'daily', '--json', '--no-ingest', '--ledger', {str(tmp_path / 'l.db')!r}])\n"
-        f"from cchooks.commands.watch import _team_sync\nassert _team_sync(None, {str(tmp_path / 'l.db')!r}) is None\n"
+        f"from cchooks.team.daemon import team_sync\nassert team_sync(None, {str(tmp_path / 'l.db')!r}) is None\n"
         "bad = [m for m in sys.modules if m.startswith('psycopg') or m in ('cchooks.team.pg', 'cchooks.team.sync')]\n"
         "assert not bad, bad\n"
     )

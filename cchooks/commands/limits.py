@@ -72,7 +72,7 @@ def _team_data(args: argparse.Namespace, ledger: Any, now: int) -> tuple[Any, st
     from cchooks.team.pg import connect
     from cchooks.team.queries import window_records
 
-    _cfg, settings = settings_or_fail(args.config)
+    _cfg, settings = settings_or_fail(args.config, hot=True)
     since = now - HISTORY_DAYS * DAY_MS
     conn = connect(settings)
     try:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import Any
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -39,7 +40,9 @@ def run(args: argparse.Namespace) -> int:
         load_config(args.config)  # an invalid config file is reported before any work
         with open_for_view(args.ledger) as ledger:
             ingest_or_warn(ledger, args.claude_dir, show_progress=False)
-    body, _content_type = exposition(args.ledger, args.config, cache=False)
+    doc = _team_document(args)
+    body, _content_type = exposition(args.ledger, args.config, cache=False,
+                                     team=None if doc is None else lambda: doc)  # fmt: skip
     if args.output:
         from cchooks.installers.jsonio import write_bytes_atomic
 
@@ -48,3 +51,29 @@ def run(args: argparse.Namespace) -> int:
         sys.stdout.buffer.write(body)
         sys.stdout.flush()
     return 0
+
+
+def _team_document(args: argparse.Namespace) -> dict[str, Any] | None:
+    """With [team]: the team view read once now (the per-host families); None without a team.
+    An unreachable team ledger is one warning line, and the rest of the exposition is printed."""
+    from cchooks.paths import default_ledger_path
+    from cchooks.team.daemon import team_sync
+
+    path = args.ledger or str(default_ledger_path())
+    team = team_sync(args.config, path)
+    if team is None:
+        return None
+    from cchooks.ledger import Ledger
+    from cchooks.team import TeamError
+    from cchooks.team.pg import connect
+
+    try:
+        conn = connect(team.settings)
+        try:
+            with Ledger.open(path) as ledger:
+                team.refresh_view(ledger, conn, team.machine_id or ledger.machine_id())
+        finally:
+            conn.close()
+    except TeamError as exc:
+        print(f"cchooks metrics: {exc} (no team figures)", file=sys.stderr)
+    return team.document()

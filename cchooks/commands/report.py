@@ -121,6 +121,7 @@ def _team(args: argparse.Namespace) -> int:
     """The same report, read from the team ledger's rollup and priced here with PriceTable.cost."""
     from cchooks.api import price_table
     from cchooks.commands.team import settings_or_fail
+    from cchooks.config import hot_price_overrides
     from cchooks.ledger import Ledger
     from cchooks.reports.build import report_from_sums
     from cchooks.reports.render import render_csv, render_json, render_table
@@ -128,15 +129,15 @@ def _team(args: argparse.Namespace) -> int:
     from cchooks.team.queries import labels, team_sums
     from cchooks.timezones import parse_day_bound, resolve_tz
 
-    cfg, settings = settings_or_fail(args.config)
+    cfg, settings = settings_or_fail(args.config, hot=True)
     try:
-        tz = resolve_tz(args.tz or cfg.report.timezone)
+        tz = resolve_tz(args.tz or cfg["report"]["timezone"])
         since = parse_day_bound(args.since, tz) if args.since else None
         until = parse_day_bound(args.until, tz, end=True) if args.until else None
     except ValueError as exc:
         raise CommandError(str(exc), 2) from None
     with Ledger.open(args.ledger) as ledger:
-        prices = price_table(ledger, cfg.price_overrides())
+        prices = price_table(ledger, hot_price_overrides(cfg))
     conn = connect(settings)
     try:
         sums = team_sums(conn, args.kind, tz, since, until, prices.long_context_threshold, by=args.by)

@@ -94,8 +94,17 @@ def _serve(args: argparse.Namespace, config: Any, token: str | None) -> int:
     watcher: Any = None
     lock: Any = None
     dashboard: Any = None
+    syncing: Any = None
     try:
         watcher, lock = _start_watcher(args, Path(config.ledger_path), log)
+        # With [team] configured: sync continuously (as `cchooks watch` does) and keep the team view
+        # for the dashboard and /metrics; without, no PostgreSQL library is imported.
+        from cchooks.team.daemon import BackgroundSync, team_sync
+
+        team = team_sync(args.config, config.ledger_path)
+        if team is not None:
+            team.keep_view = True
+            syncing = BackgroundSync(team).start()
 
         def status() -> dict[str, Any]:
             w = watcher.stats if watcher is not None else None
@@ -103,15 +112,17 @@ def _serve(args: argparse.Namespace, config: Any, token: str | None) -> int:
                 "watcher": None if w is None else {"mode": watcher.mode, "ingests": w.ingests, "records": w.records,
                                                    "errors": w.errors},  # fmt: skip
                 "otlp": {"requests": dict(receiver.stats.requests), **receiver.writer.stats.to_json()},
+                "team_sync": None if team is None else team.status(),
             }
 
-        dashboard = Dashboard(config.ledger_path, args.config, status=status)
+        team_doc = None if team is None else team.document
+        dashboard = Dashboard(config.ledger_path, args.config, status=status, team=team_doc)
         app = build_app(receiver=receiver, dashboard=dashboard, token=token, ledger_path=config.ledger_path,
-                        config_path=args.config, insecure=args.insecure)  # fmt: skip
+                        config_path=args.config, insecure=args.insecure, team=team_doc)  # fmt: skip
         server = AppServer(app, sockets, verbose=args.verbose)
         dashboard.stopping = server.stopping
         dashboard.start()
-        receiver.extra_health = {SERVICE_FLAG: True}
+        receiver.extra_health = {SERVICE_FLAG: True, "team_sync": None if team is None else team.status}
 
         def ready(srv: AppServer) -> None:
             url = url_of(args.host, srv.port, token)
@@ -133,6 +144,8 @@ def _serve(args: argparse.Namespace, config: Any, token: str | None) -> int:
             dashboard.close()
         if watcher is not None:
             watcher.stop()
+        if syncing is not None:
+            syncing.stop()
         if lock is not None:
             lock.release()
         close_receiver(receiver)

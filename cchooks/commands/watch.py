@@ -10,7 +10,7 @@ import sys
 import threading
 import warnings
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from cchooks.commands.common import CONFIG_HELP, add_ledger_args
 
@@ -101,37 +101,16 @@ def run(args: argparse.Namespace) -> int:
         except LedgerError as exc:
             print(f"cchooks watch: {exc}", file=sys.stderr)
             return 1
-        team = _team_sync(args.config, ledger_path)
+        from cchooks.team.daemon import BackgroundSync, team_sync
+
+        team = team_sync(args.config, ledger_path)
         log_file = setup_logging(args.verbose)
         if team is None:
             return _watch(options, log_file)
-        stop = threading.Event()
-        thread = threading.Thread(target=team.run, args=(stop,), name="cchooks-team-sync", daemon=True)
-        thread.start()
-        logging.getLogger("cchooks.team").info(
-            "syncing to the team ledger %s every %g s", team.settings.target, team.settings.sync_interval
-        )
-        try:
+        with BackgroundSync(team):
             return _watch(options, log_file)
-        finally:
-            stop.set()
-            thread.join(timeout=30)
     finally:
         lock.release()
-
-
-def _team_sync(config: str | None, ledger_path: Path) -> Any:
-    """A TeamSync when [team] is configured (None otherwise: no PostgreSQL library is imported)."""
-    from cchooks.config import load_config
-    from cchooks.team.settings import team_settings
-
-    cfg = load_config(config)
-    settings = team_settings(cfg)
-    if settings is None:
-        return None
-    from cchooks.team.sync import TeamSync
-
-    return TeamSync(settings, str(ledger_path), cfg)
 
 
 def _watch(options: WatchOptions, log_file: Path | None) -> int:

@@ -166,14 +166,16 @@ async def _deny(send: Send, status: int, message: str, otlp: bool) -> None:
     await send({"type": "http.response.body", "body": body})
 
 
-def metrics_route(ledger_path: str | None, config_path: str | None) -> Route | None:
-    """`GET /metrics` (Prometheus) when `cchooks.server.metrics` is installed."""
+def metrics_route(ledger_path: str | None, config_path: str | None,
+                  team: Callable[[], dict[str, Any]] | None = None) -> Route | None:  # fmt: skip
+    """`GET /metrics` (Prometheus) when `cchooks.server.metrics` is installed; with `team` (the
+    daemon's in-memory team view) also the per-host team families."""
     if importlib.util.find_spec("cchooks.server.metrics") is None:
         return None
 
     def metrics(_request: Request) -> Response:
         m: Any = importlib.import_module("cchooks.server.metrics")
-        body, content_type = m.exposition(ledger_path, config_path)
+        body, content_type = m.exposition(ledger_path, config_path, team=team)
         return Response(body, 200, media_type=content_type)
 
     return Route("/metrics", metrics, methods=["GET"])
@@ -187,13 +189,14 @@ def build_app(
     ledger_path: str | None = None,
     config_path: str | None = None,
     insecure: bool = False,
+    team: Callable[[], dict[str, Any]] | None = None,
 ) -> Guard:
     routes: list[BaseRoute] = []
     if receiver is not None:
         routes += otlp_routes(receiver)
         health_paths = ["/healthz", "/health"] + ([] if dashboard is not None else ["/"])
         routes += [Route(p, receiver.healthz, methods=["GET", "HEAD"]) for p in health_paths]
-    metrics = metrics_route(ledger_path, config_path)
+    metrics = metrics_route(ledger_path, config_path, team)
     if metrics is not None:
         routes.append(metrics)
     if dashboard is not None:

@@ -174,11 +174,14 @@ class Dashboard:
         *,
         stopping: threading.Event | None = None,
         status: Callable[[], dict[str, Any]] | None = None,
+        team: Callable[[], dict[str, Any]] | None = None,
     ) -> None:
         self.ledger_path = ledger_path
         self.config_path = config_path
         self.stopping = stopping or threading.Event()
         self.status = status or dict
+        # The team view the daemon's sync thread keeps (TeamSync.document); None without a team.
+        self.team = team
         self.generation = 0  # bumped after the warmer rebuilt what changed; the event streams watch it
         self._local = threading.local()
         # Threads that wait for the worker (and write entries): they hold no big data.
@@ -300,6 +303,7 @@ class Dashboard:
             Route("/api/entries/audit", self.audit, methods=["GET"]),
             Route("/api/entries/{entry_id:int}", self.entry, methods=["GET", "PUT", "PATCH", "DELETE"]),
             Route("/api/status", self.api_status, methods=["GET"]),
+            Route("/api/team", self.api_team, methods=["GET"]),
             Route("/api/events", self.events, methods=["GET"]),
         ]
 
@@ -404,6 +408,14 @@ class Dashboard:
         doc = {"change": list(change_token(self.ledger_path)), "generation": self.generation,
                "worker": self._worker.running, **self.status()}  # fmt: skip
         return JSONResponse(doc)
+
+    async def api_team(self, _request: Request) -> Response:
+        """The team view from memory (rebuilt by the sync thread after each sync): no PostgreSQL here."""
+        if self.team is None:
+            from cchooks.totals import SCHEMA_VERSION
+
+            return JSONResponse({"schema_version": SCHEMA_VERSION, "team": None})
+        return JSONResponse(self.team(), headers={"Cache-Control": "no-store"})
 
     async def events(self, request: Request) -> Response:
         """Server-sent events: `change` once the warmer has rebuilt what a ledger commit changed."""

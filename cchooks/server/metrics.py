@@ -293,6 +293,46 @@ def slow_families(
     ]  # fmt: skip
 
 
+def team_families(doc: dict[str, Any], cfg: MetricsConfig) -> list[Metric]:
+    """Per machine of the team ledger (the daemon's in-memory team view, `TeamSync.document()`):
+    what each synced, priced here. `host` is the machine's label; the first `max_label_values`
+    labels the team ledger saw (first seen first) keep theirs, the rest are `other`."""
+    me = doc.get("this_machine") or {}
+    out: list[Metric] = [
+        _gauge("cchooks_machine_info", "This machine in the team ledger: its label (host) and stable id.",
+               ("host", "machine_id"), [((str(me.get("label") or ""), str(me.get("machine_id") or "")), 1.0)]),
+    ]  # fmt: skip
+    hosts: list[dict[str, Any]] = doc.get("hosts") or []
+    if doc.get("pending") or not hosts:
+        return out  # no view yet: no team series rather than zeros that would look like a reset
+    kept = {k[0] for k in cap_labels([((str(h["label"]),), 0.0, int(h["first_seen_ms"])) for h in hosts],
+                                     cfg.max_label_values)}  # fmt: skip
+    by: dict[str, dict[str, Any]] = {}
+    for h in hosts:
+        acc = by.setdefault(str(h["label"]) if h["label"] in kept else OTHER, {"cost": None, "seen": 0, "n": 0})
+        acc["n"] += int(h["responses"])
+        for _kind, attr in TOKEN_TYPES:
+            acc[attr] = acc.get(attr, 0) + int(h[attr])
+        if h["cost_usd"] is not None:
+            acc["cost"] = (acc["cost"] or 0.0) + float(h["cost_usd"])
+        acc["seen"] = max(acc["seen"], int(h["last_seen_ms"]))
+    rows = sorted(by.items())
+    return out + [
+        _counter("cchooks_team_responses", "Responses each machine synced into the team ledger (each response"
+                 " counted once, on the machine whose copy the team keeps).", ("host",),
+                 [((k,), a["n"]) for k, a in rows]),
+        _counter("cchooks_team_tokens", "Tokens each machine synced into the team ledger, by type.", ("host", "type"),
+                 [((k, kind), a[attr]) for k, a in rows for kind, attr in TOKEN_TYPES]),
+        _counter("cchooks_team_cost_usd", "USD of what each machine synced, at this machine's price table"
+                 " (PriceTable.cost); no series for a machine with no priced response.", ("host",),
+                 [((k,), a["cost"]) for k, a in rows]),
+        _gauge("cchooks_team_last_seen_timestamp_seconds", "When each machine last synced (or heartbeat).",
+               ("host",), [((k,), a["seen"] / 1000) for k, a in rows]),
+        _gauge("cchooks_team_view_timestamp_seconds", "When the team figures above were read from the team ledger.",
+               (), [((), doc["updated_ms"] / 1000)]),
+    ]  # fmt: skip
+
+
 class _SlowCache:
     """The slow families per (ledger, config): served until `max_age`, then refreshed in the background."""
 
@@ -368,6 +408,18 @@ class LedgerCollector(Collector):
                      (), [((), time.perf_counter() - started)])  # fmt: skip
 
 
+class _TeamCollector(Collector):
+    def __init__(self, team: Callable[[], dict[str, Any]], cfg: MetricsConfig) -> None:
+        self.team = team
+        self.cfg = cfg
+
+    def describe(self) -> list[Metric]:
+        return []
+
+    def collect(self) -> Iterator[Metric]:
+        yield from team_families(self.team(), self.cfg)
+
+
 def open_ledger_for_metrics(path: str | os.PathLike[str] | None) -> Ledger:
     """The ledger, opened for writing when possible (migrating an older file), else read-only."""
     from cchooks.ledger import LedgerError
@@ -378,12 +430,16 @@ def open_ledger_for_metrics(path: str | os.PathLike[str] | None) -> Ledger:
         return Ledger.open(path, readonly=True)
 
 
-def exposition(ledger_path: str | None, config_path: str | None, *, cache: bool = True) -> tuple[bytes, str]:
+def exposition(
+    ledger_path: str | None, config_path: str | None, *, cache: bool = True,
+    team: Callable[[], dict[str, Any]] | None = None,
+) -> tuple[bytes, str]:  # fmt: skip
     """The Prometheus text exposition of the ledger, and its content type.
 
     With `cache` (a long-running server) the slow families follow `[metrics] slow_max_age_seconds`;
-    without (`cchooks metrics`), everything is read now. Raises ConfigError (invalid config file)
-    or LedgerError (unreadable ledger).
+    without (`cchooks metrics`), everything is read now. `team` gives the team view (the daemon's
+    in-memory copy, refreshed by its sync thread: a scrape never waits for PostgreSQL) for the
+    per-host families. Raises ConfigError (invalid config file) or LedgerError (unreadable ledger).
     """
     from prometheus_client.exposition import generate_latest
 
@@ -407,6 +463,8 @@ def exposition(ledger_path: str | None, config_path: str | None, *, cache: bool 
     with open_ledger_for_metrics(ledger_path) as ledger:
         registry = CollectorRegistry(auto_describe=False)
         registry.register(LedgerCollector(ledger, config, slow))
+        if team is not None:
+            registry.register(_TeamCollector(team, config.metrics))
         # One read transaction: every family of a scrape comes from the same state of the ledger,
         # even while an ingest commits between its queries.
         with ledger.snapshot():

@@ -360,7 +360,8 @@ class OTLPReceiver:
             "writer": self.writer.stats.to_json(),
             "forward": self.forwarder.to_json() if self.forwarder else None,
             "memory_budget": {"bytes": self.budget.total, "in_use": self.budget.used, "peak": self.budget.peak},
-            **self.extra_health,
+            # A callable value is read now (`cchooks serve`'s team sync state).
+            **{k: v() if callable(v) else v for k, v in self.extra_health.items()},
         }
 
     def respond(self, status: int, body: bytes, content_type: str, headers: dict[str, str] | None = None) -> Response:

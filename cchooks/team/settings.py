@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 TYPE_CHECKING = False
@@ -42,25 +44,31 @@ def redact(url: str) -> str:
         return "(unparsable team URL)"
 
 
-def team_url(cfg: Config) -> str | None:
-    return os.environ.get(ENV_URL) or cfg.team.url or None
+def _section(cfg: Config | Mapping[str, Any]) -> Mapping[str, Any]:
+    # The validated Config, or its plain form from load_config_hot (no pydantic on the report path).
+    return cfg["team"] if isinstance(cfg, Mapping) else cfg.team.model_dump()
 
 
-def team_settings(cfg: Config) -> TeamSettings | None:
-    """The team configuration, or None when there is no team (then nothing of cchooks.team runs)."""
+def team_url(cfg: Config | Mapping[str, Any]) -> str | None:
+    return os.environ.get(ENV_URL) or _section(cfg).get("url") or None
+
+
+def team_settings(cfg: Config | Mapping[str, Any]) -> TeamSettings | None:
+    """The team configuration, or None when there is no team (then nothing of cchooks.team runs).
+    `cfg` is a Config or the plain dict of `load_config_hot`."""
     url = team_url(cfg)
     if not url:
         return None
-    t = cfg.team
+    t = _section(cfg)
     return TeamSettings(
         url=url,
-        sslmode=t.sslmode,
-        label=t.machine_label or _hostname(),
-        user=t.user or _login(),
-        hash_project=t.hash_project,
-        sync_interval=t.sync_interval,
-        batch_size=t.batch_size,
-        statusline=t.statusline,
+        sslmode=t.get("sslmode"),
+        label=t.get("machine_label") or _hostname(),
+        user=t.get("user") or _login(),
+        hash_project=bool(t.get("hash_project")),
+        sync_interval=float(t.get("sync_interval") or 30.0),
+        batch_size=int(t.get("batch_size") or 100_000),
+        statusline=bool(t.get("statusline", True)),
     )
 
 

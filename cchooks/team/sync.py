@@ -12,8 +12,9 @@ copy replaces its older one. Rows are sorted by key before they are written, so 
 machines lock rows in the same order and cannot deadlock each other; a deadlock or serialization
 failure all the same just runs the transaction again.
 
-`TeamSync.run(stop)` is the loop `cchooks watch` (and the daemon) run: sync every
-`[team] sync_interval` seconds, reconnecting with backoff while the server is away.
+`TeamSync.run(stop)` is the loop `cchooks watch` and `cchooks serve` run (cchooks.team.daemon):
+sync every `[team] sync_interval` seconds, reconnecting with backoff while the server is away;
+`status()` is its state, `document()` the team view the daemon serves.
 """
 
 from __future__ import annotations
@@ -37,11 +38,14 @@ from cchooks.team.settings import TeamSettings
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from cchooks.config.model import Config
+    from cchooks.team.view import TeamView
 
 log = logging.getLogger("cchooks.team")
 
 BUCKET_LOCK_CLASS = 0x6363_0002  # pg_advisory_xact_lock(class, bucket)
 MAX_ATTEMPTS = 6
+# The daemon's team view reads every machine's rollup: at most this often, however short the sync interval.
+VIEW_EVERY_MS = 30_000
 
 _COLS = ", ".join(TEAM_READ)
 _TYPES = {
@@ -164,6 +168,14 @@ class TeamSync:
         self._pg: Any = None
         self._staged = False
         self.last_snapshot_ms = 0
+        # The daemon (`cchooks serve`) also keeps the team view (cchooks.team.view) for its
+        # dashboard and /metrics, rebuilt on this connection after each sync.
+        self.keep_view = False
+        self.view: TeamView | None = None
+        self.machine_id: str | None = None
+        self._state_lock = threading.Lock()
+        self._state: dict[str, Any] = {"syncs": 0, "failures": 0, "pushed": 0, "deleted": 0, "pending": None,
+                                       "last_sync_ms": None, "last_error": None, "last_error_ms": None}  # fmt: skip
 
     # -- connection -------------------------------------------------------------------
     def _connection(self) -> Any:
@@ -190,7 +202,7 @@ class TeamSync:
         ledger = Ledger.open(self.ledger_path)
         try:
             ledger.team_select_target(self.settings.target)
-            mid = ledger.machine_id()
+            mid = self.machine_id = ledger.machine_id()
             try:
                 conn = self._connection()
                 while max_batches is None or result.batches < max_batches:
@@ -209,6 +221,9 @@ class TeamSync:
                 self._heartbeat(conn, mid, result.pushed > 0)
                 if snapshot:
                     self.refresh_snapshot(ledger, conn)
+                view = self.view
+                if self.keep_view and (view is None or time.time() * 1000 - view.updated_ms >= VIEW_EVERY_MS):
+                    self.refresh_view(ledger, conn, mid)
             except TeamError:
                 self.close()
                 raise
@@ -290,6 +305,57 @@ class TeamSync:
         write_snapshot(ledger.path_str, snap)
         self.last_snapshot_ms = int(time.time() * 1000)
 
+    def refresh_view(self, ledger: Ledger, conn: Any, mid: str) -> None:
+        from cchooks.api import price_table
+        from cchooks.config import load_config
+        from cchooks.team.view import build_view
+        from cchooks.timezones import resolve_tz
+
+        cfg = self.config if self.config is not None else load_config()
+        prices = price_table(ledger, cfg.price_overrides())
+        view = build_view(conn, prices, resolve_tz(cfg.report.timezone), self.settings.target, mid)
+        with self._state_lock:
+            self.view = view
+
+    # -- what the daemon shows ----------------------------------------------------------
+    def status(self) -> dict[str, Any]:
+        """The continuous sync's state: last sync, responses pushed since start, last error."""
+        with self._state_lock:
+            return {"team": self.settings.target, "interval_s": self.settings.sync_interval, **self._state}
+
+    def document(self) -> dict[str, Any]:
+        """`/api/team`: the last team view (pending until the first sync built one) and the sync's state."""
+        from cchooks.totals import SCHEMA_VERSION
+
+        with self._state_lock:
+            view = self.view
+        doc: dict[str, Any] = {
+            "schema_version": SCHEMA_VERSION,
+            "team": self.settings.target,
+            "this_machine": {"machine_id": self.machine_id, "label": self.settings.label, "user": self.settings.user},
+            "pending": view is None,
+        }
+        if view is not None:
+            doc.update(view.to_json())
+        doc["sync"] = self.status()
+        return doc
+
+    def _record(self, result: SyncResult | None, error: str | None) -> None:
+        now = int(time.time() * 1000)
+        with self._state_lock:
+            st = self._state
+            if result is not None:
+                st["syncs"] += 1
+                st["pushed"] += result.pushed
+                st["deleted"] += result.deleted
+                st["pending"] = result.pending
+                st["last_sync_ms"] = now
+                st["last_error"] = None
+            else:
+                st["failures"] += 1
+                st["last_error"] = error
+                st["last_error_ms"] = now
+
     # -- continuously -----------------------------------------------------------------
     def run(self, stop: threading.Event, interval: float | None = None) -> None:
         """Sync until `stop` is set: every `interval` seconds (default `[team] sync_interval`), backing
@@ -300,6 +366,7 @@ class TeamSync:
         while not stop.is_set():
             try:
                 r = self.sync_once()
+                self._record(r, None)
                 if failing:
                     log.info("team ledger %s reachable again", self.settings.target)
                 failing = False
@@ -307,11 +374,13 @@ class TeamSync:
                 if r.pushed or r.deleted:
                     log.info("team sync: %d response(s) pushed in %.2f s", r.pushed + r.deleted, r.seconds)
             except TeamError as exc:
+                self._record(None, str(exc))
                 if not failing:
                     log.warning("team sync: %s (the local ledger keeps the queue; retrying)", exc)
                 failing = True
                 wait = min(wait * 2, every * 10)
-            except Exception:
+            except Exception as exc:
+                self._record(None, f"{type(exc).__name__}: {exc}".splitlines()[0])
                 log.exception("team sync failed")
                 failing = True
                 wait = min(wait * 2, every * 10)

@@ -3,7 +3,7 @@
 "use strict";
 (function () {
   const $ = (sel) => document.querySelector(sel);
-  const VIEWS = ["overview", "sessions", "breakdowns", "entries"];
+  const VIEWS = ["overview", "sessions", "breakdowns", "entries", "team"];
   const state = {
     view: "overview", preset: "30", since: "", until: "", tz: "",
     sort: { key: "last_ms", dir: -1 }, search: "", selected: null, editing: null,
@@ -300,6 +300,38 @@
     }
   }
 
+  // -- team (the shared PostgreSQL ledger; the tab shows only when a team is configured) ---
+  const TEAM_WINDOWS = [["today", "Today"], ["five_hour", "Last 5 hours"], ["seven_day", "Last 7 days"]];
+  function renderTeam(doc) {
+    const s = doc.sync || {};
+    const synced = s.last_sync_ms ? "synced " + when(s.last_sync_ms) + " · " + int(s.pushed) + " pushed since start" : "not synced yet";
+    $("#team-note").textContent = doc.team + " · " + synced + (s.last_error ? " · last error: " + s.last_error : "");
+    if (doc.pending) {
+      $("#team-pool").innerHTML = '<div class="muted">waiting for the first sync…</div>';
+      $("#team-hosts").innerHTML = ""; $("#team-by-host").innerHTML = "";
+      return;
+    }
+    $("#team-pool").innerHTML = TEAM_WINDOWS.map(([k, label]) => { const t = doc.pool[k]; return card(label, usd(t.cost_usd, t.unpriced_tokens) + " · " + int(t.total_tokens), k, t.cost_usd); }).join("")
+      + card("Machines", int(doc.hosts.length), "machines", doc.hosts.length);
+    const head = "<thead><tr><th class=\"text\">Machine</th><th class=\"text\">User</th><th class=\"text\">Last seen</th><th>Responses</th><th>Tokens</th><th>Cost</th></tr></thead>";
+    const body = doc.hosts.map((h) => `<tr data-host="${esc(h.machine_id)}" data-label="${esc(h.label)}"><td class="text">${esc(h.label)}${h.this_machine ? ' <span class="badge">this machine</span>' : ""}</td><td class="text">${esc(h.user)}</td><td class="text">${when(h.last_seen_ms)}</td><td data-col="responses">${int(h.responses)}</td><td data-col="total_tokens">${int(h.total_tokens)}</td><td data-col="cost_usd">${usd(h.cost_usd, h.unpriced_tokens)}</td></tr>`).join("");
+    const t = doc.totals;
+    const foot = `<tr class="total"><td>Total</td><td></td><td></td><td data-col="responses">${int(t.responses)}</td><td data-col="total_tokens">${int(t.total_tokens)}</td><td data-col="cost_usd">${usd(t.cost_usd, t.unpriced_tokens)}</td></tr>`;
+    $("#team-hosts").innerHTML = head + "<tbody>" + body + "</tbody><tfoot>" + foot + "</tfoot>";
+    const cells = (w) => `<td data-col="tokens">${int(w.total_tokens)}</td><td data-col="cost_usd">${usd(w.cost_usd, w.unpriced_tokens)}</td>`;
+    const head2 = "<thead><tr><th class=\"text\">Machine</th>" + TEAM_WINDOWS.map(([, label]) => `<th>${label}: tokens</th><th>cost</th>`).join("") + "</tr></thead>";
+    const body2 = doc.by_host.map((h) => `<tr data-host="${esc(h.machine_id)}"><td class="text">${esc(h.label)}</td>` + TEAM_WINDOWS.map(([k]) => cells(h[k]).replace(/data-col="/g, `data-window="${k}" data-col="`)).join("") + "</tr>").join("");
+    const foot2 = '<tr class="total"><td>Pool</td>' + TEAM_WINDOWS.map(([k]) => cells(doc.pool[k])).join("") + "</tr>";
+    $("#team-by-host").innerHTML = head2 + "<tbody>" + body2 + "</tbody><tfoot>" + foot2 + "</tfoot>";
+  }
+  async function detectTeam() {
+    try {
+      const doc = await api("/api/team");
+      $("#team-tab").hidden = !doc.team;
+      if (!doc.team && state.view === "team") { state.view = "overview"; show(); }
+    } catch (e) { /* an older server without /api/team: no tab */ }
+  }
+
   // -- export ----------------------------------------------------------------------------
   function exportData(what) {
     if (what === "daily") return state.docs.daily;
@@ -348,6 +380,12 @@
         if (seq !== state.seq) return;
         state.docs.project = p; state.docs.model = m; state.docs.agent = a;
         renderBreakdown("project", "project", "Project"); renderBreakdown("model", "model", "Model"); renderBreakdown("agent", "agent", "Agent type");
+      } else if (state.view === "team") {
+        const doc = await api("/api/team");
+        if (seq !== state.seq) return;
+        state.docs.team = doc;
+        if (!doc.team) { $("#team-tab").hidden = true; state.view = "overview"; show(); return; }
+        renderTeam(doc);
       } else {
         const [entries, audit] = await Promise.all([api("/api/entries" + q), api("/api/entries/audit")]);
         if (seq !== state.seq) return;
@@ -428,6 +466,7 @@
     });
     window.addEventListener("hashchange", () => { readHash(); show(); });
     show();
+    detectTeam();
     live();
     // Windows move with the clock even when nothing is written: look again every minute.
     setInterval(() => { if (!document.hidden) refresh(); }, 60000);
