@@ -159,3 +159,150 @@ def test_blocks_from_the_rollup_equal_blocks_from_the_responses(tmp_path: Path, 
 
     assert [shape(b) for b in got] == [shape(b) for b in want]
     assert [b.totals.cost_usd for b in got] == pytest.approx([b.totals.cost_usd for b in want], rel=1e-9)
+
+
+VERSION_PROJECTS = sorted(p for p in (Path(__file__).resolve().parent.parent / "fixtures").glob("claude-code-*/**/projects"))
+
+
+def _with_copies(src: Path, dst: Path) -> Path:
+    """`src` (a projects/ dir) plus copies that make one response meet itself across files and
+    tasks: every transcript again in a second project, and a truncated copy (its first half)."""
+    import shutil
+
+    shutil.copytree(src, dst / "projects")
+    for f in sorted(src.rglob("*.jsonl")):
+        rel = f.relative_to(src)
+        again = dst / "projects" / ("copy-" + rel.parts[0]) / Path(*rel.parts[1:])
+        again.parent.mkdir(parents=True, exist_ok=True)
+        again.write_bytes(f.read_bytes())
+        data = f.read_bytes()
+        half = data[: data.rfind(b"\n", 0, len(data) // 2) + 1]
+        if half:
+            part = dst / "projects" / ("part-" + rel.parts[0]) / Path(*rel.parts[1:])
+            part.parent.mkdir(parents=True, exist_ok=True)
+            part.write_bytes(half)
+    return dst
+
+
+@pytest.mark.parametrize("projects", VERSION_PROJECTS, ids=lambda p: p.parts[-3] if p.parent.name == "config" else p.parts[-2])
+def test_staged_merge_equals_the_in_memory_upsert_on_real_copies(
+    tmp_path: Path, projects: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Real transcripts of every version (forks, streaming partials, subagents) with each file
+    also copied and half-copied elsewhere: the parallel backfill's set-based merge of stage files
+    gives the ledger the one-process upsert gives, row for row."""
+    from cchooks.ledger import staging
+
+    monkeypatch.setattr(ingest, "BULK_BYTES", 0)
+    monkeypatch.setattr(ingest, "TASK_BYTES", 16 << 10)  # many tasks, many stages per batch
+    monkeypatch.setattr(ingest, "COMMIT_EVERY", 96 << 10)
+    merged: list[int] = []
+    real_merge = staging.merge_stages
+
+    def counting_merge(ledger: Ledger, stages: list[staging.Stage], *args: object) -> None:
+        merged.append(len(stages))
+        real_merge(ledger, stages, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(staging, "merge_stages", counting_merge)
+    base = _with_copies(projects, tmp_path / "claude")
+    _backfill(base, tmp_path / "one.db", workers=1)
+    _backfill(base, tmp_path / "par.db", workers=2)
+    assert merged and max(merged) > 1  # the set-based path ran, several stages at a time
+    assert _dump(tmp_path / "par.db") == _dump(tmp_path / "one.db")
+    assert not list(Path(tempfile_dir()).glob("cchooks-stage-*/*.sqlite3"))
+
+
+def tempfile_dir() -> str:
+    import tempfile
+
+    return tempfile.gettempdir()
+
+
+def test_staged_rows_that_need_aliasing_take_the_in_memory_way(
+    tmp_path: Path, corpus: tuple[Path, dict[str, int]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A ledger holding a row known only by its request id and an OTLP-only call waiting for its
+    transcript line: stage files are read back and upserted the in-memory way (which folds them)."""
+    from cchooks.ledger import staging
+    from cchooks.records import UsageRecord
+
+    base, _want = corpus
+    merged: list[int] = []
+    real_merge = staging.merge_stages
+    monkeypatch.setattr(staging, "merge_stages", lambda *a: (merged.append(1), real_merge(*a)))
+    first = next(iter(sorted((base / "projects").rglob("*.jsonl"))))
+    line = next(raw for raw in first.read_text().splitlines() if '"usage"' in raw)
+    import json
+
+    obj = json.loads(line)
+    rid = obj.get("requestId") or "req-none"
+    known = [
+        UsageRecord("", rid, obj["sessionId"], 1795000000000, obj["message"]["model"], 1, 1, 0, 0, 0),
+        UsageRecord("", "otlp:sess-x:1", "sess-x", 1795000000000, "claude-sonnet-4-5", 5, 5, 0, 0, 0,
+                    source="otlp"),
+    ]  # fmt: skip
+    for name in ("one.db", "par.db"):
+        with Ledger.open(tmp_path / name) as led, led.write():
+            led.upsert_records(known)
+    _backfill(base, tmp_path / "one.db", workers=1)
+    _backfill(base, tmp_path / "par.db", workers=2)
+    assert not merged
+    assert _dump(tmp_path / "par.db") == _dump(tmp_path / "one.db")
+
+
+def test_kill_9_of_a_parallel_backfill_loses_nothing_and_counts_nothing_twice(tmp_path: Path) -> None:
+    """The real CLI on a corpus big enough for parse processes (stage files), killed at random
+    moments mid-backfill; the run after counts every day exactly as expected.json, and the
+    stage directories of the killed runs are gone."""
+    import json
+    import random
+    import signal
+    import subprocess
+    import sys
+    import tempfile
+    import time
+
+    from cchooks.ledger import staging
+
+    root = Path(__file__).resolve().parent.parent
+    claude = tmp_path / "claude"
+    subprocess.run(
+        [sys.executable, str(root / "benchmarks" / "gen_corpus.py"), "--out", str(claude), "--size-mb",
+         str(ingest.PARALLEL_BYTES // (1 << 20) + 8), "--seed", "4", "--end", "2026-11-22", "--density", "dense"],
+        check=True, capture_output=True, timeout=300,
+    )  # fmt: skip
+    expected = json.loads((claude / "expected.json").read_text())
+    ledger = tmp_path / "l.db"
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "TZ": "UTC", "CCHOOKS_WORKERS": "2"}
+    cmd = [sys.executable, "-m", "cchooks", "ingest", "--claude-dir", str(claude), "--ledger", str(ledger)]
+    rnd = random.Random(9)
+    kills = 0
+    for _ in range(12):
+        wal = Path(str(ledger) + "-wal")
+        before = wal.stat().st_mtime_ns if wal.exists() else 0
+        p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+        deadline = time.monotonic() + 20
+        while p.poll() is None and time.monotonic() < deadline:
+            if wal.exists() and wal.stat().st_mtime_ns != before:
+                break
+            time.sleep(0.002)
+        time.sleep(rnd.uniform(0, 0.4))
+        if p.poll() is None:
+            p.send_signal(signal.SIGKILL)
+            kills += 1
+        p.wait()
+        if kills >= 4:
+            break
+    assert kills >= 2
+    done = subprocess.run(cmd, capture_output=True, env=env, timeout=300)
+    assert done.returncode == 0, done.stderr
+    with Ledger.open(ledger) as led:
+        got = led.conn.execute("SELECT count(*), sum(output_tokens), sum(cache_read_tokens) FROM responses").fetchone()
+    days = expected["by_day"].values()
+    want = (sum(d["responses"] for d in days), sum(d["output_tokens"] for d in days),
+            sum(d["cache_read_input_tokens"] for d in days))  # fmt: skip
+    assert tuple(got) == want
+    assert _indexes(ledger) >= INDEXES
+    leftovers = [n for n in Path(tempfile.gettempdir()).iterdir() if n.name.startswith(staging.STAGE_DIR_PREFIX)
+                 and not staging._alive(int(n.name[len(staging.STAGE_DIR_PREFIX):].split("-", 1)[0]))]  # fmt: skip
+    assert not leftovers

@@ -24,12 +24,16 @@ if TYPE_CHECKING:
     from multiprocessing.pool import AsyncResult
     from typing import BinaryIO
 
+    from cchooks.ledger.staging import Stage
     from cchooks.ledger.store import Ledger
     from cchooks.parsers.transcript import FastPath
     from cchooks.records import UsageRecord
 
     # dev, ino, size, mtime, offset, head, tail
     FileState = tuple[int, int, int, int, int, str | None, str | None]
+    FileStat = tuple[int, int, int, int]  # dev, ino, size, mtime: the first four of a FileState
+    # a file found changed, with what is known of its state so far (resolved by `_ingest_todo`)
+    Changed = tuple["TranscriptFile", os.stat_result, FileStat | None]
     # a file to read: where it is, its stat now, what was read of it before
     Task = tuple["TranscriptFile", os.stat_result, FileState | None]
 
@@ -176,6 +180,12 @@ def _fingerprints(fh: BinaryIO, offset: int) -> tuple[str, str]:
     return _crc(head), _crc(tail)
 
 
+def load_file_stats(ledger: Ledger) -> dict[str, FileStat]:
+    """path -> (dev, ino, size, mtime) read so far: all the unchanged check needs (the scan before
+    every report loads one per transcript; the rest of a state is read for changed files only)."""
+    return {r[0]: tuple(r[1:]) for r in ledger.conn.execute("SELECT path, dev, ino, size, mtime_ns FROM files")}
+
+
 def load_file_states(ledger: Ledger) -> dict[str, FileState]:
     rows = ledger.conn.execute(
         "SELECT path, dev, ino, size, mtime_ns, offset, head_hash, tail_hash FROM files"
@@ -197,12 +207,17 @@ class Segment(SlotRecord):
     from parser processes, and tuples pickle several times faster than objects.
     """
 
-    __slots__ = ("rows", "position", "nbytes")
+    __slots__ = ("rows", "position", "nbytes", "staged")
 
     def __init__(self, rows: list[tuple[object, ...]], position: tuple[object, ...], nbytes: int) -> None:
         self.rows = rows
         self.position = position  # a `files` row
         self.nbytes = nbytes
+        self.staged = 0  # rows moved into a stage file (cchooks.ledger.staging) instead of `rows`
+
+    @property
+    def count(self) -> int:
+        return len(self.rows) + self.staged
 
 
 class _WriteFailed(Exception):
@@ -419,6 +434,7 @@ class _Batch:
         self.ledger = ledger
         self.limit_bytes = limit_bytes
         self.rows: list[tuple[object, ...]] = []
+        self.stages: list[Stage] = []  # a parallel backfill's rows, in stage files (never mixed with `rows`)
         self.positions: list[tuple[object, ...]] = []
         self.bytes = 0
 
@@ -429,9 +445,30 @@ class _Batch:
         if self.bytes >= self.limit_bytes:
             self.flush()
 
+    def add_stage(self, stage: Stage) -> None:
+        """The stage file holding the rows of the segments `add`ed next (added before them,
+        so a flush never commits a position without its rows)."""
+        from cchooks.ledger.staging import MAX_STAGES
+
+        if len(self.stages) >= MAX_STAGES:
+            self.flush()
+        self.stages.append(stage)
+
     def flush(self) -> None:
         if not self.positions:
             return
+        if self.stages:
+            from cchooks.ledger.staging import merge_stages, read_stage, remove_stages
+
+            stages = self.stages
+            if self.ledger.can_merge_staged(all(s.all_named for s in stages)):
+                merge_stages(self.ledger, stages, self.positions, _SAVE_POSITION)
+                self.stages, self.positions, self.bytes = [], [], 0
+                return
+            # Rows that may need aliasing or folding: the in-memory way, which knows how.
+            self.rows = [row for stage in stages for row in read_stage(stage)]
+            self.stages = []
+            remove_stages(stages)
         # In key order, the primary-key index is written page by page rather than at random
         # (a stable sort: copies of one response keep their order).
         self.rows.sort(key=_row_key)
@@ -487,7 +524,7 @@ def _apply(batch: _Batch, fr: FileRead, result: IngestResult) -> None:
         result.errors.append(fr.error)
         result.failed_files += 1
     for seg in fr.segments:
-        result.records += len(seg.rows)
+        result.records += seg.count
         batch.add(seg)
 
 
@@ -550,6 +587,21 @@ def _read_batch(tasks: list[Task]) -> list[FileRead]:
     return [read_new_bytes(tf, st, state, bulk=True) for tf, st, state in tasks]
 
 
+def _read_batch_staged(tasks: list[Task], stage_dir: str, name: str) -> tuple[Stage | None, list[FileRead]]:
+    """`_read_batch` in a parse process whose rows go into a stage file (cchooks.ledger.staging)."""
+    from cchooks.ledger.staging import write_stage
+
+    reads = _read_batch(tasks)
+    rows = [row for fr in reads for seg in fr.segments for row in seg.rows]
+    if not rows:
+        return None, reads
+    stage = write_stage(stage_dir, name, rows)
+    for fr in reads:
+        for seg in fr.segments:
+            seg.staged, seg.rows = len(seg.rows), []
+    return stage, reads
+
+
 def ingest_files(
     ledger: Ledger,
     files: Iterable[TranscriptFile],
@@ -563,23 +615,40 @@ def ingest_files(
     writes; `workers=1` keeps everything in-process. `start_method` ("fork", "spawn",
     "forkserver"; default CCHOOKS_START_METHOD, else fork where there is one) starts them.
     """
-    states = load_file_states(ledger)
-    todo: list[Task] = []
+    states = load_file_stats(ledger)
+    todo: list[Changed] = []
     total = IngestResult()
     for tf in files:
-        key = tf.path
-        try:
-            st = os.stat(key)
-        except OSError as exc:
-            if not isinstance(exc, FileNotFoundError):  # gone since the scan: nothing to read
-                total.errors.append(f"{key}: {exc}")
-                total.failed_files += 1
-            continue
-        state = states.get(key)
-        total.files_seen += 1
-        if state is not None and state[:4] == (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns):
-            continue
-        todo.append((tf, st, state))
+        _check(tf, states, todo, total)
+    return _ingest_todo(ledger, todo, total, progress, workers, start_method)
+
+
+def _check(tf: TranscriptFile, states: dict[str, FileStat], todo: list[Changed], total: IngestResult) -> None:
+    """Queue `tf` when it has bytes the ledger has not read (one stat when it has none)."""
+    key = tf.path
+    try:
+        st = os.stat(key)
+    except OSError as exc:
+        if not isinstance(exc, FileNotFoundError):  # gone since the scan: nothing to read
+            total.errors.append(f"{key}: {exc}")
+            total.failed_files += 1
+        return
+    state = states.get(key)
+    total.files_seen += 1
+    if state is not None and state == (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns):
+        return
+    todo.append((tf, st, state))
+
+
+def _ingest_todo(
+    ledger: Ledger,
+    changed: list[Changed],
+    total: IngestResult,
+    progress: Callable[[int, int], None] | None = None,
+    workers: int | None = None,
+    start_method: str | None = None,
+) -> IngestResult:
+    todo: list[Task] = [(tf, st, None if seen is None else file_state(ledger, tf.path)) for tf, st, seen in changed]
     pending_bytes = sum(_new_bytes(t) for t in todo)
     bulk = pending_bytes > BULK_BYTES
     if workers is None:
@@ -601,9 +670,20 @@ def ingest_files(
         # for this load only (a long-lived watcher goes back to its own).
         ledger.set_cache_kib(max(cache_kib, min(MAX_BULK_CACHE, pending_bytes // 64) >> 10))
     done = 0
+    stage_dir = None
+    if workers > 1:
+        from cchooks.ledger.staging import make_stage_dir
+
+        stage_dir = make_stage_dir()
     try:
         with ledger.deferred_rollup(cold=True) if bulk else nullcontext():
-            for fr in _read_all(todo, bulk, workers, start_method or os.environ.get("CCHOOKS_START_METHOD")):
+            from cchooks.ledger.staging import Stage
+
+            method = start_method or os.environ.get("CCHOOKS_START_METHOD")
+            for fr in _read_all(todo, bulk, workers, method, stage_dir):
+                if isinstance(fr, Stage):
+                    batch.add_stage(fr)
+                    continue
                 _apply(batch, fr, total)
                 done += fr.bytes_read
                 if progress is not None:
@@ -612,14 +692,22 @@ def ingest_files(
     finally:
         if bulk:
             ledger.set_cache_kib(cache_kib)
+        if stage_dir is not None:
+            import shutil
+
+            shutil.rmtree(stage_dir, ignore_errors=True)
     if todo:
         with ledger.write():
             ledger.mark_ingested()
     return total
 
 
-def _read_all(todo: list[Task], bulk: bool, workers: int, method: str | None = None) -> Iterator[FileRead]:
-    if workers <= 1:
+def _read_all(
+    todo: list[Task], bulk: bool, workers: int, method: str | None = None, stage_dir: str | None = None
+) -> Iterator[FileRead | Stage]:
+    """Every task's FileRead; with parse processes (and a `stage_dir` for their stage files,
+    which the caller removes after its last flush), each task's rows come in a Stage first."""
+    if workers <= 1 or stage_dir is None:
         for tf, st, state in todo:
             yield read_new_bytes(tf, st, state, bulk)
         return
@@ -632,17 +720,23 @@ def _read_all(todo: list[Task], bulk: bool, workers: int, method: str | None = N
     # At most IN_FLIGHT tasks per worker are parsed ahead of the writes: parsed rows waiting
     # for this process are what the peak memory of a backfill is made of.
     with multiprocessing.get_context(method).Pool(workers, initializer=_parse_worker_init) as pool:
-        batches = iter(_batches(todo))
-        pending: deque[AsyncResult[list[FileRead]]] = deque()
-        for task in batches:
-            pending.append(pool.apply_async(_read_batch, (task,)))
+        batches = enumerate(_batches(todo))
+
+        def submit(n: int, task: list[Task]) -> AsyncResult[tuple[Stage | None, list[FileRead]]]:
+            return pool.apply_async(_read_batch_staged, (task, stage_dir, f"{n}.sqlite3"))
+
+        pending: deque[AsyncResult[tuple[Stage | None, list[FileRead]]]] = deque()
+        for n, task in batches:
+            pending.append(submit(n, task))
             if len(pending) >= workers * IN_FLIGHT:
                 break
         while pending:
-            reads = pending.popleft().get()
-            for task in batches:  # one more, if any
-                pending.append(pool.apply_async(_read_batch, (task,)))
+            stage, reads = pending.popleft().get()
+            for n, task in batches:  # one more, if any
+                pending.append(submit(n, task))
                 break
+            if stage is not None:
+                yield stage
             yield from reads
 
 
@@ -651,12 +745,6 @@ def _parse_worker_init() -> None:
 
     # Parsers allocate no reference cycles; the collector would only rescan their records.
     gc.disable()
-    # The writer (this process's parent) is the backfill's critical path: where cores are
-    # scarce, the parsers take what it leaves rather than the other way round.
-    try:  # noqa: SIM105 - contextlib is not worth an import here
-        os.nice(5)
-    except (AttributeError, OSError):
-        pass
 
 
 def _new_bytes(task: Task) -> int:
@@ -688,10 +776,78 @@ def ingest_config_dirs(
     """Scan every Claude config dir's projects/ and ingest what is new."""
     from cchooks.paths import projects_dirs
 
-    files: list[TranscriptFile] = []
+    states = load_file_stats(ledger)
+    todo: list[Changed] = []
+    total = IngestResult()
     for pdir in projects_dirs(claude_dir):
-        files.extend(discover(pdir))
-    return ingest_files(ledger, files, progress)
+        _scan(os.fspath(pdir), states, todo, total)
+    return _ingest_todo(ledger, todo, total, progress)
+
+
+def _scan(projects_dir: str, states: dict[str, FileStat], todo: list[Changed], total: IngestResult) -> None:
+    """`discover` and `_check` in one pass, for the scan before every report: a file the ledger
+    has read to its end costs one stat and no objects (ten thousand of them add up)."""
+    try:
+        projects = list(os.scandir(projects_dir))
+    except OSError:
+        return
+    stat_ = os.stat
+    get = states.get
+    for proj in projects:
+        if not proj.is_dir(follow_symlinks=False):
+            continue
+        try:
+            entries = list(os.scandir(proj.path))
+        except OSError:
+            continue
+        for entry in entries:
+            name = entry.name
+            if name.endswith(".jsonl"):
+                if not entry.is_file():
+                    continue
+                path = clean_path(entry.path)
+                session, agent = name[:-6], None
+            elif entry.is_dir(follow_symlinks=False):
+                _scan_subagents(clean_path(entry.path), proj.name, states, todo, total)
+                continue
+            else:
+                continue
+            try:
+                st = stat_(path)
+            except OSError:
+                _check(TranscriptFile(path, proj.name, session, agent), states, todo, total)  # says why
+                continue
+            total.files_seen += 1
+            state = get(path)
+            if state is None or state[2] != st.st_size or state[3] != st.st_mtime_ns or state[1] != st.st_ino \
+                    or state[0] != st.st_dev:  # fmt: skip
+                todo.append((TranscriptFile(path, proj.name, session, agent), st, state))
+
+
+def _scan_subagents(
+    session_dir: str, project_dir: str, states: dict[str, FileStat], todo: list[Changed], total: IngestResult
+) -> None:
+    """`_subagents` and `_check` in one pass (see `_scan`)."""
+    try:
+        entries = list(os.scandir(os.path.join(session_dir, "subagents")))
+    except OSError:
+        return
+    get = states.get
+    for entry in entries:
+        n = entry.name
+        if not (n.startswith("agent-") and n.endswith(".jsonl") and entry.is_file()):
+            continue
+        path = clean_path(entry.path)
+        try:
+            st = os.stat(path)
+        except OSError:
+            _check(TranscriptFile(path, project_dir, os.path.basename(session_dir), n[6:-6]), states, todo, total)
+            continue
+        total.files_seen += 1
+        state = get(path)
+        if state is None or state[2] != st.st_size or state[3] != st.st_mtime_ns or state[1] != st.st_ino \
+                or state[0] != st.st_dev:  # fmt: skip
+            todo.append((TranscriptFile(path, project_dir, os.path.basename(session_dir), n[6:-6]), st, state))
 
 
 def ingest_session(

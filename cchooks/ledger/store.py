@@ -43,14 +43,13 @@ _COLUMNS = (
 # (larger output, then larger total). Ids and provenance merge; session and timestamp
 # follow the copy with the higher credit (cchooks.records.CREDIT_*), as
 # cchooks.parsers.transcript.merged does. SET expressions all see the stored row.
-_UPSERT = f"""
-INSERT INTO responses ({_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
+UPSERT_CONFLICT = """
 ON CONFLICT(rkey) DO UPDATE SET
-    input_tokens = CASE WHEN {{better}} THEN excluded.input_tokens ELSE input_tokens END,
-    output_tokens = CASE WHEN {{better}} THEN excluded.output_tokens ELSE output_tokens END,
-    cache_5m_tokens = CASE WHEN {{split_from_new}} THEN excluded.cache_5m_tokens ELSE cache_5m_tokens END,
-    cache_1h_tokens = CASE WHEN {{split_from_new}} THEN excluded.cache_1h_tokens ELSE cache_1h_tokens END,
-    cache_read_tokens = CASE WHEN {{better}} THEN excluded.cache_read_tokens ELSE cache_read_tokens END,
+    input_tokens = CASE WHEN {better} THEN excluded.input_tokens ELSE input_tokens END,
+    output_tokens = CASE WHEN {better} THEN excluded.output_tokens ELSE output_tokens END,
+    cache_5m_tokens = CASE WHEN {split_from_new} THEN excluded.cache_5m_tokens ELSE cache_5m_tokens END,
+    cache_1h_tokens = CASE WHEN {split_from_new} THEN excluded.cache_1h_tokens ELSE cache_1h_tokens END,
+    cache_read_tokens = CASE WHEN {better} THEN excluded.cache_read_tokens ELSE cache_read_tokens END,
     web_search_requests = max(web_search_requests, excluded.web_search_requests),
     partial = CASE WHEN excluded.output_tokens != output_tokens THEN 0 ELSE min(partial, excluded.partial) END,
     message_id = CASE WHEN message_id = '' THEN excluded.message_id ELSE message_id END,
@@ -82,6 +81,8 @@ ON CONFLICT(rkey) DO UPDATE SET
     " + excluded.cache_read_tokens > input_tokens + cache_5m_tokens + cache_1h_tokens"
     " + cache_read_tokens))",
 )
+# The one upsert of a response row (`cchooks.ledger.staging` uses the same conflict rule).
+_UPSERT = f"INSERT INTO responses ({_COLUMNS}) VALUES ({','.join('?' * 23)}) {UPSERT_CONFLICT}"
 
 
 def record_row(r: UsageRecord) -> tuple[object, ...]:
@@ -350,10 +351,24 @@ class Ledger:
     def upsert_rows(self, rows: list[tuple[object, ...]]) -> int:
         """`upsert_records` for rows already made by `record_row` (cheap to pass between processes)."""
         if rows:
-            if self._rollup_deferred:
-                self.conn.execute("INSERT OR REPLACE INTO meta VALUES ('rollup_stale', '1')")
+            self.mark_rollup_stale_if_deferred()
             self.conn.executemany(_UPSERT, self._resolve_aliases(rows))
         return len(rows)
+
+    def mark_rollup_stale_if_deferred(self) -> None:
+        """Inside a write under `deferred_rollup`: the rollup does not follow this transaction."""
+        if self._rollup_deferred:
+            self.conn.execute("INSERT OR REPLACE INTO meta VALUES ('rollup_stale', '1')")
+
+    def can_merge_staged(self, all_named: bool) -> bool:
+        """Whether staged rows may be upserted as they are, i.e. nothing needs `_resolve_aliases`
+        (every row has a message id, and no stored row is known by request id alone) and no
+        OTLP-only call waits for its transcript line (`ingest._fold_unjoined_otlp`)."""
+        if not all_named or self._has_rows_without_message_id():
+            return False
+        return self.conn.execute(
+            "SELECT 1 FROM responses WHERE rkey >= 'otlp:' AND rkey < 'otlp;' LIMIT 1"
+        ).fetchone() is None
 
     def rows_by_request_id(self, request_ids: Iterable[str]) -> dict[str, tuple[str, str]]:
         """request id -> (rkey, message_id) of the stored row it names (one with a message id first)."""
