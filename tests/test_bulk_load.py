@@ -303,6 +303,9 @@ def test_kill_9_of_a_parallel_backfill_loses_nothing_and_counts_nothing_twice(tm
             sum(d["cache_read_input_tokens"] for d in days))  # fmt: skip
     assert tuple(got) == want
     assert _indexes(ledger) >= INDEXES
+    # What the killed runs left in the temp dir goes with the next parallel backfill.
+    again = subprocess.run([*cmd[:-1], str(tmp_path / "fresh.db")], capture_output=True, env=env, timeout=300)
+    assert again.returncode == 0, again.stderr
     leftovers = [n for n in Path(tempfile.gettempdir()).iterdir() if n.name.startswith(staging.STAGE_DIR_PREFIX)
                  and not staging._alive(int(n.name[len(staging.STAGE_DIR_PREFIX):].split("-", 1)[0]))]  # fmt: skip
     assert not leftovers

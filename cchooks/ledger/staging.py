@@ -8,9 +8,9 @@ every row of a batch's stage files with one `INSERT … SELECT … ORDER BY key 
 exactly as before: the files are only transport, and crash safety is that of the ledger's own
 transaction. A stage file is deleted once merged; the directory (system temp) goes with the backfill.
 
-Order matters where copies of one response meet: they are applied in key order and, within a
-key, in the order they were read (stage by stage, row by row), as the in-memory path's stable
-sort does.
+Order matters where copies of one response meet: they are applied in the order they were read
+(stage by stage, and within a stage file, which a parse process writes in key order with a
+stable sort, row by row), as the in-memory path's stable sort does.
 """
 
 from __future__ import annotations
@@ -93,11 +93,18 @@ def write_stage(directory: str, name: str, rows: list[tuple[object, ...]]) -> St
         conn.execute("PRAGMA synchronous = OFF")
         conn.execute(f"CREATE TABLE r ({_COLUMNS})")
         conn.execute("BEGIN")
-        conn.executemany(_INSERT, rows)
+        # In key order (a stable sort: copies of one response keep theirs), so the writer reads
+        # the file in rowid order and needs no sort of its own.
+        ordered: list[tuple[object, ...]] = sorted(rows, key=_key)
+        conn.executemany(_INSERT, ordered)
         conn.execute("COMMIT")
     finally:
         conn.close()
     return Stage(path, len(rows), all(r[1] for r in rows))
+
+
+def _key(row: tuple[object, ...]) -> str:
+    return row[0]  # type: ignore[return-value]
 
 
 def read_stage(stage: Stage) -> list[tuple[object, ...]]:
@@ -120,15 +127,15 @@ def merge_stages(ledger: Ledger, stages: list[Stage], positions: list[tuple[obje
         for name, stage in zip(names, stages, strict=True):
             conn.execute("ATTACH DATABASE ? AS " + name, (stage.path,))  # not allowed inside a transaction
             attached.append(name)
-        union = " UNION ALL ".join(
-            f"SELECT {i} AS stage, rowid AS seq, {_COLUMNS} FROM {name}.r" for i, name in enumerate(names)
-        )
         with ledger.write():
             ledger.mark_rollup_stale_if_deferred()
-            conn.execute(
-                f"INSERT INTO responses ({_COLUMNS}) SELECT {_COLUMNS} FROM ({union})"
-                f" WHERE true ORDER BY rkey, stage, seq {UPSERT_CONFLICT}"
-            )
+            # Stage by stage, each in key order: copies of one response meet in the order they
+            # were read (stage, then row), as with the in-memory path's stable sort.
+            for name in names:
+                conn.execute(
+                    f"INSERT INTO responses ({_COLUMNS}) SELECT {_COLUMNS} FROM {name}.r"
+                    f" WHERE true ORDER BY rowid {UPSERT_CONFLICT}"
+                )
             conn.executemany(save_position, positions)
     finally:
         for name in attached:
