@@ -75,6 +75,8 @@ def recover_ledger(path: str) -> RecoverResult:
                     _copy_table(old, new.conn, table, result)
                 for sql in REBUILD_ROLLUP:
                     new.conn.execute(sql)
+                if (new.meta_get("team_claim") or "0").strip() not in ("", "0"):
+                    new.ensure_team_triggers()  # a team had claimed rows of the old ledger
     finally:
         old.close()
     return result

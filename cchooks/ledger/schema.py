@@ -394,28 +394,32 @@ TEAM_COLUMNS = (
 _TEAM_CLAIM = "coalesce((SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'team_claim'), 0)"
 
 
+_TEAM_CHANGED = " OR ".join(f"NEW.{c} IS NOT OLD.{c}" for c in TEAM_COLUMNS)
+# Persistent, so every process that writes the ledger queues what the team must hear again. They
+# exist only once a team sync has claimed rows (`Ledger.ensure_team_triggers`, in the claim's
+# transaction): before that the claim is 0 and they never fire, yet each costs every insert a
+# trigger run (about 2 µs a row, half of a backfill's merge).
+TEAM_TRIGGERS = (
+    "CREATE TRIGGER IF NOT EXISTS team_outbox_update AFTER UPDATE ON responses"
+    f" WHEN ({_TEAM_CHANGED}) AND NEW.rowid <= {_TEAM_CLAIM}"
+    " BEGIN INSERT INTO team_outbox (rkey) VALUES (NEW.rkey); END",
+    "CREATE TRIGGER IF NOT EXISTS team_outbox_delete AFTER DELETE ON responses"
+    f" WHEN OLD.rowid <= {_TEAM_CLAIM}"
+    " BEGIN INSERT INTO team_outbox (rkey) VALUES (OLD.rkey); END",
+    "CREATE TRIGGER IF NOT EXISTS team_outbox_insert AFTER INSERT ON responses"
+    f" WHEN NEW.rowid <= {_TEAM_CLAIM}"
+    " BEGIN INSERT INTO team_outbox (rkey) VALUES (NEW.rkey); END",
+)
+
+
 def _m006_team_outbox(db: sqlite3.Connection) -> None:
     """The offline queue of the team ledger (cchooks.team.sync). New rows are found by rowid above
     the sync cursor; rows at or below the claimed rowid that change, vanish or appear (a reused
     rowid) after they were read are queued here by persistent triggers, so the team hears of them.
-    Without a team the claim is 0 and the triggers never fire."""
-    changed = " OR ".join(f"NEW.{c} IS NOT OLD.{c}" for c in TEAM_COLUMNS)
+    Without a team the claim is 0 and the triggers never fire (migration 12 drops them then)."""
     db.execute("CREATE TABLE IF NOT EXISTS team_outbox (seq INTEGER PRIMARY KEY, rkey TEXT NOT NULL)")
-    db.execute(
-        "CREATE TRIGGER IF NOT EXISTS team_outbox_update AFTER UPDATE ON responses"
-        f" WHEN ({changed}) AND NEW.rowid <= {_TEAM_CLAIM}"
-        " BEGIN INSERT INTO team_outbox (rkey) VALUES (NEW.rkey); END"
-    )
-    db.execute(
-        "CREATE TRIGGER IF NOT EXISTS team_outbox_delete AFTER DELETE ON responses"
-        f" WHEN OLD.rowid <= {_TEAM_CLAIM}"
-        " BEGIN INSERT INTO team_outbox (rkey) VALUES (OLD.rkey); END"
-    )
-    db.execute(
-        "CREATE TRIGGER IF NOT EXISTS team_outbox_insert AFTER INSERT ON responses"
-        f" WHEN NEW.rowid <= {_TEAM_CLAIM}"
-        " BEGIN INSERT INTO team_outbox (rkey) VALUES (NEW.rkey); END"
-    )
+    for sql in TEAM_TRIGGERS:
+        db.execute(sql)
 
 
 def _m007_imports(db: sqlite3.Connection) -> None:
@@ -650,6 +654,15 @@ def _m011_manual_entries(db: sqlite3.Connection) -> None:
     )
 
 
+def _m012_team_triggers_on_claim(db: sqlite3.Connection) -> None:
+    """Drop the team-outbox triggers from a ledger no team sync has claimed rows of (they could
+    not fire); the first claim creates them again (see TEAM_TRIGGERS). Idempotent."""
+    row = db.execute("SELECT value FROM meta WHERE key = 'team_claim'").fetchone()
+    if row is None or int(row[0] or 0) <= 0:
+        for name in ("team_outbox_update", "team_outbox_delete", "team_outbox_insert"):
+            db.execute(f"DROP TRIGGER IF EXISTS {name}")
+
+
 MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
     _m001_core,
     _m002_otlp,
@@ -662,4 +675,5 @@ MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
     _m009_source_totals,
     _m010_usage_dims,
     _m011_manual_entries,
+    _m012_team_triggers_on_claim,
 ]

@@ -581,6 +581,13 @@ class Ledger:
 
         team_queue.select_target(self, target)
 
+    def ensure_team_triggers(self) -> None:
+        """The team-outbox triggers (schema.TEAM_TRIGGERS), created on the first claim."""
+        from cchooks.ledger.schema import TEAM_TRIGGERS
+
+        for sql in TEAM_TRIGGERS:
+            self.conn.execute(sql)
+
     def team_claim_batch(self, limit: int) -> OutboxBatch:
         """The next responses (and queued changes) the team ledger has not committed."""
         from cchooks.ledger import team_queue

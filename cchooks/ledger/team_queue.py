@@ -84,6 +84,7 @@ def claim_batch(ledger: Ledger, limit: int) -> OutboxBatch:
         top = int(hi[0]) if hi[0] is not None else cursor
         batch.more = int(hi[1]) >= limit
         if top > _meta_int(ledger, "team_claim"):
+            ledger.ensure_team_triggers()  # in this transaction: no claimed row changes unheard
             ledger.meta_set("team_claim", str(top))
         out = conn.execute(
             "SELECT max(seq), count(*) FROM (SELECT seq FROM team_outbox ORDER BY seq LIMIT ?)", (limit,)
