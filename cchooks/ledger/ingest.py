@@ -45,7 +45,7 @@ BULK_BYTES = 4 << 20  # above this much new data, use the msgspec decoder
 PARALLEL_BYTES = 64 << 20  # above this much new data, parse in worker processes
 TASK_BYTES = 8 << 20  # new data per task of a parse process
 IN_FLIGHT = 2  # tasks per parse process queued or parsed ahead of the writer
-BIG_BACKLOG = 1 << 30  # above this much new data, workers or not, commit every BULK_COMMIT_EVERY
+MAX_TASK_BYTES = 64 << 20  # tasks grow with the backlog (see _ingest_todo), up to this
 MAX_BULK_CACHE = 64 << 20  # bytes of SQLite page cache at most while backfilling
 HOT_COMMIT_EVERY = READ_CHUNK  # hooks and the statusline commit every chunk: progress under a time limit
 MAX_LINE = 64 << 20  # a "line" without a newline in this many bytes is skipped (counted as too long)
@@ -662,7 +662,18 @@ def _ingest_todo(
     # With parse workers, committing often keeps the writes in step with the parsing, so
     # little is left to write once the last file is parsed; a backlog of gigabytes commits
     # less often, because every commit rewrites the primary-key pages its random keys touched.
-    commit_every = BULK_COMMIT_EVERY if bulk and (workers <= 1 or pending_bytes > BIG_BACKLOG) else COMMIT_EVERY
+    task_bytes = TASK_BYTES
+    if workers > 1:
+        from cchooks.ledger.staging import MAX_STAGES
+
+        # The parse processes' rows arrive in stage files (disk, not this process's memory), a
+        # batch merges up to MAX_STAGES of them, and every commit rewrites the primary-key pages
+        # its random keys touched: a backlog of gigabytes goes in larger tasks, so it commits
+        # less often (64 MiB tasks, a commit per 512 MiB, at 6 GB).
+        task_bytes = min(MAX_TASK_BYTES, max(TASK_BYTES, pending_bytes // 96))
+        commit_every = task_bytes * MAX_STAGES
+    else:
+        commit_every = BULK_COMMIT_EVERY if bulk else COMMIT_EVERY
     batch = _Batch(ledger, commit_every)
     cache_kib = ledger.cache_kib()
     if bulk:
@@ -680,7 +691,7 @@ def _ingest_todo(
             from cchooks.ledger.staging import Stage
 
             method = start_method or os.environ.get("CCHOOKS_START_METHOD")
-            for fr in _read_all(todo, bulk, workers, method, stage_dir):
+            for fr in _read_all(todo, bulk, workers, method, stage_dir, task_bytes):
                 if isinstance(fr, Stage):
                     batch.add_stage(fr)
                     continue
@@ -703,7 +714,12 @@ def _ingest_todo(
 
 
 def _read_all(
-    todo: list[Task], bulk: bool, workers: int, method: str | None = None, stage_dir: str | None = None
+    todo: list[Task],
+    bulk: bool,
+    workers: int,
+    method: str | None = None,
+    stage_dir: str | None = None,
+    task_bytes: int = TASK_BYTES,
 ) -> Iterator[FileRead | Stage]:
     """Every task's FileRead; with parse processes (and a `stage_dir` for their stage files,
     which the caller removes after its last flush), each task's rows come in a Stage first."""
@@ -720,7 +736,7 @@ def _read_all(
     # At most IN_FLIGHT tasks per worker are parsed ahead of the writes: parsed rows waiting
     # for this process are what the peak memory of a backfill is made of.
     with multiprocessing.get_context(method).Pool(workers, initializer=_parse_worker_init) as pool:
-        batches = enumerate(_batches(todo))
+        batches = enumerate(_batches(todo, task_bytes))
 
         def submit(n: int, task: list[Task]) -> AsyncResult[tuple[Stage | None, list[FileRead]]]:
             return pool.apply_async(_read_batch_staged, (task, stage_dir, f"{n}.sqlite3"))
@@ -751,16 +767,16 @@ def _new_bytes(task: Task) -> int:
     return task[1].st_size - (task[2][4] if task[2] else 0)
 
 
-def _batches(todo: list[Task]) -> list[list[Task]]:
-    """Tasks for the parse processes: about TASK_BYTES of new data each.
+def _batches(todo: list[Task], task_bytes: int = TASK_BYTES) -> list[list[Task]]:
+    """Tasks for the parse processes: about `task_bytes` of new data each.
 
     Big files first, so no worker is left with one straggler at the end; small tasks, so
     this process starts writing results while the workers are still parsing.
     """
     batches: list[list[Task]] = []
-    size = TASK_BYTES
+    size = task_bytes
     for task in sorted(todo, key=_new_bytes, reverse=True):
-        if size >= TASK_BYTES:
+        if size >= task_bytes:
             batches.append([])
             size = 0
         batches[-1].append(task)
