@@ -322,12 +322,14 @@ _SUMS = ", ".join(f"sum({t})" for t in _TOKENS.split(", "))
 # Every derived table in one sort of the responses: a temporary fine grouping (15-minute bucket
 # x session x project x agent x model x side x source, far fewer rows than responses), summed
 # three times (the period rollup, the per-session rollup, the per-source totals).
-_REBUILD_USAGE = [
-    f"CREATE TEMP TABLE IF NOT EXISTS fine_rollup (bucket, sid, project, agent, model, lc, source, n, {_TOKENS},"
-    " first_ms, last_ms, partial)",
-    "DELETE FROM temp.fine_rollup",
-    f"INSERT INTO temp.fine_rollup SELECT ts_ms / {ROLLUP_BUCKET_MS}, {_dims('responses')}, responses.source,"
-    f" count(*), {_SUMS}, min(ts_ms), max(ts_ms), sum(partial) FROM responses GROUP BY 1, 2, 3, 4, 5, 6, 7",
+FINE_ROLLUP_COLUMNS = f"bucket, sid, project, agent, model, lc, source, n, {_TOKENS}, first_ms, last_ms, partial"
+FINE_ROLLUP_SELECT = (
+    f"SELECT ts_ms / {ROLLUP_BUCKET_MS}, {_dims('responses')}, responses.source, count(*), {_SUMS},"
+    " min(ts_ms), max(ts_ms), sum(partial) FROM responses GROUP BY 1, 2, 3, 4, 5, 6, 7"
+)
+FINE_ROLLUP_CREATE = [f"CREATE TEMP TABLE IF NOT EXISTS fine_rollup ({FINE_ROLLUP_COLUMNS})", "DELETE FROM temp.fine_rollup"]
+# The derived tables from a filled temp.fine_rollup (which they drop).
+FROM_FINE_ROLLUP = [
     "DELETE FROM usage_rollup",
     f"INSERT INTO usage_rollup SELECT bucket, model, lc, sum(n), {_SUMS}, min(first_ms), max(last_ms), sum(partial)"
     " FROM temp.fine_rollup GROUP BY 1, 2, 3",
@@ -338,6 +340,7 @@ _REBUILD_USAGE = [
     f"INSERT INTO source_totals SELECT source, model, lc, sum(n), {_SUMS} FROM temp.fine_rollup GROUP BY 1, 2, 3",
     "DROP TABLE temp.fine_rollup",
 ]
+_REBUILD_USAGE = [*FINE_ROLLUP_CREATE, f"INSERT INTO temp.fine_rollup {FINE_ROLLUP_SELECT}", *FROM_FINE_ROLLUP]
 
 
 def _m003_rollup(db: sqlite3.Connection) -> None:

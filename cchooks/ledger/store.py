@@ -202,6 +202,7 @@ class _DeferredRollup:
         ledger._rollup_deferred = False
         for sql in ROLLUP_TRIGGERS:
             ledger.conn.execute(sql)
+        ledger.finish_bulk_load()
         ledger.restore_indexes_if_dropped()
         ledger.rebuild_rollup_if_stale()
         ledger.conn.execute("PRAGMA wal_autocheckpoint = 1000")
@@ -331,6 +332,57 @@ class Ledger:
             for sql in RESPONSE_INDEXES:
                 self.conn.execute(sql)
             self.conn.execute("DELETE FROM meta WHERE key = 'indexes_dropped'")
+
+    def finish_bulk_load(self) -> None:
+        """The end of a cold backfill: the indexes it skipped and the rollups it deferred, in one
+        transaction. The rollups' one expensive step, grouping every response (a read), runs on
+        a second connection in a thread while this one builds the indexes (SQLite releases the
+        GIL); it reads the state this transaction started from, as no other writer can commit
+        before it ends. Anything else (nothing dropped, or nothing stale) is left as it was."""
+        if self.meta_get("indexes_dropped") is None or not self.rollup_stale():
+            return
+        import threading
+
+        from cchooks.ledger.schema import (
+            FINE_ROLLUP_COLUMNS,
+            FINE_ROLLUP_CREATE,
+            FINE_ROLLUP_SELECT,
+            FROM_FINE_ROLLUP,
+        )
+
+        fine: list[list[tuple[object, ...]]] = []
+        failed: list[BaseException] = []
+
+        def group() -> None:
+            try:
+                reader = _connect_readonly(self._path)
+                try:
+                    fine.append(reader.execute(FINE_ROLLUP_SELECT).fetchall())
+                finally:
+                    reader.close()
+            except BaseException as exc:  # reported below, in this thread
+                failed.append(exc)
+
+        with self.write():
+            if self.meta_get("indexes_dropped") is None or not self.rollup_stale():
+                return
+            thread = threading.Thread(target=group, name="cchooks-rollup", daemon=True)
+            thread.start()
+            try:
+                for sql in RESPONSE_INDEXES:
+                    self.conn.execute(sql)
+                self.conn.execute("DELETE FROM meta WHERE key = 'indexes_dropped'")
+            finally:
+                thread.join()
+            if failed:
+                raise failed[0]
+            for sql in FINE_ROLLUP_CREATE:
+                self.conn.execute(sql)
+            marks = ", ".join("?" * len(FINE_ROLLUP_COLUMNS.split(",")))
+            self.conn.executemany(f"INSERT INTO temp.fine_rollup VALUES ({marks})", fine[0])
+            for sql in FROM_FINE_ROLLUP:
+                self.conn.execute(sql)
+            self.conn.execute("DELETE FROM meta WHERE key = 'rollup_stale'")
 
     def rollup_stale(self) -> bool:
         return self.meta_get("rollup_stale") is not None
