@@ -32,8 +32,9 @@ if TYPE_CHECKING:
     # dev, ino, size, mtime, offset, head, tail
     FileState = tuple[int, int, int, int, int, str | None, str | None]
     FileStat = tuple[int, int, int, int]  # dev, ino, size, mtime: the first four of a FileState
-    # a file found changed, with what is known of its state so far (resolved by `_ingest_todo`)
-    Changed = tuple["TranscriptFile", os.stat_result, FileStat | None]
+    # a file found changed, and whether the ledger has read it before (None: never; the state
+    # itself is read by `_ingest_todo`, for changed files only)
+    Changed = tuple["TranscriptFile", os.stat_result, object]
     # a file to read: where it is, its stat now, what was read of it before
     Task = tuple["TranscriptFile", os.stat_result, FileState | None]
 
@@ -184,6 +185,19 @@ def load_file_stats(ledger: Ledger) -> dict[str, FileStat]:
     """path -> (dev, ino, size, mtime) read so far: all the unchanged check needs (the scan before
     every report loads one per transcript; the rest of a state is read for changed files only)."""
     return {r[0]: tuple(r[1:]) for r in ledger.conn.execute("SELECT path, dev, ino, size, mtime_ns FROM files")}
+
+
+def load_file_marks(ledger: Ledger) -> dict[str, str]:
+    """path -> `stat_mark` of what was read so far, built by SQLite (the scan before every report
+    loads one per transcript: a dict of strings costs a third of a dict of tuples)."""
+    return dict(ledger.conn.execute(
+        "SELECT path, size || ',' || mtime_ns || ',' || ino || ',' || dev FROM files"
+    ))  # fmt: skip
+
+
+def stat_mark(st: os.stat_result) -> str:
+    """The read position's stat as `load_file_marks` writes it: equal exactly when all four are."""
+    return f"{st.st_size},{st.st_mtime_ns},{st.st_ino},{st.st_dev}"
 
 
 def load_file_states(ledger: Ledger) -> dict[str, FileState]:
@@ -792,23 +806,24 @@ def ingest_config_dirs(
     """Scan every Claude config dir's projects/ and ingest what is new."""
     from cchooks.paths import projects_dirs
 
-    states = load_file_stats(ledger)
+    marks = load_file_marks(ledger)
     todo: list[Changed] = []
     total = IngestResult()
     for pdir in projects_dirs(claude_dir):
-        _scan(os.fspath(pdir), states, todo, total)
+        _scan(clean_path(os.fspath(pdir)), marks, todo, total)
     return _ingest_todo(ledger, todo, total, progress)
 
 
-def _scan(projects_dir: str, states: dict[str, FileStat], todo: list[Changed], total: IngestResult) -> None:
+def _scan(projects_dir: str, marks: dict[str, str], todo: list[Changed], total: IngestResult) -> None:
     """`discover` and `_check` in one pass, for the scan before every report: a file the ledger
-    has read to its end costs one stat and no objects (ten thousand of them add up)."""
+    has read to its end costs one stat and no objects (ten thousand of them add up). The paths
+    scandir joins onto a clean `projects_dir` are clean already (no `clean_path` per file)."""
     try:
         projects = list(os.scandir(projects_dir))
     except OSError:
         return
     stat_ = os.stat
-    get = states.get
+    get = marks.get
     for proj in projects:
         if not proj.is_dir(follow_symlinks=False):
             continue
@@ -821,49 +836,60 @@ def _scan(projects_dir: str, states: dict[str, FileStat], todo: list[Changed], t
             if name.endswith(".jsonl"):
                 if not entry.is_file():
                     continue
-                path = clean_path(entry.path)
-                session, agent = name[:-6], None
+                path = entry.path
             elif entry.is_dir(follow_symlinks=False):
-                _scan_subagents(clean_path(entry.path), proj.name, states, todo, total)
+                _scan_subagents(entry.path, proj.name, marks, todo, total)
                 continue
             else:
                 continue
             try:
                 st = stat_(path)
             except OSError:
-                _check(TranscriptFile(path, proj.name, session, agent), states, todo, total)  # says why
+                _check_mark(TranscriptFile(path, proj.name, name[:-6]), marks, todo, total)  # says why
                 continue
             total.files_seen += 1
-            state = get(path)
-            if state is None or state[2] != st.st_size or state[3] != st.st_mtime_ns or state[1] != st.st_ino \
-                    or state[0] != st.st_dev:  # fmt: skip
-                todo.append((TranscriptFile(path, proj.name, session, agent), st, state))
+            if get(path) != f"{st.st_size},{st.st_mtime_ns},{st.st_ino},{st.st_dev}":  # stat_mark, inlined
+                todo.append((TranscriptFile(path, proj.name, name[:-6]), st, () if path in marks else None))
 
 
 def _scan_subagents(
-    session_dir: str, project_dir: str, states: dict[str, FileStat], todo: list[Changed], total: IngestResult
+    session_dir: str, project_dir: str, marks: dict[str, str], todo: list[Changed], total: IngestResult
 ) -> None:
     """`_subagents` and `_check` in one pass (see `_scan`)."""
     try:
-        entries = list(os.scandir(os.path.join(session_dir, "subagents")))
+        entries = list(os.scandir(session_dir + os.sep + "subagents"))
     except OSError:
         return
-    get = states.get
+    get = marks.get
     for entry in entries:
         n = entry.name
-        if not (n.startswith("agent-") and n.endswith(".jsonl") and entry.is_file()):
+        if not (n.endswith(".jsonl") and n.startswith("agent-") and entry.is_file()):
             continue
-        path = clean_path(entry.path)
+        path = entry.path
         try:
             st = os.stat(path)
         except OSError:
-            _check(TranscriptFile(path, project_dir, os.path.basename(session_dir), n[6:-6]), states, todo, total)
+            tf = TranscriptFile(path, project_dir, os.path.basename(session_dir), n[6:-6])
+            _check_mark(tf, marks, todo, total)
             continue
         total.files_seen += 1
-        state = get(path)
-        if state is None or state[2] != st.st_size or state[3] != st.st_mtime_ns or state[1] != st.st_ino \
-                or state[0] != st.st_dev:  # fmt: skip
-            todo.append((TranscriptFile(path, project_dir, os.path.basename(session_dir), n[6:-6]), st, state))
+        if get(path) != f"{st.st_size},{st.st_mtime_ns},{st.st_ino},{st.st_dev}":  # stat_mark, inlined
+            tf = TranscriptFile(path, project_dir, os.path.basename(session_dir), n[6:-6])
+            todo.append((tf, st, () if path in marks else None))
+
+
+def _check_mark(tf: TranscriptFile, marks: dict[str, str], todo: list[Changed], total: IngestResult) -> None:
+    """`_check` with marks: a file that cannot be stat'ed is an error unless it is gone."""
+    try:
+        st = os.stat(tf.path)
+    except OSError as exc:
+        if not isinstance(exc, FileNotFoundError):
+            total.errors.append(f"{tf.path}: {exc}")
+            total.failed_files += 1
+        return
+    total.files_seen += 1
+    if marks.get(tf.path) != stat_mark(st):
+        todo.append((tf, st, () if tf.path in marks else None))
 
 
 def ingest_session(
