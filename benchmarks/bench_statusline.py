@@ -21,10 +21,14 @@ Measured, interleaved round-robin so machine noise hits every row alike (after 3
 * `python -c pass` and `python -S -c pass`: the interpreter floors on this machine, same environment
   (with and without `site`, which processes site-packages' .pth files);
 * `statusline` steady via `python -m cchooks`: the pre-launcher command form, for reference;
-* `statusline` steady: the transcript unchanged since the last refresh (the common case);
+* `statusline` steady: the transcript unchanged since the last refresh, but the ledger written by
+  the other cases in between, so every run reads the ledger and renders;
 * `statusline` +1 response: one new assistant line appended before each run (ingests new bytes);
 * `statusline` rate_limits: the payload carries official `rate_limits` (snapshot dedupe path);
 * `hook PostToolUse`: the hook hot path on the same ledger;
+* after that loop, alone: the statusline refreshed with nothing changed at all (the previous
+  render is reused, see cchooks.statusline.cache) and the hook with nothing new, each against
+  its own interpreter floor;
 * against ccusage (if `benchmarks/.tools/ccusage-20.0.24` is installed, see benchmarks/ccusage.py):
   `ccusage claude statusline --offline --no-cache` (its cache disabled) and a cache hit (its cache on,
   filled by an unmeasured run just before: it expires after 1 s), and
@@ -382,7 +386,7 @@ def main(argv: list[str] | None = None) -> int:
         cases = [
             floor,
             floor_s,
-            Case("cchooks statusline, steady", statusline, steady, env),
+            Case("cchooks statusline, steady (nothing new to read; renders, as others wrote)", statusline, steady, env),
             Case(
                 "cchooks statusline, +1 response/run",
                 statusline,
@@ -453,6 +457,16 @@ def main(argv: list[str] | None = None) -> int:
 
         print(f"measuring {len(cases)} cases x {a.runs} runs ...", file=sys.stderr)
         measure(cases, a.runs)
+        # Alone (nothing writes the ledger or the transcript between runs): Claude Code refreshing
+        # with nothing new, which reuses the previous render (cchooks.statusline.cache). In the
+        # loop above every statusline run re-renders, as the other cases write in between.
+        repeat = [
+            Case("python -S -c pass (floor, refresh phase)", [py, "-S", "-c", "pass"], b"", env, group="floor"),
+            Case("cchooks statusline, refresh with nothing changed", statusline, steady, env, group="repeat"),
+            Case("cchooks hook PostToolUse, nothing new (refresh phase)", hook, hook_stdin, env, group="repeat"),
+        ]
+        measure(repeat, a.runs)
+        cases += repeat
         result["machine"]["loadavg_after"] = [round(x, 2) for x in os.getloadavg()]
         result["cases"] = {c.name: c.stats() for c in cases}
         # Against the floor of the same interpreter flags as the installed command (-S or not).
