@@ -74,51 +74,28 @@ def _int(value: object) -> int:
 _MISSING = object()
 
 
-_DAYS_BEFORE_MONTH = (0, 0, 31, 59, 90, 120, 151, 181, 212, 243, 273, 304, 334)
+_ISO: Any = None  # (datetime.fromisoformat, UTC, the epoch, one millisecond), on first use
 
 
 def parse_timestamp_ms(text: object) -> int | None:
     """ISO-8601 (as Claude Code writes it, `...Z`) to UTC epoch milliseconds (exact, floored)."""
+    global _ISO
     if not isinstance(text, str) or not text:
         return None
-    # Claude Code's own form, `2026-11-23T12:00:00.123Z`, by integer arithmetic: faster than
-    # datetime, and the hot paths do not import it (2 ms). Anything else goes to datetime.
-    if (
-        len(text) == 24 and text[23] == "Z" and text[4] == "-" and text[7] == "-" and text[10] == "T"
-        and text[13] == ":" and text[16] == ":" and text[19] == "." and text.isascii()
-    ):  # fmt: skip
-        y, mo, d = text[0:4], text[5:7], text[8:10]
-        h, mi, s, ms = text[11:13], text[14:16], text[17:19], text[20:23]
-        if (y + mo + d + h + mi + s + ms).isdigit():
-            year, month, day = int(y), int(mo), int(d)
-            leap = year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)
-            if 1 <= month <= 12 and year >= 1 and 1 <= day <= _month_days(month, leap) and int(h) < 24 \
-                    and int(mi) < 60 and int(s) < 60:  # fmt: skip
-                n = year - 1
-                days = n * 365 + n // 4 - n // 100 + n // 400 + _DAYS_BEFORE_MONTH[month] + day - 1
-                days += 1 if leap and month > 2 else 0
-                # 719162: days from 0001-01-01 to 1970-01-01
-                return ((((days - 719_162) * 24 + int(h)) * 60 + int(mi)) * 60 + int(s)) * 1000 + int(ms)
-    return _parse_iso_ms(text)
+    if _ISO is None:
+        # Imported here: the hot paths' usual run (nothing new to read) parses no timestamp.
+        from datetime import UTC, datetime, timedelta
 
-
-def _month_days(month: int, leap: bool) -> int:
-    if month == 2:
-        return 29 if leap else 28
-    return 30 if month in (4, 6, 9, 11) else 31
-
-
-def _parse_iso_ms(text: str) -> int | None:
-    from datetime import UTC, datetime, timedelta
-
+        _ISO = (datetime.fromisoformat, UTC, datetime(1970, 1, 1, tzinfo=UTC), timedelta(milliseconds=1))
+    fromisoformat, utc, epoch, one_ms = _ISO
     try:
-        dt = datetime.fromisoformat(text)
+        dt = fromisoformat(text)
     except ValueError:
         return None
     if dt.tzinfo is None:
         # Claude Code always writes UTC; a naive stamp is taken as UTC too.
-        dt = dt.replace(tzinfo=UTC)
-    return (dt - datetime(1970, 1, 1, tzinfo=UTC)) // timedelta(milliseconds=1)
+        dt = dt.replace(tzinfo=utc)
+    return int((dt - epoch) // one_ms)
 
 
 def record_from_line(
