@@ -135,6 +135,7 @@ def test_statusline_cache_prints_the_same_and_never_hides_a_write(claude_dir: Pa
     assert "_sqlite3" in m1
     line2, m2 = _run(["statusline"], stdin, env)
     assert line2 == line1 and "_sqlite3" not in m2  # the cached render
+    assert "datetime" not in m1 | m2  # nothing new read: no timestamp parsed
 
     # Another process writes to the ledger (a hook reads a new response): the next refresh renders.
     transcript = Path(payload["transcript_path"])
