@@ -111,10 +111,11 @@ def describe(path: str | os.PathLike[str]) -> TranscriptFile:
     return TranscriptFile(p, os.path.basename(parent), session)
 
 
-def discover(projects_dir: str | os.PathLike[str]) -> Iterator[TranscriptFile]:
-    """Every main and subagent transcript under one `projects/` folder."""
+def walk(projects_dir: str | os.PathLike[str]) -> Iterator[tuple[str, str, str, str | None]]:
+    """(path, project folder, session, agent) of every main and subagent transcript under one
+    `projects/` folder; paths in pathlib's normal form (scandir joins names onto the cleaned root)."""
     try:
-        projects = list(os.scandir(projects_dir))
+        projects = list(os.scandir(clean_path(os.fspath(projects_dir))))
     except OSError:
         return
     for proj in projects:
@@ -125,22 +126,34 @@ def discover(projects_dir: str | os.PathLike[str]) -> Iterator[TranscriptFile]:
         except OSError:
             continue
         for entry in entries:
-            if entry.name.endswith(".jsonl") and entry.is_file():
-                yield TranscriptFile(clean_path(entry.path), proj.name, entry.name[:-6])
+            name = entry.name
+            if name.endswith(".jsonl") and entry.is_file():
+                yield entry.path, proj.name, name[:-6], None
             elif entry.is_dir(follow_symlinks=False):
-                yield from _subagents(clean_path(entry.path), proj.name)
+                yield from _walk_subagents(entry.path, proj.name)
 
 
-def _subagents(session_dir: str, project_dir: str) -> Iterator[TranscriptFile]:
-    sub = os.path.join(session_dir, "subagents")
+def _walk_subagents(session_dir: str, project_dir: str) -> Iterator[tuple[str, str, str, str | None]]:
     try:
-        entries = list(os.scandir(sub))
+        entries = list(os.scandir(os.path.join(session_dir, "subagents")))
     except OSError:
         return
+    session = os.path.basename(session_dir)
     for entry in entries:
         n = entry.name
         if n.startswith("agent-") and n.endswith(".jsonl") and entry.is_file():
-            yield TranscriptFile(clean_path(entry.path), project_dir, os.path.basename(session_dir), n[6:-6])
+            yield entry.path, project_dir, session, n[6:-6]
+
+
+def discover(projects_dir: str | os.PathLike[str]) -> Iterator[TranscriptFile]:
+    """Every main and subagent transcript under one `projects/` folder."""
+    for path, project, session, agent in walk(projects_dir):
+        yield TranscriptFile(path, project, session, agent)
+
+
+def _subagents(session_dir: str, project_dir: str) -> Iterator[TranscriptFile]:
+    for path, project, session, agent in _walk_subagents(session_dir, project_dir):
+        yield TranscriptFile(path, project, session, agent)
 
 
 def session_files(transcript_path: str | os.PathLike[str]) -> list[TranscriptFile]:
@@ -810,72 +823,23 @@ def ingest_config_dirs(
     todo: list[Changed] = []
     total = IngestResult()
     for pdir in projects_dirs(claude_dir):
-        _scan(clean_path(os.fspath(pdir)), marks, todo, total)
+        _scan(os.fspath(pdir), marks, todo, total)
     return _ingest_todo(ledger, todo, total, progress)
 
 
 def _scan(projects_dir: str, marks: dict[str, str], todo: list[Changed], total: IngestResult) -> None:
     """`discover` and `_check` in one pass, for the scan before every report: a file the ledger
-    has read to its end costs one stat and no objects (ten thousand of them add up). The paths
-    scandir joins onto a clean `projects_dir` are clean already (no `clean_path` per file)."""
-    try:
-        projects = list(os.scandir(projects_dir))
-    except OSError:
-        return
-    stat_ = os.stat
+    has read to its end costs one stat and no objects (ten thousand of them add up)."""
     get = marks.get
-    for proj in projects:
-        if not proj.is_dir(follow_symlinks=False):
-            continue
-        try:
-            entries = list(os.scandir(proj.path))
-        except OSError:
-            continue
-        for entry in entries:
-            name = entry.name
-            if name.endswith(".jsonl"):
-                if not entry.is_file():
-                    continue
-                path = entry.path
-            elif entry.is_dir(follow_symlinks=False):
-                _scan_subagents(entry.path, proj.name, marks, todo, total)
-                continue
-            else:
-                continue
-            try:
-                st = stat_(path)
-            except OSError:
-                _check_mark(TranscriptFile(path, proj.name, name[:-6]), marks, todo, total)  # says why
-                continue
-            total.files_seen += 1
-            if get(path) != f"{st.st_size},{st.st_mtime_ns},{st.st_ino},{st.st_dev}":  # stat_mark, inlined
-                todo.append((TranscriptFile(path, proj.name, name[:-6]), st, () if path in marks else None))
-
-
-def _scan_subagents(
-    session_dir: str, project_dir: str, marks: dict[str, str], todo: list[Changed], total: IngestResult
-) -> None:
-    """`_subagents` and `_check` in one pass (see `_scan`)."""
-    try:
-        entries = list(os.scandir(session_dir + os.sep + "subagents"))
-    except OSError:
-        return
-    get = marks.get
-    for entry in entries:
-        n = entry.name
-        if not (n.endswith(".jsonl") and n.startswith("agent-") and entry.is_file()):
-            continue
-        path = entry.path
+    for path, project, session, agent in walk(projects_dir):
         try:
             st = os.stat(path)
         except OSError:
-            tf = TranscriptFile(path, project_dir, os.path.basename(session_dir), n[6:-6])
-            _check_mark(tf, marks, todo, total)
+            _check_mark(TranscriptFile(path, project, session, agent), marks, todo, total)  # says why
             continue
         total.files_seen += 1
         if get(path) != f"{st.st_size},{st.st_mtime_ns},{st.st_ino},{st.st_dev}":  # stat_mark, inlined
-            tf = TranscriptFile(path, project_dir, os.path.basename(session_dir), n[6:-6])
-            todo.append((tf, st, () if path in marks else None))
+            todo.append((TranscriptFile(path, project, session, agent), st, () if path in marks else None))
 
 
 def _check_mark(tf: TranscriptFile, marks: dict[str, str], todo: list[Changed], total: IngestResult) -> None:

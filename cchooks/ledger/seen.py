@@ -36,13 +36,9 @@ def _ledger_key(ledger_file: str) -> list[int] | None:
 
 
 def _load(ledger_file: str) -> dict[str, list[int]]:
-    from cchooks.fastjson import loads
+    from cchooks.sidecar import read_json
 
-    try:
-        with open(ledger_file + SUFFIX, "rb") as fh:
-            data = loads(fh.read())
-    except (OSError, ValueError):
-        return {}
+    data = read_json(ledger_file + SUFFIX)
     if not isinstance(data, dict) or data.get("ledger") != _ledger_key(ledger_file):
         return {}
     files = data.get("files")
@@ -94,7 +90,9 @@ def record(ledger: Ledger, paths: Iterable[str]) -> None:
     files.update(done)
     if len(files) > MAX_FILES:
         files = dict(list(files.items())[-MAX_FILES:])
-    _write(ledger_file + SUFFIX, _encode(ledger_key, files))
+    from cchooks.sidecar import write_atomic
+
+    write_atomic(ledger_file + SUFFIX, _encode(ledger_key, files))
 
 
 def _encode(ledger_key: list[int], files: dict[str, list[int]]) -> str:
@@ -106,17 +104,3 @@ def _encode(ledger_key: list[int], files: dict[str, list[int]]) -> str:
 
     body = ",".join(f"{quote(p)}:{ints(v)}" for p, v in files.items())
     return f'{{"ledger":{ints(ledger_key)},"files":{{{body}}}}}'
-
-
-def _write(path: str, text: str) -> None:
-    tmp = f"{path}.{os.getpid()}.tmp"
-    try:
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except OSError:
-        try:  # noqa: SIM105 - contextlib is not loaded on the hot path
-            os.unlink(tmp)
-        except OSError:
-            pass

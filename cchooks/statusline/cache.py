@@ -67,13 +67,9 @@ def make_key(
 
 
 def _load(ledger_file: str) -> dict[str, list[object]]:
-    from cchooks.fastjson import loads
+    from cchooks.sidecar import read_json
 
-    try:
-        with open(ledger_file + SUFFIX, "rb") as fh:
-            data = loads(fh.read())
-    except (OSError, ValueError):
-        return {}
+    data = read_json(ledger_file + SUFFIX)
     return data if isinstance(data, dict) else {}
 
 
@@ -105,15 +101,6 @@ def store(ledger_file: str, session: str, key: str, now_ms: int, lines: list[str
         for s, e in items
         if isinstance(e, list) and len(e) == 3 and isinstance(e[2], list)
     )
-    path = ledger_file + SUFFIX
-    tmp = f"{path}.{os.getpid()}.tmp"
-    try:
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write("{" + body + "}")
-        os.replace(tmp, path)
-    except OSError:
-        try:  # noqa: SIM105 - contextlib is not loaded on the hot path
-            os.unlink(tmp)
-        except OSError:
-            pass
+    from cchooks.sidecar import write_atomic
+
+    write_atomic(ledger_file + SUFFIX, "{" + body + "}")
