@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -17,10 +15,10 @@ from pathlib import Path
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cchooks.installers import commands as ic
 from cchooks.ledger import Ledger
 from cchooks.parsers.transcript import parse_timestamp_ms
 from cchooks.statusline import cache
+from tests.test_hot_path import _modules_after as _run  # the command as hot.py runs it, and its modules
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "fixtures"
@@ -31,21 +29,6 @@ def _payload(claude: Path) -> dict:
     data = json.loads((FIXTURES / "statusline" / "0005-statusline.json").read_bytes())
     data["transcript_path"] = data["transcript_path"].replace(CAPTURE_HOME, str(claude))
     return data
-
-
-def _run(args: list[str], stdin: bytes, env: dict[str, str]) -> tuple[str, set[str]]:
-    """The command as hot.py runs it (python -S), and the modules it imported."""
-    code = (
-        "import sys\n"
-        f"sys.path.append({str(ROOT)!r})\n"
-        f"sys.path.extend({ic.hot_sys_path()!r})\n"
-        "from cchooks.cli import main\n"
-        f"main({args!r})\n"
-        "sys.stderr.write('MODULES ' + ' '.join(sorted(sys.modules)))\n"
-    )
-    r = subprocess.run([sys.executable, "-S", "-c", code], input=stdin, capture_output=True, env=env, timeout=60)
-    assert r.returncode == 0, r.stderr
-    return r.stdout.decode(), set(r.stderr.decode().split("MODULES ", 1)[1].split())
 
 
 def _env(tmp_path: Path, ledger: Path) -> dict[str, str]:
