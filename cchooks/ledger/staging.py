@@ -17,12 +17,14 @@ from __future__ import annotations
 
 import os
 
-from cchooks.ledger.store import _COLUMNS, UPSERT_CONFLICT
+from cchooks.ledger.store import _COLUMNS, NULLABLE_TEXT, UPSERT_CONFLICT
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from cchooks.ledger.store import Ledger
 
+# What the merge reads from a stage: rows keep '' for a missing text (see `store.record_row`).
+_STAGED = ", ".join(f"NULLIF({c}, '')" if c in NULLABLE_TEXT else c for c in (x.strip() for x in _COLUMNS.split(",")))
 MAX_STAGES = 8  # stage files merged by one statement (SQLite attaches at most 10 databases)
 _INSERT = f"INSERT INTO r ({_COLUMNS}) VALUES ({', '.join('?' * len(_COLUMNS.split(',')))})"
 
@@ -133,7 +135,7 @@ def merge_stages(ledger: Ledger, stages: list[Stage], positions: list[tuple[obje
             # were read (stage, then row), as with the in-memory path's stable sort.
             for name in names:
                 conn.execute(
-                    f"INSERT INTO responses ({_COLUMNS}) SELECT {_COLUMNS} FROM {name}.r"
+                    f"INSERT INTO responses ({_COLUMNS}) SELECT {_STAGED} FROM {name}.r"
                     f" WHERE true ORDER BY rowid {UPSERT_CONFLICT}"
                 )
             conn.executemany(save_position, positions)
