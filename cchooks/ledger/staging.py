@@ -3,9 +3,9 @@
 Each parse process writes the rows of a task (`record_row` tuples, in the order it read them)
 into a small SQLite file of its own, `Stage`: binding twenty-odd values a row is done there, in
 parallel, and the writer neither unpickles the rows nor binds them. The writer then upserts
-every row of a batch's stage files with one `INSERT … SELECT … ORDER BY key ON CONFLICT …`
-(the same conflict rule as `Ledger.upsert_rows`), in the same transaction as the read positions,
-exactly as before: the files are only transport, and crash safety is that of the ledger's own
+the rows of a batch's stage files with one `INSERT … SELECT … ORDER BY rowid ON CONFLICT …` per
+file (the same conflict rule as `Ledger.upsert_rows`), all in the transaction that saves the read
+positions, exactly as before: the files are only transport, and crash safety is that of the ledger's own
 transaction. A stage file is deleted once merged; the directory (system temp) goes with the backfill.
 
 Order matters where copies of one response meet: they are applied in the order they were read
@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 
 # What the merge reads from a stage: rows keep '' for a missing text (see `store.record_row`).
 _STAGED = ", ".join(f"NULLIF({c}, '')" if c in NULLABLE_TEXT else c for c in (x.strip() for x in _COLUMNS.split(",")))
-MAX_STAGES = 8  # stage files merged by one statement (SQLite attaches at most 10 databases)
+MAX_STAGES = 8  # stage files merged per transaction (SQLite attaches at most 10 databases)
 _INSERT = f"INSERT INTO r ({_COLUMNS}) VALUES ({', '.join('?' * len(_COLUMNS.split(',')))})"
 
 
