@@ -309,3 +309,28 @@ def test_kill_9_of_a_parallel_backfill_loses_nothing_and_counts_nothing_twice(tm
     leftovers = [n for n in Path(tempfile.gettempdir()).iterdir() if n.name.startswith(staging.STAGE_DIR_PREFIX)
                  and not staging._alive(int(n.name[len(staging.STAGE_DIR_PREFIX):].split("-", 1)[0]))]  # fmt: skip
     assert not leftovers
+
+
+def test_stage_files_that_cannot_be_written_go_the_in_memory_way(
+    tmp_path: Path, corpus: tuple[Path, dict[str, int]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A temp dir the parse processes cannot write in (full, gone, not a directory): their rows
+    come back to the writer as before, and nothing is lost; with no temp dir at all, the writer's
+    process reads everything itself."""
+    from cchooks.ledger import staging
+
+    base, want = corpus
+    not_a_dir = tmp_path / "not-a-dir"
+    not_a_dir.write_text("x")
+    monkeypatch.setattr(staging, "make_stage_dir", lambda: str(not_a_dir))
+    _backfill(base, tmp_path / "one.db", workers=1)
+    _backfill(base, tmp_path / "par.db", workers=2)
+    assert _ledger_totals(tmp_path / "par.db") == want
+    assert _dump(tmp_path / "par.db") == _dump(tmp_path / "one.db")
+
+    def no_temp_dir() -> str:
+        raise FileNotFoundError("no usable temporary directory found")
+
+    monkeypatch.setattr(staging, "make_stage_dir", no_temp_dir)
+    _backfill(base, tmp_path / "par2.db", workers=2)
+    assert _dump(tmp_path / "par2.db") == _dump(tmp_path / "one.db")

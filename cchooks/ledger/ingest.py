@@ -466,6 +466,8 @@ class _Batch:
         self.bytes = 0
 
     def add(self, seg: Segment) -> None:
+        if seg.rows and self.stages:
+            self.flush()  # a batch is staged or in memory, never both (copies keep their order)
         self.rows.extend(seg.rows)
         self.positions.append(seg.position)
         self.bytes += seg.nbytes
@@ -477,7 +479,7 @@ class _Batch:
         so a flush never commits a position without its rows)."""
         from cchooks.ledger.staging import MAX_STAGES
 
-        if len(self.stages) >= MAX_STAGES:
+        if len(self.stages) >= MAX_STAGES or self.rows:
             self.flush()
         self.stages.append(stage)
 
@@ -616,13 +618,18 @@ def _read_batch(tasks: list[Task]) -> list[FileRead]:
 
 def _read_batch_staged(tasks: list[Task], stage_dir: str, name: str) -> tuple[Stage | None, list[FileRead]]:
     """`_read_batch` in a parse process whose rows go into a stage file (cchooks.ledger.staging)."""
+    import _sqlite3 as sqlite3
+
     from cchooks.ledger.staging import write_stage
 
     reads = _read_batch(tasks)
     rows = [row for fr in reads for seg in fr.segments for row in seg.rows]
     if not rows:
         return None, reads
-    stage = write_stage(stage_dir, name, rows)
+    try:
+        stage = write_stage(stage_dir, name, rows)
+    except (OSError, sqlite3.Error):
+        return None, reads  # no room in the temp dir: the rows go back the in-memory way
     for fr in reads:
         for seg in fr.segments:
             seg.staged, seg.rows = len(seg.rows), []
@@ -712,7 +719,10 @@ def _ingest_todo(
     if workers > 1:
         from cchooks.ledger.staging import make_stage_dir
 
-        stage_dir = make_stage_dir()
+        try:
+            stage_dir = make_stage_dir()
+        except OSError:
+            stage_dir = None  # no usable temp dir: this process reads everything itself
     try:
         with ledger.deferred_rollup(cold=True) if bulk else nullcontext():
             from cchooks.ledger.staging import Stage
