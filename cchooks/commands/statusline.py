@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from typing import Any
 
     from cchooks.commands import Args
+    from cchooks.ledger.ingest import TranscriptFile
     from cchooks.ledger.store import Ledger
     from cchooks.statusline.payload import StatusPayload
     from cchooks.statusline.settings import StatuslineSettings
@@ -228,7 +229,19 @@ def _cache() -> Any:
     return cache
 
 
-def _cache_key(args: argparse.Namespace | Args, payload: StatusPayload) -> tuple[str, str, str] | None:
+def _session_files(args: argparse.Namespace | Args, payload: StatusPayload) -> list[TranscriptFile]:
+    """The transcripts this refresh reads (listed once: the cache key, the ingest and
+    `<ledger>.seen` all use them); none for a preview or with --no-ingest."""
+    if args.preview or args.no_ingest or not payload.transcript_path:
+        return []
+    from cchooks.ledger.ingest import session_files
+
+    return session_files(payload.transcript_path)
+
+
+def _cache_key(
+    args: argparse.Namespace | Args, payload: StatusPayload, files: list[TranscriptFile]
+) -> tuple[str, str, str] | None:
     """(ledger file, session, key) of this refresh for the render cache (cchooks.statusline.cache),
     or None when it is not cached (previews, payloads without a session)."""
     import os
@@ -239,34 +252,28 @@ def _cache_key(args: argparse.Namespace | Args, payload: StatusPayload) -> tuple
 
     ledger_file = clean_path(os.path.expanduser(args.ledger)) if args.ledger else default_ledger_file()
     config_file = os.path.abspath(args.config or config_file_str())
-    transcripts: list[str] = []
-    if payload.transcript_path and not args.no_ingest:
-        from cchooks.ledger.ingest import session_files
-
-        transcripts = [tf.path for tf in session_files(payload.transcript_path)]
-    key = _cache().make_key(payload, sys.argv[1:], ledger_file, config_file, transcripts)
+    key = _cache().make_key(payload, sys.argv[1:], ledger_file, config_file, [tf.path for tf in files])
     return ledger_file, payload.session_id, key
 
 
 def _update_ledger(
-    ledger: Ledger, payload: StatusPayload, now: int, ingest: bool, stop_at: float | None = None
+    ledger: Ledger, payload: StatusPayload, now: int, files: list[TranscriptFile], stop_at: float | None = None
 ) -> None:
-    """Ingest the session's new bytes and record official rate-limit snapshots; never raises."""
+    """Ingest the new bytes of `files` and record official rate-limit snapshots; never raises."""
     from cchooks.hooks.log import log_error
     from cchooks.ledger.live import is_locked_error, record_snapshots
 
-    if ingest and payload.transcript_path:
+    if files and payload.transcript_path:
         try:
             from cchooks.ledger.ingest import ingest_session
 
-            result = ingest_session(ledger, payload.transcript_path, stop_at)
+            result = ingest_session(ledger, payload.transcript_path, stop_at, files)
             for err in result.errors:
                 log_error("statusline ingest", message=err)
             if result.complete:
                 from cchooks.ledger import seen
-                from cchooks.ledger.ingest import session_files
 
-                seen.record(ledger, [tf.path for tf in session_files(payload.transcript_path)])
+                seen.record(ledger, [tf.path for tf in files])
         except Exception as exc:
             if not is_locked_error(exc):
                 log_error("statusline ingest", exc)
@@ -361,7 +368,8 @@ def run(args: argparse.Namespace | Args) -> int:
         payload = state["payload"] = parse_payload(data)
         if not payload.valid:
             log_warning("statusline", f"stdin is not a JSON object ({len(data)} bytes)")
-        cached = _cache_key(args, payload)
+        files = _session_files(args, payload)
+        cached = _cache_key(args, payload, files)
         hit = None if cached is None else _cache().lookup(cached[0], cached[1], cached[2], now)
         if hit is not None:
             lines = hit
@@ -369,7 +377,7 @@ def run(args: argparse.Namespace | Args) -> int:
             ledger, problem = _open_ledger(args)
             try:
                 if ledger is not None and not args.preview:
-                    _update_ledger(ledger, payload, now, ingest=not args.no_ingest, stop_at=stop_at)
+                    _update_ledger(ledger, payload, now, files, stop_at=stop_at)
                 lines = render(payload, ledger, settings, now, problem)
             finally:
                 if ledger is not None:

@@ -31,7 +31,6 @@ if TYPE_CHECKING:
 
     # dev, ino, size, mtime, offset, head, tail
     FileState = tuple[int, int, int, int, int, str | None, str | None]
-    FileStat = tuple[int, int, int, int]  # dev, ino, size, mtime: the first four of a FileState
     # a file found changed, and whether the ledger has read it before (None: never; the state
     # itself is read by `_ingest_todo`, for changed files only)
     Changed = tuple["TranscriptFile", os.stat_result, object]
@@ -194,18 +193,19 @@ def _fingerprints(fh: BinaryIO, offset: int) -> tuple[str, str]:
     return _crc(head), _crc(tail)
 
 
-def load_file_stats(ledger: Ledger) -> dict[str, FileStat]:
-    """path -> (dev, ino, size, mtime) read so far: all the unchanged check needs (the scan before
-    every report loads one per transcript; the rest of a state is read for changed files only)."""
-    return {r[0]: tuple(r[1:]) for r in ledger.conn.execute("SELECT path, dev, ino, size, mtime_ns FROM files")}
+_MARK = "size || ',' || mtime_ns || ',' || ino || ',' || dev"  # what `stat_mark` writes
 
 
 def load_file_marks(ledger: Ledger) -> dict[str, str]:
     """path -> `stat_mark` of what was read so far, built by SQLite (the scan before every report
     loads one per transcript: a dict of strings costs a third of a dict of tuples)."""
-    return dict(ledger.conn.execute(
-        "SELECT path, size || ',' || mtime_ns || ',' || ino || ',' || dev FROM files"
-    ))  # fmt: skip
+    return dict(ledger.conn.execute(f"SELECT path, {_MARK} FROM files"))
+
+
+def file_mark(ledger: Ledger, path: str) -> str | None:
+    """`load_file_marks` for one file (None when the ledger has not read it)."""
+    row = ledger.conn.execute(f"SELECT {_MARK} FROM files WHERE path = ?", (path,)).fetchone()
+    return None if row is None else row[0]
 
 
 def stat_mark(st: os.stat_result) -> str:
@@ -649,29 +649,12 @@ def ingest_files(
     writes; `workers=1` keeps everything in-process. `start_method` ("fork", "spawn",
     "forkserver"; default CCHOOKS_START_METHOD, else fork where there is one) starts them.
     """
-    states = load_file_stats(ledger)
+    marks = load_file_marks(ledger)
     todo: list[Changed] = []
     total = IngestResult()
     for tf in files:
-        _check(tf, states, todo, total)
+        _check(tf, marks, todo, total)
     return _ingest_todo(ledger, todo, total, progress, workers, start_method)
-
-
-def _check(tf: TranscriptFile, states: dict[str, FileStat], todo: list[Changed], total: IngestResult) -> None:
-    """Queue `tf` when it has bytes the ledger has not read (one stat when it has none)."""
-    key = tf.path
-    try:
-        st = os.stat(key)
-    except OSError as exc:
-        if not isinstance(exc, FileNotFoundError):  # gone since the scan: nothing to read
-            total.errors.append(f"{key}: {exc}")
-            total.failed_files += 1
-        return
-    state = states.get(key)
-    total.files_seen += 1
-    if state is not None and state == (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns):
-        return
-    todo.append((tf, st, state))
 
 
 def _ingest_todo(
@@ -845,15 +828,16 @@ def _scan(projects_dir: str, marks: dict[str, str], todo: list[Changed], total: 
         try:
             st = os.stat(path)
         except OSError:
-            _check_mark(TranscriptFile(path, project, session, agent), marks, todo, total)  # says why
+            _check(TranscriptFile(path, project, session, agent), marks, todo, total)  # says why
             continue
         total.files_seen += 1
-        if get(path) != f"{st.st_size},{st.st_mtime_ns},{st.st_ino},{st.st_dev}":  # stat_mark, inlined
+        if get(path) != stat_mark(st):
             todo.append((TranscriptFile(path, project, session, agent), st, () if path in marks else None))
 
 
-def _check_mark(tf: TranscriptFile, marks: dict[str, str], todo: list[Changed], total: IngestResult) -> None:
-    """`_check` with marks: a file that cannot be stat'ed is an error unless it is gone."""
+def _check(tf: TranscriptFile, marks: dict[str, str], todo: list[Changed], total: IngestResult) -> None:
+    """Queue `tf` when it has bytes the ledger has not read (one stat when it has none); a file
+    that cannot be stat'ed is an error unless it is gone (nothing to read)."""
     try:
         st = os.stat(tf.path)
     except OSError as exc:
@@ -867,12 +851,15 @@ def _check_mark(tf: TranscriptFile, marks: dict[str, str], todo: list[Changed], 
 
 
 def ingest_session(
-    ledger: Ledger, transcript_path: str | os.PathLike[str], stop_at: float | None = None
+    ledger: Ledger,
+    transcript_path: str | os.PathLike[str],
+    stop_at: float | None = None,
+    files: list[TranscriptFile] | None = None,
 ) -> IngestResult:
     """Hot path: one session's transcript and its subagents, nothing else (see `ingest_file`
-    for `stop_at`)."""
+    for `stop_at`); `files` when the caller has listed them (`session_files`) already."""
     total = IngestResult()
-    for tf in session_files(transcript_path):
+    for tf in session_files(transcript_path) if files is None else files:
         if stop_at is not None and time.monotonic() >= stop_at:
             total.complete = False
             break

@@ -1,7 +1,7 @@
 """Which transcripts the ledger has read to their end, as file stats, in a small file beside it.
 
-The hot paths record here, after they ingest a session, the stats of each of its files whose
-read position in the ledger (`files`: device, inode, size, mtime) equals the file as it is,
+The hot paths record here, after they ingest a session, the stat mark (`ingest.stat_mark`: size,
+mtime, inode, device) of each of its files whose read position in the ledger equals the file as it is,
 which is exactly when the next ingest would skip the file. A hook whose session files all
 still match then has nothing to read and finishes without importing SQLite (the statusline
 usually read those bytes a moment before). It is only a shortcut: a missing, unreadable or
@@ -23,10 +23,6 @@ SUFFIX = ".seen"
 MAX_FILES = 512  # the most recently read files are kept; older ones just take the ledger's path
 
 
-def _stat_key(st: os.stat_result) -> list[int]:
-    return [st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns]
-
-
 def _ledger_key(ledger_file: str) -> list[int] | None:
     try:
         st = os.stat(ledger_file)
@@ -35,7 +31,7 @@ def _ledger_key(ledger_file: str) -> list[int] | None:
     return [st.st_dev, st.st_ino]
 
 
-def _load(ledger_file: str) -> dict[str, list[int]]:
+def _load(ledger_file: str) -> dict[str, str]:
     from cchooks.sidecar import read_json
 
     data = read_json(ledger_file + SUFFIX)
@@ -47,6 +43,8 @@ def _load(ledger_file: str) -> dict[str, list[int]]:
 
 def all_read(ledger_file: str, paths: Iterable[str]) -> bool:
     """True when every one of `paths` is recorded as read to its current end."""
+    from cchooks.ledger.ingest import stat_mark
+
     files = _load(ledger_file)
     if not files:
         return False
@@ -57,7 +55,7 @@ def all_read(ledger_file: str, paths: Iterable[str]) -> bool:
             continue  # nothing to read (ingest skips it the same way)
         except OSError:
             return False
-        if files.get(path) != _stat_key(st):
+        if files.get(path) != stat_mark(st):
             return False
     return True
 
@@ -65,18 +63,17 @@ def all_read(ledger_file: str, paths: Iterable[str]) -> bool:
 def record(ledger: Ledger, paths: Iterable[str]) -> None:
     """Record those of `paths` whose read position in `ledger` is their current end. Never raises
     for the file itself (it is a cache); the caller's ledger is only read."""
-    from cchooks.ledger.ingest import file_state
+    from cchooks.ledger.ingest import file_mark, stat_mark
 
     ledger_file = ledger.path_str
-    done: dict[str, list[int]] = {}
+    done: dict[str, str] = {}
     for path in paths:
         try:
-            key = _stat_key(os.stat(path))
+            mark = stat_mark(os.stat(path))
         except OSError:
             continue
-        state = file_state(ledger, path)
-        if state is not None and list(state[:4]) == key:
-            done[path] = key
+        if file_mark(ledger, path) == mark:
+            done[path] = mark
     if not done:
         return
     ledger_key = _ledger_key(ledger_file)
@@ -95,12 +92,9 @@ def record(ledger: Ledger, paths: Iterable[str]) -> None:
     write_atomic(ledger_file + SUFFIX, _encode(ledger_key, files))
 
 
-def _encode(ledger_key: list[int], files: dict[str, list[int]]) -> str:
+def _encode(ledger_key: list[int], files: dict[str, str]) -> str:
     # By hand with the C string encoder: `import json` would cost the hot path ~7 ms.
     from _json import encode_basestring_ascii as quote
 
-    def ints(v: list[int]) -> str:
-        return "[" + ",".join(str(int(n)) for n in v) + "]"
-
-    body = ",".join(f"{quote(p)}:{ints(v)}" for p, v in files.items())
-    return f'{{"ledger":{ints(ledger_key)},"files":{{{body}}}}}'
+    body = ",".join(f"{quote(p)}:{quote(m)}" for p, m in files.items())
+    return f'{{"ledger":[{ledger_key[0]},{ledger_key[1]}],"files":{{{body}}}}}'
