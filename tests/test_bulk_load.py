@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from cchooks.ledger import ingest
-from cchooks.ledger.schema import REBUILD_ROLLUP
+from cchooks.ledger.derived import REBUILD_ROLLUP
 from cchooks.ledger.store import Ledger
 from tests.test_ledger_robustness import _ledger_totals, _write_corpus
 from tests.transcript_factory import totals

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import sqlite3
 
-from cchooks.ledger.schema import ROLLUP_LONG_CONTEXT_SPLIT
+from cchooks.ledger.derived import ROLLUP_LONG_CONTEXT_SPLIT
 from cchooks.ledger.store import Ledger
 from cchooks.ledger.sums import sums_by
 from cchooks.totals import Totals

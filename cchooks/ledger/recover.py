@@ -17,7 +17,7 @@ import sqlite3
 import time
 from dataclasses import dataclass, field
 
-from cchooks.ledger.schema import DERIVED_TABLES, REBUILD_ROLLUP
+from cchooks.ledger.derived import DERIVED_TABLES, REBUILD_ROLLUP
 from cchooks.ledger.store import Ledger
 
 # Range reads per table before the rest of an unreadable stretch is given up on.

@@ -14,14 +14,14 @@ import _sqlite3 as sqlite3  # the driver itself: the `sqlite3` package only adds
 import os
 import time
 
-from cchooks.ledger.schema import (
+from cchooks.ledger.derived import (
     DROP_RESPONSE_INDEXES,
     DROP_ROLLUP_TRIGGERS,
-    MIGRATIONS,
     REBUILD_ROLLUP,
     RESPONSE_INDEXES,
     ROLLUP_TRIGGERS,
 )
+from cchooks.ledger.schema import MIGRATIONS
 from cchooks.records import RateLimitSnapshot, UsageRecord
 
 TYPE_CHECKING = False
@@ -352,7 +352,7 @@ class Ledger:
             return
         import threading
 
-        from cchooks.ledger.schema import (
+        from cchooks.ledger.derived import (
             FINE_ROLLUP_COLUMNS,
             FINE_ROLLUP_CREATE,
             FINE_ROLLUP_SELECT,

@@ -13,7 +13,7 @@ Light imports only: the statusline and hooks use this.
 
 from __future__ import annotations
 
-from cchooks.ledger.schema import INPUT_SIDE
+from cchooks.ledger.derived import INPUT_SIDE
 from cchooks.totals import Totals
 
 TYPE_CHECKING = False

@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import date, timedelta, tzinfo
 from typing import Any
 
-from cchooks.ledger.schema import ROLLUP_BUCKET_MS, ROLLUP_LONG_CONTEXT_SPLIT
+from cchooks.ledger.derived import ROLLUP_BUCKET_MS, ROLLUP_LONG_CONTEXT_SPLIT
 from cchooks.records import UsageRecord
 from cchooks.team.pg import SCHEMA as S
 from cchooks.timezones import offset_sql

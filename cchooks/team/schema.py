@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from cchooks.ledger.schema import ROLLUP_BUCKET_MS
+from cchooks.ledger.derived import ROLLUP_BUCKET_MS
 from cchooks.team import TeamError
 from cchooks.team.pg import SCHEMA
 

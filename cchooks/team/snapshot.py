@@ -61,7 +61,7 @@ def build_snapshot(conn: Any, ledger: Ledger, settings: TeamSettings, config: Co
 
     from cchooks.api import price_table
     from cchooks.config import load_config
-    from cchooks.ledger.schema import ROLLUP_BUCKET_MS
+    from cchooks.ledger.derived import ROLLUP_BUCKET_MS
     from cchooks.monitor.data import local_midnight_ms
     from cchooks.reports.build import report_from_sums
     from cchooks.team.queries import machines, team_sums

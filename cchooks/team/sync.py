@@ -27,7 +27,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, cast
 
-from cchooks.ledger.schema import ROLLUP_BUCKET_MS, ROLLUP_LONG_CONTEXT_SPLIT
+from cchooks.ledger.derived import ROLLUP_BUCKET_MS, ROLLUP_LONG_CONTEXT_SPLIT
 from cchooks.ledger.store import Ledger
 from cchooks.ledger.team_queue import TEAM_READ, OutboxBatch
 from cchooks.team import TeamError

@@ -73,7 +73,7 @@ class TeamView:
 def window_starts(now_ms: int, tz: tzinfo) -> dict[str, int]:
     """Where today (local midnight in `tz`), the last 5 hours and the last 7 days start, on the
     rollup's 15-minute grid (so they read the rollup)."""
-    from cchooks.ledger.schema import ROLLUP_BUCKET_MS
+    from cchooks.ledger.derived import ROLLUP_BUCKET_MS
     from cchooks.monitor.data import local_midnight_ms
 
     starts = {"today": local_midnight_ms(now_ms, tz), "five_hour": now_ms - 5 * 3_600_000,

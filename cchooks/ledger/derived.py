@@ -1,0 +1,180 @@
+"""The tables derived from `responses`, and how they are kept exact.
+
+- `usage_rollup` (15-minute buckets x model x long-context side) and `usage_dims` (session x
+  project x agent x model x side) answer the period and the session/project/agent reports;
+- `source_totals` (source x model x side) answers /metrics;
+- each connection that writes keeps them exact with TEMP triggers (ROLLUP_TRIGGERS); a bulk
+  backfill drops them and the secondary indexes of `responses` and rebuilds everything once
+  (REBUILD_ROLLUP, RESPONSE_INDEXES; `Ledger.finish_bulk_load`).
+
+The migrations that create these tables are in `cchooks.ledger.schema`.
+"""
+
+from __future__ import annotations
+
+# Every UTC offset in use is a whole number of 15-minute steps, so 15-minute UTC buckets
+# group exactly into local days, weeks and months in any zone.
+ROLLUP_BUCKET_MS = 900_000
+
+
+# The rollup splits each bucket's sums at this input side (input + cache writes + cache reads),
+# the long-context threshold of every bundled price entry that has long rates. Queries use the
+# rollup's split only for models whose price entry has this threshold (or none); a price entry
+# with another threshold makes them sum the responses themselves (cchooks.ledger.sums).
+ROLLUP_LONG_CONTEXT_SPLIT = 200_000
+INPUT_SIDE = "(input_tokens + cache_5m_tokens + cache_1h_tokens + cache_read_tokens)"
+
+
+def _lc(row: str) -> str:
+    return (
+        f"(({row}.input_tokens + {row}.cache_5m_tokens + {row}.cache_1h_tokens + {row}.cache_read_tokens)"
+        f" > {ROLLUP_LONG_CONTEXT_SPLIT})"
+    )
+
+
+_TOKENS = (
+    "input_tokens, output_tokens, cache_5m_tokens, cache_1h_tokens, cache_read_tokens, web_search_requests"
+)
+_ADD = ", ".join(f"{t} = {t} + excluded.{t}" for t in _TOKENS.split(", "))
+_SUB = ", ".join(f"{t} = {t} - OLD.{t}" for t in _TOKENS.split(", "))
+_NEW = ", ".join(f"NEW.{t}" for t in _TOKENS.split(", "))
+# `partial` (0/1 per response) sums to the estimated responses of a bucket; it is the last
+# rollup column because migration 8 appended it.
+_ADD_NEW = f"""
+    INSERT INTO usage_rollup VALUES (NEW.ts_ms / {ROLLUP_BUCKET_MS}, NEW.model, {_lc("NEW")}, 1, {_NEW},
+        NEW.ts_ms, NEW.ts_ms, NEW.partial)
+    ON CONFLICT (bucket, model, long_context) DO UPDATE SET responses = responses + 1, {_ADD},
+        first_ms = min(coalesce(first_ms, excluded.first_ms), excluded.first_ms),
+        last_ms = max(coalesce(last_ms, excluded.last_ms), excluded.last_ms),
+        partial = partial + excluded.partial;"""
+# After a row leaves a bucket (an update or delete, both rare), that bucket's real first and last
+# times are looked up again: one short range of the responses_ts index.
+_OLD_BUCKET_ROWS = (
+    f"FROM responses r WHERE r.ts_ms >= (OLD.ts_ms / {ROLLUP_BUCKET_MS}) * {ROLLUP_BUCKET_MS}"
+    f" AND r.ts_ms < (OLD.ts_ms / {ROLLUP_BUCKET_MS} + 1) * {ROLLUP_BUCKET_MS}"
+    f" AND r.model = OLD.model AND {_lc('r')} = {_lc('OLD')}"
+)
+_SUB_OLD = f"""
+    UPDATE usage_rollup SET responses = responses - 1, {_SUB}, partial = partial - OLD.partial,
+        first_ms = (SELECT min(r.ts_ms) {_OLD_BUCKET_ROWS}),
+        last_ms = (SELECT max(r.ts_ms) {_OLD_BUCKET_ROWS})
+    WHERE bucket = OLD.ts_ms / {ROLLUP_BUCKET_MS} AND model = OLD.model AND long_context = {_lc("OLD")};"""
+
+# TEMP triggers: every Ledger connection installs them (Ledger.open), and a bulk backfill
+# drops them on its own connection and rebuilds the rollup once instead of per row.
+# The per-session rollup (migration 9): sums per session, project, agent kind, model and
+# long-context side, so session, project and agent reports never sort every response.
+DIM_PROJECT = "coalesce({r}project, {r}project_dir, '')"
+DIM_AGENT = "coalesce({r}agent_type, CASE WHEN {r}agent_id IS NULL THEN 'main' ELSE 'subagent' END)"
+
+
+def _dims(row: str) -> str:
+    r = row + "."
+    return f"{row}.session_id, {DIM_PROJECT.format(r=r)}, {DIM_AGENT.format(r=r)}, {row}.model, {_lc(row)}"
+
+
+_DIMS_ADD_NEW = f"""
+    INSERT INTO usage_dims VALUES ({_dims("NEW")}, 1, {_NEW}, NEW.ts_ms, NEW.ts_ms, NEW.partial)
+    ON CONFLICT (session_id, project, agent, model, long_context) DO UPDATE SET responses = responses + 1,
+        {_ADD}, first_ms = min(coalesce(first_ms, excluded.first_ms), excluded.first_ms),
+        last_ms = max(coalesce(last_ms, excluded.last_ms), excluded.last_ms),
+        partial = partial + excluded.partial;"""
+# After a row leaves a group (rare), its real first and last times: one session's responses_session range.
+_OLD_DIM_ROWS = (
+    "FROM responses r WHERE r.session_id = OLD.session_id"
+    f" AND {DIM_PROJECT.format(r='r.')} = {DIM_PROJECT.format(r='OLD.')}"
+    f" AND {DIM_AGENT.format(r='r.')} = {DIM_AGENT.format(r='OLD.')}"
+    f" AND r.model = OLD.model AND {_lc('r')} = {_lc('OLD')}"
+)
+_DIMS_SUB_OLD = f"""
+    UPDATE usage_dims SET responses = responses - 1, {_SUB}, partial = partial - OLD.partial,
+        first_ms = (SELECT min(r.ts_ms) {_OLD_DIM_ROWS}),
+        last_ms = (SELECT max(r.ts_ms) {_OLD_DIM_ROWS})
+    WHERE (session_id, project, agent, model, long_context) = ({_dims("OLD")});"""
+
+ROLLUP_TRIGGERS = [
+    f"CREATE TEMP TRIGGER IF NOT EXISTS rollup_insert AFTER INSERT ON main.responses BEGIN {_ADD_NEW}"
+    f" {_DIMS_ADD_NEW} END",
+    f"CREATE TEMP TRIGGER IF NOT EXISTS rollup_delete AFTER DELETE ON main.responses BEGIN {_SUB_OLD}"
+    f" {_DIMS_SUB_OLD} END",
+    f"CREATE TEMP TRIGGER IF NOT EXISTS rollup_update AFTER UPDATE OF ts_ms, model, partial, {_TOKENS},"
+    " session_id, project, project_dir, agent_type, agent_id"
+    f" ON main.responses BEGIN {_SUB_OLD} {_ADD_NEW} {_DIMS_SUB_OLD} {_DIMS_ADD_NEW} END",
+]
+DROP_ROLLUP_TRIGGERS = [
+    f"DROP TRIGGER IF EXISTS temp.{n}" for n in ("rollup_insert", "rollup_delete", "rollup_update")
+]
+# The secondary indexes of `responses`. A backfill into an empty ledger drops them and builds
+# them once at the end (Ledger.deferred_rollup): one sort each instead of a B-tree insert per row.
+RESPONSE_INDEXES = [
+    "CREATE INDEX IF NOT EXISTS responses_ts ON responses(ts_ms)",
+    "CREATE INDEX IF NOT EXISTS responses_session ON responses(session_id, ts_ms)",
+    "CREATE INDEX IF NOT EXISTS responses_request ON responses(request_id)",
+]
+DROP_RESPONSE_INDEXES = [
+    f"DROP INDEX IF EXISTS {n}" for n in ("responses_ts", "responses_session", "responses_request")
+]
+
+
+def usage_rollup_rebuild(partial: bool = True) -> list[str]:
+    # partial=False: the rollup as migration 5 left it, before migration 8 added `partial`.
+    return [
+        "DELETE FROM usage_rollup",
+        f"INSERT INTO usage_rollup SELECT ts_ms / {ROLLUP_BUCKET_MS}, model, {_lc('responses')}, count(*),"
+        f" {', '.join(f'sum({t})' for t in _TOKENS.split(', '))}, min(ts_ms), max(ts_ms)"
+        f"{', sum(partial)' if partial else ''} FROM responses GROUP BY 1, 2, 3",
+    ]
+
+
+_SUMS = ", ".join(f"sum({t})" for t in _TOKENS.split(", "))
+# Every derived table in one sort of the responses: a temporary fine grouping (15-minute bucket
+# x session x project x agent x model x side x source, far fewer rows than responses), summed
+# three times (the period rollup, the per-session rollup, the per-source totals).
+FINE_ROLLUP_COLUMNS = f"bucket, sid, project, agent, model, lc, source, n, {_TOKENS}, first_ms, last_ms, partial"
+FINE_ROLLUP_SELECT = (
+    f"SELECT ts_ms / {ROLLUP_BUCKET_MS}, {_dims('responses')}, responses.source, count(*), {_SUMS},"
+    " min(ts_ms), max(ts_ms), sum(partial) FROM responses GROUP BY 1, 2, 3, 4, 5, 6, 7"
+)
+FINE_ROLLUP_CREATE = [f"CREATE TEMP TABLE IF NOT EXISTS fine_rollup ({FINE_ROLLUP_COLUMNS})", "DELETE FROM temp.fine_rollup"]
+# The derived tables from a filled temp.fine_rollup (which they drop).
+FROM_FINE_ROLLUP = [
+    "DELETE FROM usage_rollup",
+    f"INSERT INTO usage_rollup SELECT bucket, model, lc, sum(n), {_SUMS}, min(first_ms), max(last_ms), sum(partial)"
+    " FROM temp.fine_rollup GROUP BY 1, 2, 3",
+    "DELETE FROM usage_dims",
+    f"INSERT INTO usage_dims SELECT sid, project, agent, model, lc, sum(n), {_SUMS}, min(first_ms), max(last_ms),"
+    " sum(partial) FROM temp.fine_rollup GROUP BY 1, 2, 3, 4, 5",
+    "DELETE FROM source_totals",
+    f"INSERT INTO source_totals SELECT source, model, lc, sum(n), {_SUMS} FROM temp.fine_rollup GROUP BY 1, 2, 3",
+    "DROP TABLE temp.fine_rollup",
+]
+# Everything derived from `responses`, rebuilt together after a bulk backfill or a recovery.
+REBUILD_ROLLUP = [*FINE_ROLLUP_CREATE, f"INSERT INTO temp.fine_rollup {FINE_ROLLUP_SELECT}", *FROM_FINE_ROLLUP]
+
+
+# Whole-ledger sums per (source, model, long-context flag): what /metrics exports on every scrape
+# (cchooks.ledger.metrics), a handful of rows instead of a scan of every response. Kept exact by
+# the same TEMP-trigger mechanism as the rollup (a bulk backfill drops and rebuilds both).
+_SOURCE_ADD_NEW = f"""
+    INSERT INTO source_totals VALUES (NEW.source, NEW.model, {_lc("NEW")}, 1, {_NEW})
+    ON CONFLICT (source, model, long_context) DO UPDATE SET responses = responses + 1, {_ADD};"""
+_SOURCE_SUB_OLD = f"""
+    UPDATE source_totals SET responses = responses - 1, {_SUB}
+    WHERE source = OLD.source AND model = OLD.model AND long_context = {_lc("OLD")};"""
+ROLLUP_TRIGGERS += [
+    f"CREATE TEMP TRIGGER IF NOT EXISTS source_totals_insert AFTER INSERT ON main.responses BEGIN {_SOURCE_ADD_NEW} END",
+    f"CREATE TEMP TRIGGER IF NOT EXISTS source_totals_delete AFTER DELETE ON main.responses BEGIN {_SOURCE_SUB_OLD} END",
+    f"CREATE TEMP TRIGGER IF NOT EXISTS source_totals_update AFTER UPDATE OF source, model, {_TOKENS}"
+    f" ON main.responses BEGIN {_SOURCE_SUB_OLD} {_SOURCE_ADD_NEW} END",
+]
+DROP_ROLLUP_TRIGGERS += [
+    f"DROP TRIGGER IF EXISTS temp.{n}"
+    for n in ("source_totals_insert", "source_totals_delete", "source_totals_update")
+]
+REBUILD_SOURCE_TOTALS = [
+    "DELETE FROM source_totals",
+    f"INSERT INTO source_totals SELECT source, model, {_lc('responses')}, count(*),"
+    f" {', '.join(f'sum({t})' for t in _TOKENS.split(', '))} FROM responses GROUP BY 1, 2, 3",
+]
+# Tables derived from `responses` (rebuilt, never copied by `cchooks recover`).
+DERIVED_TABLES = ("usage_rollup", "usage_dims", "source_totals")
