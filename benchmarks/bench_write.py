@@ -59,7 +59,7 @@ def write_staged(segs: list[ingest.Segment]) -> tuple[float, float, float, float
     from cchooks.ledger import staging
 
     with tempfile.TemporaryDirectory(prefix="cchooks-write-") as tmp, Ledger.open(Path(tmp) / "l.db") as led:
-        # Tasks of about TASK_BYTES, as ingest._batches cuts them; their rows staged as a parse process would.
+        # Tasks of about TASK_BYTES, as parallel._batches cuts them; their rows staged as a parse process would.
         tasks: list[list[ingest.Segment]] = [[]]
         size = 0
         for seg in segs:

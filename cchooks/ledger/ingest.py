@@ -15,13 +15,16 @@ import stat
 import time
 
 from cchooks.fastjson import loads as json_loads
-from cchooks.paths import clean_path
+from cchooks.ledger.transcripts import TranscriptFile as TranscriptFile  # also importable from here
+from cchooks.ledger.transcripts import describe as describe
+from cchooks.ledger.transcripts import discover as discover
+from cchooks.ledger.transcripts import session_files as session_files
+from cchooks.ledger.transcripts import walk
 from cchooks.records import CREDIT_COPY, CREDIT_NAMED, ParseStats, SlotRecord
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterable, Iterator
-    from multiprocessing.pool import AsyncResult
+    from collections.abc import Callable, Iterable
     from typing import BinaryIO
 
     from cchooks.ledger.staging import Stage
@@ -33,9 +36,9 @@ if TYPE_CHECKING:
     FileState = tuple[int, int, int, int, int, str | None, str | None]
     # a file found changed, and whether the ledger has read it before (None: never; the state
     # itself is read by `_ingest_todo`, for changed files only)
-    Changed = tuple["TranscriptFile", os.stat_result, object]
+    Changed = tuple[TranscriptFile, os.stat_result, object]
     # a file to read: where it is, its stat now, what was read of it before
-    Task = tuple["TranscriptFile", os.stat_result, FileState | None]
+    Task = tuple[TranscriptFile, os.stat_result, FileState | None]
 
 FINGERPRINT_BYTES = 4096
 READ_CHUNK = 8 << 20  # bytes read per step
@@ -44,27 +47,11 @@ BULK_COMMIT_EVERY = 128 << 20  # in-process backfills: fewer commits, still boun
 BULK_BYTES = 4 << 20  # above this much new data, use the msgspec decoder
 PARALLEL_BYTES = 64 << 20  # above this much new data, parse in worker processes
 TASK_BYTES = 8 << 20  # new data per task of a parse process
-IN_FLIGHT = 2  # tasks per parse process queued or parsed ahead of the writer
 MAX_TASK_BYTES = 64 << 20  # tasks grow with the backlog (see _ingest_todo), up to this
 MAX_BULK_CACHE = 64 << 20  # bytes of SQLite page cache at most while backfilling
 HOT_COMMIT_EVERY = READ_CHUNK  # hooks and the statusline commit every chunk: progress under a time limit
 MAX_LINE = 64 << 20  # a "line" without a newline in this many bytes is skipped (counted as too long)
 FIRST_LINES, FIRST_LINES_BYTES = 20, 256 << 10  # where a file's first timestamp is looked for
-
-
-class TranscriptFile(SlotRecord):
-    """A transcript on disk (`path`, a str in pathlib's normal form) and what its location says about it."""
-
-    __slots__ = ("path", "project_dir", "session_id", "agent_id")
-
-    def __init__(
-        self, path: str, project_dir: str, session_id: str | None, agent_id: str | None = None
-    ) -> None:
-        self.path = path
-        self.project_dir = project_dir
-        # from the file name (main transcripts) or the session folder (subagents)
-        self.session_id = session_id
-        self.agent_id = agent_id
 
 
 class IngestResult(SlotRecord):
@@ -95,74 +82,6 @@ class IngestResult(SlotRecord):
         self.failed_files += other.failed_files
         self.stats.merge(other.stats)
         self.complete = self.complete and other.complete
-
-
-def describe(path: str | os.PathLike[str]) -> TranscriptFile:
-    """Infer project folder, session and agent from a transcript's path."""
-    p = clean_path(os.fspath(path))
-    parent, name = os.path.split(p)
-    if os.path.basename(parent) == "subagents":
-        session_dir = os.path.dirname(parent)
-        agent = name[len("agent-") : -len(".jsonl")] if name.startswith("agent-") else None
-        project_dir = os.path.basename(os.path.dirname(session_dir))
-        return TranscriptFile(p, project_dir, os.path.basename(session_dir), agent)
-    session = name[: -len(".jsonl")] if name.endswith(".jsonl") else None
-    return TranscriptFile(p, os.path.basename(parent), session)
-
-
-def walk(projects_dir: str | os.PathLike[str]) -> Iterator[tuple[str, str, str, str | None]]:
-    """(path, project folder, session, agent) of every main and subagent transcript under one
-    `projects/` folder; paths in pathlib's normal form (scandir joins names onto the cleaned root)."""
-    try:
-        projects = list(os.scandir(clean_path(os.fspath(projects_dir))))
-    except OSError:
-        return
-    for proj in projects:
-        if not proj.is_dir(follow_symlinks=False):
-            continue
-        try:
-            entries = list(os.scandir(proj.path))
-        except OSError:
-            continue
-        for entry in entries:
-            name = entry.name
-            if name.endswith(".jsonl") and entry.is_file():
-                yield entry.path, proj.name, name[:-6], None
-            elif entry.is_dir(follow_symlinks=False):
-                yield from _walk_subagents(entry.path, proj.name)
-
-
-def _walk_subagents(session_dir: str, project_dir: str) -> Iterator[tuple[str, str, str, str | None]]:
-    try:
-        entries = list(os.scandir(os.path.join(session_dir, "subagents")))
-    except OSError:
-        return
-    session = os.path.basename(session_dir)
-    for entry in entries:
-        n = entry.name
-        if n.startswith("agent-") and n.endswith(".jsonl") and entry.is_file():
-            yield entry.path, project_dir, session, n[6:-6]
-
-
-def discover(projects_dir: str | os.PathLike[str]) -> Iterator[TranscriptFile]:
-    """Every main and subagent transcript under one `projects/` folder."""
-    for path, project, session, agent in walk(projects_dir):
-        yield TranscriptFile(path, project, session, agent)
-
-
-def _subagents(session_dir: str, project_dir: str) -> Iterator[TranscriptFile]:
-    for path, project, session, agent in _walk_subagents(session_dir, project_dir):
-        yield TranscriptFile(path, project, session, agent)
-
-
-def session_files(transcript_path: str | os.PathLike[str]) -> list[TranscriptFile]:
-    """A session's own transcript plus its subagent transcripts (the hook hot path)."""
-    first = describe(transcript_path)
-    files = [first]
-    parent, name = os.path.split(first.path)
-    if name.endswith(".jsonl") and name != ".jsonl" and os.path.basename(parent) != "subagents":
-        files.extend(_subagents(first.path[: -len(".jsonl")], os.path.basename(parent)))
-    return files
 
 
 def _agent_type_from_meta(tf: TranscriptFile) -> str | None:
@@ -612,30 +531,6 @@ def ingest_file(
     return result
 
 
-def _read_batch(tasks: list[Task]) -> list[FileRead]:
-    return [read_new_bytes(tf, st, state, bulk=True) for tf, st, state in tasks]
-
-
-def _read_batch_staged(tasks: list[Task], stage_dir: str, name: str) -> tuple[Stage | None, list[FileRead]]:
-    """`_read_batch` in a parse process whose rows go into a stage file (cchooks.ledger.staging)."""
-    import _sqlite3 as sqlite3
-
-    from cchooks.ledger.staging import write_stage
-
-    reads = _read_batch(tasks)
-    rows = [row for fr in reads for seg in fr.segments for row in seg.rows]
-    if not rows:
-        return None, reads
-    try:
-        stage = write_stage(stage_dir, name, rows)
-    except (OSError, sqlite3.Error):
-        return None, reads  # no room in the temp dir: the rows go back the in-memory way
-    for fr in reads:
-        for seg in fr.segments:
-            seg.staged, seg.rows = len(seg.rows), []
-    return stage, reads
-
-
 def ingest_files(
     ledger: Ledger,
     files: Iterable[TranscriptFile],
@@ -657,6 +552,10 @@ def ingest_files(
     return _ingest_todo(ledger, todo, total, progress, workers, start_method)
 
 
+def new_bytes(task: Task) -> int:
+    return task[1].st_size - (task[2][4] if task[2] else 0)
+
+
 def _ingest_todo(
     ledger: Ledger,
     changed: list[Changed],
@@ -666,7 +565,7 @@ def _ingest_todo(
     start_method: str | None = None,
 ) -> IngestResult:
     todo: list[Task] = [(tf, st, None if seen is None else file_state(ledger, tf.path)) for tf, st, seen in changed]
-    pending_bytes = sum(_new_bytes(t) for t in todo)
+    pending_bytes = sum(new_bytes(t) for t in todo)
     bulk = pending_bytes > BULK_BYTES
     if workers is None:
         # CCHOOKS_WORKERS caps the parse processes of a large backfill (1 = in-process).
@@ -708,10 +607,11 @@ def _ingest_todo(
             stage_dir = None  # no usable temp dir: this process reads everything itself
     try:
         with ledger.deferred_rollup(cold=True) if bulk else nullcontext():
+            from cchooks.ledger.parallel import read_all
             from cchooks.ledger.staging import Stage
 
             method = start_method or os.environ.get("CCHOOKS_START_METHOD")
-            for fr in _read_all(todo, bulk, workers, method, stage_dir, task_bytes):
+            for fr in read_all(todo, bulk, workers, method, stage_dir, task_bytes):
                 if isinstance(fr, Stage):
                     batch.add_stage(fr)
                     continue
@@ -731,77 +631,6 @@ def _ingest_todo(
         with ledger.write():
             ledger.mark_ingested()
     return total
-
-
-def _read_all(
-    todo: list[Task],
-    bulk: bool,
-    workers: int,
-    method: str | None = None,
-    stage_dir: str | None = None,
-    task_bytes: int = TASK_BYTES,
-) -> Iterator[FileRead | Stage]:
-    """Every task's FileRead; with parse processes (and a `stage_dir` for their stage files,
-    which the caller removes after its last flush), each task's rows come in a Stage first."""
-    if workers <= 1 or stage_dir is None:
-        for tf, st, state in todo:
-            yield read_new_bytes(tf, st, state, bulk)
-        return
-    import multiprocessing
-    from collections import deque
-
-    bulk_decoder()  # imported here once, so forked workers inherit it
-    if method not in multiprocessing.get_all_start_methods():
-        method = "fork" if "fork" in multiprocessing.get_all_start_methods() else None
-    # At most IN_FLIGHT tasks per worker are parsed ahead of the writes: parsed rows waiting
-    # for this process are what the peak memory of a backfill is made of.
-    with multiprocessing.get_context(method).Pool(workers, initializer=_parse_worker_init) as pool:
-        batches = enumerate(_batches(todo, task_bytes))
-
-        def submit(n: int, task: list[Task]) -> AsyncResult[tuple[Stage | None, list[FileRead]]]:
-            return pool.apply_async(_read_batch_staged, (task, stage_dir, f"{n}.sqlite3"))
-
-        pending: deque[AsyncResult[tuple[Stage | None, list[FileRead]]]] = deque()
-        for n, task in batches:
-            pending.append(submit(n, task))
-            if len(pending) >= workers * IN_FLIGHT:
-                break
-        while pending:
-            stage, reads = pending.popleft().get()
-            for n, task in batches:  # one more, if any
-                pending.append(submit(n, task))
-                break
-            if stage is not None:
-                yield stage
-            yield from reads
-
-
-def _parse_worker_init() -> None:
-    import gc
-
-    # Parsers allocate no reference cycles; the collector would only rescan their records.
-    gc.disable()
-
-
-def _new_bytes(task: Task) -> int:
-    return task[1].st_size - (task[2][4] if task[2] else 0)
-
-
-def _batches(todo: list[Task], task_bytes: int = TASK_BYTES) -> list[list[Task]]:
-    """Tasks for the parse processes: about `task_bytes` of new data each.
-
-    Big files first, so no worker is left with one straggler at the end; small tasks, so
-    this process starts writing results while the workers are still parsing.
-    """
-    batches: list[list[Task]] = []
-    size = task_bytes
-    for task in sorted(todo, key=_new_bytes, reverse=True):
-        if size >= task_bytes:
-            batches.append([])
-            size = 0
-        batches[-1].append(task)
-        size += _new_bytes(task)
-    return batches
 
 
 def ingest_config_dirs(
