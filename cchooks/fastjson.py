@@ -70,7 +70,9 @@ def loads(data: bytes | bytearray | str) -> Any:
     start = len(text) - len(text.lstrip(_WHITESPACE))
     try:
         obj, end = _scan(text, start)
-    except (StopIteration, ValueError):
+    except (StopIteration, ValueError, SystemError):
+        # SystemError: the C scanner, called directly, fails that way on some truncated input
+        # ('[1,2'); json.loads then raises the JSONDecodeError it owes.
         return _slow(data)
     if end != len(text) and text[end:].strip(_WHITESPACE):
         return _slow(data)

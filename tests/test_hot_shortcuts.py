@@ -191,3 +191,48 @@ def test_timestamp_anything_else_is_what_datetime_says(text: str) -> None:
     assert parse_timestamp_ms(text) == (dt - datetime(1970, 1, 1, tzinfo=UTC)) // timedelta(
         milliseconds=1
     )
+
+
+def test_fastjson_on_truncated_input_without_the_json_package_raises_a_decode_error() -> None:
+    """The C scanner, called before `json` is imported, fails on '[1,2' with a SystemError;
+    fastjson must answer as json.loads does (a ValueError), or a broken sidecar file breaks a refresh."""
+    import subprocess
+    import sys
+
+    code = (
+        f"import sys; sys.path.append({str(ROOT)!r})\n"
+        "from cchooks.fastjson import loads\n"
+        "for t in (b'[1,2', b'[1,2\\n', b'{\"a\":', b'garbage{'):\n"
+        "    try:\n        loads(t)\n    except ValueError:\n        pass\n"
+        "print('ok')\n"
+    )
+    r = subprocess.run([sys.executable, "-S", "-c", code], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0 and r.stdout.strip() == "ok", r.stderr
+
+
+def test_broken_sidecar_files_change_nothing_the_user_sees(claude_dir: Path, tmp_path: Path) -> None:
+    ledger = tmp_path / "ledger.sqlite3"
+    env = _env(tmp_path, ledger)
+    stdin = json.dumps(_payload(claude_dir)).encode()
+    _run(["statusline"], stdin, env)
+    good, _ = _run(["statusline"], stdin, env)
+    for content in (b"[1,2", b"garbage{", b"\xff\xfe", b"{\"s\": [1, \"k\", 5]}"):
+        for suffix in (".seen", cache.SUFFIX):
+            Path(str(ledger) + suffix).write_bytes(content)
+        line, _ = _run(["statusline"], stdin, env)
+        assert line == good, content
+        hook = json.dumps({**_payload(claude_dir), "hook_event_name": "Stop"}).encode()
+        out, _ = _run(["hook", "Stop"], hook, env)
+        assert out == ""
+    log = (tmp_path / "logs" / "cchooks.log")
+    assert not log.exists() or "Traceback" not in log.read_text()
+
+
+def test_a_directory_as_transcript_path_is_one_logged_line(claude_dir: Path, tmp_path: Path) -> None:
+    ledger = tmp_path / "ledger.sqlite3"
+    env = _env(tmp_path, ledger)
+    payload = {**_payload(claude_dir), "transcript_path": str(tmp_path)}
+    line, _ = _run(["statusline"], json.dumps(payload).encode(), env)
+    assert "Opus" in line
+    text = (tmp_path / "logs" / "cchooks.log").read_text()
+    assert "not a regular file" in text and "Traceback" not in text

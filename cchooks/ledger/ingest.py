@@ -207,12 +207,17 @@ def read_new_bytes(
         if not isinstance(exc, FileNotFoundError):
             out.error = f"{tf.path}: {exc}"
         return out
+    try:
+        regular = stat.S_ISREG(os.fstat(fd).st_mode)
+    except OSError:
+        regular = False
+    if not regular:
+        # /dev/zero, a FIFO, a socket, a directory: endless, blocking or unreadable, never a transcript.
+        os.close(fd)
+        out.error = f"{tf.path}: not a regular file"
+        return out
     fh = os.fdopen(fd, "rb")
     try:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            # /dev/zero, a FIFO, a socket: endless or blocking, and never a transcript.
-            out.error = f"{tf.path}: not a regular file"
-            return out
         start = 0
         if state is not None:
             dev, ino, _size, _mtime, offset, head, tail = state
