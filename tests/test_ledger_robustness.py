@@ -95,6 +95,7 @@ def test_any_read_chunk_and_path_gives_the_same_ledger(
     """Files read in chunks smaller than a line, by the hook path, the backfill decoder and the
     backfill workers, all end up as the same responses with every byte accounted for."""
     from cchooks.ledger import ingest as ingest_mod
+    from cchooks.ledger import reader
 
     resps = _write_corpus(tmp_path / "claude", 4, 12, seed=chunk)
     # a last line still being written is left for later
@@ -102,7 +103,7 @@ def test_any_read_chunk_and_path_gives_the_same_ledger(
     with partial.open("ab") as fh:
         fh.write(assistant_line(Resp(999, "x", 1, 1, 1, 1, 1)).encode()[:50])
     size = sum(p.stat().st_size for p in (tmp_path / "claude").rglob("*.jsonl"))
-    monkeypatch.setattr(ingest_mod, "READ_CHUNK", chunk)
+    monkeypatch.setattr(reader, "READ_CHUNK", chunk)  # where files are read
     monkeypatch.setattr(ingest_mod, "BULK_BYTES", 0 if bulk else 1 << 40)
     monkeypatch.setattr(ingest_mod, "PARALLEL_BYTES", 0)
     files = list(ingest_mod.discover(tmp_path / "claude" / "projects"))

@@ -8,14 +8,16 @@ Parsing is pure (`ingest.read_new_bytes`), so the processes may start by fork or
 
 from __future__ import annotations
 
-from cchooks.ledger.ingest import bulk_decoder, new_bytes, read_new_bytes
+from cchooks.ledger.ingest import new_bytes
+from cchooks.ledger.reader import bulk_decoder, read_new_bytes
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Iterator
     from multiprocessing.pool import AsyncResult
 
-    from cchooks.ledger.ingest import FileRead, Task
+    from cchooks.ledger.ingest import Task
+    from cchooks.ledger.reader import FileRead
     from cchooks.ledger.staging import Stage
 
 IN_FLIGHT = 2  # tasks per parse process queued or parsed ahead of the writer
