@@ -11,6 +11,6 @@ if __name__ == "__main__":
     if not sys.flags.safe_path:
         del sys.path[0]  # this script's directory: it would make cchooks/*.py importable as top-level modules
     sys.path.append(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # the dir holding cchooks
-    from cchooks.launch_hot import main
+    from cchooks.launch_hot import exit_now, main
 
-    sys.exit(main(sys.argv[1:]))
+    exit_now(main(sys.argv[1:]))

@@ -34,6 +34,10 @@ from __future__ import annotations
 import os
 import sys
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import NoReturn
+
 CHECK_MODULES = (
     "cchooks.cli",
     "cchooks.commands.hook",
@@ -79,6 +83,25 @@ def check() -> int:
         importlib.import_module(name)
     print(f"{CHECK_OK} {cchooks.__version__}")
     return 0
+
+
+def exit_now(code: int) -> NoReturn:
+    """End the process with `code`, skipping the interpreter's teardown.
+
+    Tearing down frees every module and object one by one: ~5 ms of a statusline refresh
+    that read the ledger, which the next refresh would not notice. What a hot path leaves
+    is flushed first (stdout, stderr, the log's handlers); its ledger is closed by then,
+    and a connection left open would be safe too (SQLite's journal, as after a kill).
+    """
+    try:
+        if "logging" in sys.modules:
+            sys.modules["logging"].shutdown()
+        for stream in (sys.stdout, sys.stderr):
+            if stream is not None:
+                stream.flush()
+    except Exception:  # a closed pipe or a full disk: the normal exit would not fare better
+        pass
+    os._exit(code if isinstance(code, int) else 1)
 
 
 def main(argv: list[str]) -> int:

@@ -214,7 +214,7 @@ def _open_ledger_quietly(args: argparse.Namespace | Args) -> Ledger | None:
     try:
         from cchooks.ledger.live import open_hot
 
-        return open_hot(args.ledger, BUSY_MS)
+        return open_hot(args.ledger, BUSY_MS, lazy_triggers=True)  # a refresh usually only reads
     except Exception as exc:
         log_error("statusline", exc, "cannot open the ledger for writing; trying read-only")
     try:
@@ -234,7 +234,7 @@ def _session_files(args: argparse.Namespace | Args, payload: StatusPayload) -> l
     `<ledger>.seen` all use them); none for a preview or with --no-ingest."""
     if args.preview or args.no_ingest or not payload.transcript_path:
         return []
-    from cchooks.ledger.ingest import session_files
+    from cchooks.ledger.transcripts import session_files
 
     return session_files(payload.transcript_path)
 
@@ -263,6 +263,14 @@ def _update_ledger(
     from cchooks.hooks.log import log_error
     from cchooks.ledger.live import is_locked_error, record_snapshots
 
+    if files and payload.transcript_path:
+        try:
+            from cchooks.ledger import seen
+
+            if seen.all_read(ledger.path_str, [tf.path for tf in files]):
+                files = []  # read to their ends already (a hook, or the last refresh, did)
+        except Exception as exc:
+            log_error("statusline seen", exc)
     if files and payload.transcript_path:
         try:
             from cchooks.ledger.ingest import ingest_session

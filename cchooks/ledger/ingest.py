@@ -23,6 +23,7 @@ from cchooks.ledger.transcripts import TranscriptFile as TranscriptFile  # also 
 from cchooks.ledger.transcripts import describe as describe
 from cchooks.ledger.transcripts import discover as discover
 from cchooks.ledger.transcripts import session_files as session_files
+from cchooks.ledger.transcripts import stat_mark as stat_mark
 from cchooks.ledger.transcripts import walk
 from cchooks.records import ParseStats, SlotRecord
 
@@ -94,10 +95,6 @@ def file_mark(ledger: Ledger, path: str) -> str | None:
     row = ledger.conn.execute(f"SELECT {_MARK} FROM files WHERE path = ?", (path,)).fetchone()
     return None if row is None else row[0]
 
-
-def stat_mark(st: os.stat_result) -> str:
-    """The read position's stat as `load_file_marks` writes it: equal exactly when all four are."""
-    return f"{st.st_size},{st.st_mtime_ns},{st.st_ino},{st.st_dev}"
 
 
 def load_file_states(ledger: Ledger) -> dict[str, FileState]:

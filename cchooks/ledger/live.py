@@ -12,10 +12,10 @@ import nothing heavy (no pydantic, no zoneinfo unless a named zone is asked for)
 
 from __future__ import annotations
 
-import _sqlite3 as sqlite3  # the driver itself: the `sqlite3` package only adds datetime adapters (3 ms of imports on the hot paths)
 import os
 import time
 
+from cchooks.ledger.driver import sqlite3
 from cchooks.ledger.sums import sums_by
 from cchooks.records import SOURCE_TRANSCRIPT, RateLimitSnapshot
 from cchooks.totals import Totals
@@ -75,10 +75,11 @@ def session_agent_spend(
 
 def set_agent_type(ledger: Ledger, session_id: str, agent_id: str, agent_type: str) -> int:
     """Name the type of a subagent's responses that have none (from a hook payload); returns how many."""
-    cur = ledger.conn.execute(
-        "UPDATE responses SET agent_type = ? WHERE session_id = ? AND agent_id = ? AND agent_type IS NULL",
-        (agent_type, session_id, agent_id),
-    )
+    with ledger.write() as db:
+        cur = db.execute(
+            "UPDATE responses SET agent_type = ? WHERE session_id = ? AND agent_id = ? AND agent_type IS NULL",
+            (agent_type, session_id, agent_id),
+        )
     return int(cur.rowcount)
 
 
@@ -249,7 +250,7 @@ def current_official(ledger: Ledger, window: str, now: int) -> RateLimitSnapshot
 # -- opening on the hot path ----------------------------------------------------------------
 
 
-def open_hot(path: str | os.PathLike[str] | None, busy_ms: int) -> Ledger:
+def open_hot(path: str | os.PathLike[str] | None, busy_ms: int, *, lazy_triggers: bool = False) -> Ledger:
     """Open the ledger for a hot path: waits on another writer at most `busy_ms`.
 
     Readers never wait in WAL mode; a busy writer only makes our own write fail fast
@@ -257,7 +258,7 @@ def open_hot(path: str | os.PathLike[str] | None, busy_ms: int) -> Ledger:
     """
     from cchooks.ledger.store import Ledger
 
-    ledger = Ledger.open(path)
+    ledger = Ledger.open(path, lazy_triggers=lazy_triggers)
     ledger.conn.execute(f"PRAGMA busy_timeout = {int(busy_ms)}")
     return ledger
 

@@ -7,9 +7,8 @@ shipped.
 
 from __future__ import annotations
 
-import _sqlite3 as sqlite3  # the driver itself: the `sqlite3` package only adds datetime adapters (3 ms of imports on the hot paths)
-
 from cchooks.ledger.derived import REBUILD_ROLLUP, REBUILD_SOURCE_TOTALS, usage_rollup_rebuild
+from cchooks.ledger.driver import sqlite3
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:

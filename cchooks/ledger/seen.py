@@ -1,6 +1,6 @@
 """Which transcripts the ledger has read to their end, as file stats, in a small file beside it.
 
-The hot paths record here, after they ingest a session, the stat mark (`ingest.stat_mark`: size,
+The hot paths record here, after they ingest a session, the stat mark (`transcripts.stat_mark`: size,
 mtime, inode, device) of each of its files whose read position in the ledger equals the file as it is,
 which is exactly when the next ingest would skip the file. A hook whose session files all
 still match then has nothing to read and finishes without importing SQLite (the statusline
@@ -43,7 +43,7 @@ def _load(ledger_file: str) -> dict[str, str]:
 
 def all_read(ledger_file: str, paths: Iterable[str]) -> bool:
     """True when every one of `paths` is recorded as read to its current end."""
-    from cchooks.ledger.ingest import stat_mark
+    from cchooks.ledger.transcripts import stat_mark
 
     files = _load(ledger_file)
     if not files:
@@ -63,7 +63,8 @@ def all_read(ledger_file: str, paths: Iterable[str]) -> bool:
 def record(ledger: Ledger, paths: Iterable[str]) -> None:
     """Record those of `paths` whose read position in `ledger` is their current end. Never raises
     for the file itself (it is a cache); the caller's ledger is only read."""
-    from cchooks.ledger.ingest import file_mark, stat_mark
+    from cchooks.ledger.ingest import file_mark
+    from cchooks.ledger.transcripts import stat_mark
 
     ledger_file = ledger.path_str
     done: dict[str, str] = {}

@@ -97,3 +97,9 @@ def session_files(transcript_path: str | os.PathLike[str]) -> list[TranscriptFil
     if name.endswith(".jsonl") and name != ".jsonl" and os.path.basename(parent) != "subagents":
         files.extend(_subagents(first.path[: -len(".jsonl")], os.path.basename(parent)))
     return files
+
+
+def stat_mark(st: os.stat_result) -> str:
+    """A file's stat as the ledger's read positions are compared (`ingest.load_file_marks`
+    builds the same string in SQL): equal exactly when size, mtime, inode and device all are."""
+    return f"{st.st_size},{st.st_mtime_ns},{st.st_ino},{st.st_dev}"

@@ -236,7 +236,7 @@ def gather(
 
 def _is_corruption(exc: BaseException) -> bool:
     """A read that hit a broken ledger file (not a busy one)."""
-    import _sqlite3 as sqlite3
+    from cchooks.ledger.driver import sqlite3
 
     return isinstance(exc, sqlite3.DatabaseError) and "locked" not in str(exc).lower()
 

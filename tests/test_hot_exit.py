@@ -1,0 +1,147 @@
+"""What a statusline refresh that reads the ledger skips: `functools` (cchooks.ledger.driver),
+the rollup triggers until a write (`Ledger.open(lazy_triggers=True)`), the ingest modules when
+`<ledger>.seen` says every session file is read, and the interpreter's teardown
+(`launch_hot.exit_now`). Each test checks the figures or the files are what the full path gives.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from cchooks.installers import commands as ic
+from cchooks.ledger import Ledger
+from cchooks.ledger.driver import lru_cache
+from cchooks.records import UsageRecord
+from tests.test_hot_shortcuts import _append_response, _env, _payload
+from tests.test_hot_shortcuts import _run as _modules_after
+
+ROOT = Path(__file__).resolve().parent.parent
+HOT = ROOT / "cchooks" / "hot.py"
+
+
+def _hot(args: list[str], stdin: bytes, env: dict[str, str]) -> subprocess.CompletedProcess[bytes]:
+    """The command exactly as `cchooks install` writes it (python -S hot.py --sys-path ...)."""
+    sys_path = [w for d in ic.hot_sys_path() for w in ("--sys-path", d)]
+    cmd = [sys.executable, "-S", str(HOT), *sys_path, *args]
+    return subprocess.run(cmd, input=stdin, capture_output=True, env=env, timeout=60)
+
+
+def test_driver_loads_without_functools_and_caches_statements() -> None:
+    code = (
+        "import sys\n"
+        f"sys.path.append({str(ROOT)!r})\n"
+        "from cchooks.ledger.driver import sqlite3\n"
+        "assert 'functools' not in sys.modules, 'functools loaded'\n"
+        "c = sqlite3.connect(':memory:', cached_statements=4)\n"
+        "c.execute('CREATE TABLE t (x)')\n"
+        "for i in range(50):\n"
+        "    c.execute(f'INSERT INTO t VALUES ({i % 7})')\n"
+        "    c.execute('INSERT INTO t VALUES (?)', (i,))\n"
+        "assert c.execute('SELECT count(*), sum(x) FROM t').fetchone() == (100, sum(i % 7 for i in range(50)) + sum(range(50)))\n"
+        "c.close()\n"
+        "import functools\n"
+        "assert hasattr(functools, 'partial') and functools.lru_cache is not None\n"
+        "print('ok')\n"
+    )
+    r = subprocess.run([sys.executable, "-S", "-c", code], capture_output=True, timeout=60)
+    assert r.returncode == 0 and r.stdout == b"ok\n", r.stderr
+
+
+def test_stand_in_lru_cache_keeps_at_most_maxsize() -> None:
+    calls: list[str] = []
+
+    def make(sql: str) -> str:
+        calls.append(sql)
+        return sql.upper()
+
+    cached = lru_cache(2)(make)
+    assert [cached(s) for s in ("a", "a", "b", "a")] == ["A", "A", "B", "A"]
+    assert calls == ["a", "b"]
+    cached("c")  # evicts the oldest, "a"
+    cached("a")
+    assert calls == ["a", "b", "c", "a"]
+    none_kept = lru_cache(0)(make)
+    none_kept("z"), none_kept("z")
+    assert calls[-2:] == ["z", "z"]
+
+
+def _record(n: int, agent_id: str | None = None) -> UsageRecord:
+    return UsageRecord(f"msg_{n}", f"req_{n}", "s1", 1_790_000_000_000 + n * 1000, "claude-sonnet-4-5",
+                       10, 20 + n, 3, 0, 100, agent_id=agent_id)  # fmt: skip
+
+
+def _derived(ledger: Ledger) -> list[list[tuple[object, ...]]]:
+    """The tables the triggers keep (rows that count something), in a fixed order."""
+    return [
+        ledger.conn.execute(f"SELECT * FROM {table} WHERE responses > 0 ORDER BY {order}").fetchall()
+        for table, order in (("usage_rollup", "1, 2, 3"), ("source_totals", "1, 2, 3"), ("usage_dims", "1, 2, 3, 4, 5, 6"))
+    ]
+
+
+def test_lazy_triggers_keep_the_rollup_exact(tmp_path: Path) -> None:
+    path = tmp_path / "ledger.sqlite3"
+    with Ledger.open(path) as led:
+        led.upsert_records([_record(1)])
+    lazy = Ledger.open(path, lazy_triggers=True)
+    try:
+        # A first write that rolls back must not take the triggers with it.
+        try:
+            with lazy.write():
+                lazy.upsert_records([_record(2)])
+                raise RuntimeError("rolled back")
+        except RuntimeError:
+            pass
+        with lazy.write():
+            lazy.upsert_records([_record(3, agent_id="a1"), _record(1)])
+        from cchooks.ledger.live import set_agent_type
+
+        assert set_agent_type(lazy, "s1", "a1", "Explore") == 1
+        incremental = _derived(lazy)
+        with lazy.write():
+            lazy.conn.execute("INSERT OR REPLACE INTO meta VALUES ('rollup_stale', '1')")
+        lazy.rebuild_rollup_if_stale()
+        assert _derived(lazy) == incremental and incremental[0]
+        assert lazy.conn.execute("SELECT count(*) FROM responses").fetchone()[0] == 2
+    finally:
+        lazy.close()
+
+
+def test_statusline_with_every_file_seen_reads_no_transcript(claude_dir: Path, tmp_path: Path) -> None:
+    ledger = tmp_path / "ledger.sqlite3"
+    env = _env(tmp_path, ledger)
+    payload = _payload(claude_dir)
+    stdin = json.dumps(payload).encode()
+    _modules_after(["statusline"], stdin, env)  # reads the session and records it in .seen
+    os.unlink(str(ledger) + ".statusline")  # no reused render: this one reads the ledger
+    line, modules = _modules_after(["statusline"], stdin, env)
+    assert "_sqlite3" in modules and "functools" not in modules
+    assert "cchooks.ledger.ingest" not in modules and "cchooks.ledger.reader" not in modules
+    assert "$" in line
+    # A new response is read by the next refresh (the .seen stat no longer matches).
+    _append_response(Path(payload["transcript_path"]), 7, 424_242)
+    line2, modules2 = _modules_after(["statusline"], stdin, env)
+    assert "cchooks.ledger.ingest" in modules2 and line2 != line
+    with Ledger.open(ledger) as led:
+        assert led.conn.execute("SELECT output_tokens FROM responses WHERE message_id = 'msg_shortcut_7'").fetchone() == (
+            424_242,
+        )
+
+
+def test_exit_now_flushes_output_and_log(claude_dir: Path, tmp_path: Path) -> None:
+    ledger = tmp_path / "ledger.sqlite3"
+    env = _env(tmp_path, ledger)
+    r = _hot(["statusline"], json.dumps(_payload(claude_dir)).encode(), env)
+    assert r.returncode == 0 and b"$" in r.stdout and r.stdout.endswith(b"\n")
+    # A hook with garbage stdin logs one line and exits 0: the log line must reach the file.
+    r = _hot(["hook", "PostToolUse"], b"{not json", env)
+    assert r.returncode == 0 and r.stderr == b""
+    log = (tmp_path / "logs" / "cchooks.log").read_text()
+    assert "hook PostToolUse" in log
+    # The ledger the statusline wrote is complete and closed cleanly enough to open.
+    with Ledger.open(ledger) as led:
+        assert led.conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+        assert led.conn.execute("SELECT count(*) FROM responses").fetchone()[0] > 0
