@@ -87,12 +87,11 @@ def parse_timestamp_ms(text: object) -> int | None:
         # The C module itself where there is one: `datetime` first builds its pure-Python
         # fallback and imports `math` and `operator` (~3 ms of a statusline that reads a line).
         try:
-            from _datetime import datetime, timedelta, timezone
+            from _datetime import UTC, datetime, timedelta
         except ImportError:  # an interpreter without the C module
-            from datetime import datetime, timedelta, timezone
+            from datetime import UTC, datetime, timedelta
 
-        utc = timezone.utc
-        _ISO = (datetime.fromisoformat, utc, datetime(1970, 1, 1, tzinfo=utc), timedelta(milliseconds=1))
+        _ISO = (datetime.fromisoformat, UTC, datetime(1970, 1, 1, tzinfo=UTC), timedelta(milliseconds=1))
     fromisoformat, utc, epoch, one_ms = _ISO
     try:
         dt = fromisoformat(text)
