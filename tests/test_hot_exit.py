@@ -51,6 +51,24 @@ def test_driver_loads_without_functools_and_caches_statements() -> None:
     assert r.returncode == 0 and r.stdout == b"ok\n", r.stderr
 
 
+def test_driver_loads_the_usual_way_when_the_stand_in_is_not_enough() -> None:
+    # A future driver that asks functools for more than lru_cache: here, a stand-in without it.
+    source = (ROOT / "cchooks" / "ledger" / "driver.py").read_text()
+    crippled = source.replace("stand_in.lru_cache = lru_cache", "pass  #")
+    assert crippled != source
+    code = (
+        "import sys\n"
+        f"exec(compile({crippled!r}, 'driver', 'exec'), {{'__name__': 'driver'}})\n"
+        "import _sqlite3, functools\n"
+        "assert hasattr(functools, 'partial')\n"
+        "c = _sqlite3.connect(':memory:')\n"
+        "assert c.execute('SELECT 41 + 1').fetchone() == (42,)\n"
+        "print('ok')\n"
+    )
+    r = subprocess.run([sys.executable, "-S", "-c", code], capture_output=True, timeout=60)
+    assert r.returncode == 0 and r.stdout == b"ok\n", r.stderr
+
+
 def test_stand_in_lru_cache_keeps_at_most_maxsize() -> None:
     calls: list[str] = []
 

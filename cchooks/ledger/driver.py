@@ -50,6 +50,8 @@ def _load_lean() -> None:
     sys.modules["functools"] = stand_in
     try:
         import _sqlite3  # noqa: F401 - loaded here, against the stand-in
+    except Exception:  # a driver that wants more of functools: it loads the usual way below
+        sys.modules.pop("_sqlite3", None)
     finally:
         if sys.modules.get("functools") is stand_in:
             del sys.modules["functools"]
