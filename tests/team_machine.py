@@ -14,7 +14,7 @@ import random
 import sys
 import time
 
-from cchooks.ledger import Ledger
+from cchooks.ledger import Ledger, team_queue
 from cchooks.records import UsageRecord
 from cchooks.team.settings import TeamSettings
 from cchooks.team.sync import SyncResult, TeamSync
@@ -50,7 +50,7 @@ def main(ledger_path: str, label: str, seed: int, seconds: float) -> int:
     n = rounds = retried = 0
     total = SyncResult()
     with Ledger.open(ledger_path) as ledger:
-        ledger.team_select_target(syncer.settings.target)
+        team_queue.select_target(ledger, syncer.settings.target)
         while time.monotonic() < end:
             batch: list[UsageRecord] = []
             for _ in range(rng.randint(5, 40)):
@@ -75,9 +75,9 @@ def main(ledger_path: str, label: str, seed: int, seconds: float) -> int:
                 ledger.upsert_records(batch)
             if rounds % 5 == 4:
                 # A retried batch: pushed, the acknowledgement lost (the cursor not moved), pushed again.
-                claimed = ledger.team_claim_batch(37)
+                claimed = team_queue.claim_batch(ledger, 37)
                 if len(claimed):
-                    syncer._push(syncer._connection(), claimed, ledger.machine_id(), total)
+                    syncer._push(syncer._connection(), claimed, team_queue.machine_id(ledger), total)
                     retried += 1
             r2 = syncer.sync_once(snapshot=False)
             total.pushed += r2.pushed

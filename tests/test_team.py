@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from cchooks.ledger import Ledger
+from cchooks.ledger import Ledger, team_queue
 from cchooks.records import UsageRecord
 from cchooks.team.settings import TeamSettings
 from tests.pgserver import ADMIN_PASSWORD, PgServer
@@ -86,7 +86,7 @@ def rollup_by_machine(url: str) -> dict[str, tuple[int, ...]]:
 
 def local_rows(ledger_path: Path | str) -> tuple[str, dict[str, tuple[Any, ...]]]:
     with Ledger.open(ledger_path) as ledger:
-        mid = ledger.machine_id()
+        mid = team_queue.machine_id(ledger)
         rows = ledger.conn.execute(f"SELECT rkey, {', '.join(SUMS)} FROM responses").fetchall()
     return mid, {r[0]: tuple(r[1:]) for r in rows}
 
@@ -252,7 +252,7 @@ def test_machine_identity_is_stable_and_labelled(team: str, tmp_path: Path) -> N
     assert len(hosts) == 1 and hosts[0]["label"] == "LXC115" and hosts[0]["this_machine"]
     assert hosts[0]["responses"] == 1 and hosts[0]["cost_usd"] > 0
     with Ledger.open(ledger) as L:
-        assert L.machine_id() == hosts[0]["machine_id"]
+        assert team_queue.machine_id(L) == hosts[0]["machine_id"]
 
 
 def test_eight_machines_concurrently(team: str, tmp_path: Path) -> None:
@@ -349,7 +349,7 @@ def test_postgres_down_and_back_mid_sync(tmp_path: Path, monkeypatch: pytest.Mon
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
             with Ledger.open(ledger) as L:
-                if L.team_pending() == 0:
+                if team_queue.pending(L) == 0:
                     break
             time.sleep(0.1)
         stop.set()

@@ -6,7 +6,7 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-from cchooks.ledger import Ledger
+from cchooks.ledger import Ledger, team_queue
 from cchooks.ledger.recover import recover_ledger
 from cchooks.records import UsageRecord
 
@@ -28,7 +28,7 @@ def test_triggers_come_with_the_first_claim_and_queue_changes_of_claimed_rows(tm
         led.upsert_records([_rec(1, 5), _rec(2, 5)])
     assert not _triggers(path)  # no team: nothing to queue, nothing paid per insert
     with Ledger.open(path) as led:
-        batch = led.team_claim_batch(10)
+        batch = team_queue.claim_batch(led, 10)
         assert len(batch.rows) == 2
         assert _triggers(path) == TRIGGERS
         with led.write():
@@ -42,7 +42,7 @@ def test_recovery_keeps_the_triggers_of_a_ledger_a_team_has_claimed(tmp_path: Pa
     with Ledger.open(path) as led:
         with led.write():
             led.upsert_records([_rec(1, 5)])
-        led.team_claim_batch(10)
+        team_queue.claim_batch(led, 10)
     recover_ledger(str(path))
     assert _triggers(path) == TRIGGERS
     fresh = tmp_path / "fresh.db"

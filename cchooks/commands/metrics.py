@@ -63,7 +63,7 @@ def _team_document(args: argparse.Namespace) -> dict[str, Any] | None:
     team = team_sync(args.config, path)
     if team is None:
         return None
-    from cchooks.ledger import Ledger
+    from cchooks.ledger import Ledger, team_queue
     from cchooks.team import TeamError
     from cchooks.team.pg import connect
 
@@ -71,7 +71,7 @@ def _team_document(args: argparse.Namespace) -> dict[str, Any] | None:
         conn = connect(team.settings)
         try:
             with Ledger.open(path) as ledger:
-                team.refresh_view(ledger, conn, team.machine_id or ledger.machine_id())
+                team.refresh_view(ledger, conn, team.machine_id or team_queue.machine_id(ledger))
         finally:
             conn.close()
     except TeamError as exc:

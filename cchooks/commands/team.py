@@ -107,7 +107,7 @@ def _sync(args: argparse.Namespace) -> int:
 
 def _hosts(args: argparse.Namespace) -> int:
     from cchooks.api import price_table
-    from cchooks.ledger import Ledger
+    from cchooks.ledger import Ledger, team_queue
     from cchooks.team.pg import connect
     from cchooks.team.view import priced_hosts
     from cchooks.timezones import resolve_tz
@@ -116,7 +116,7 @@ def _hosts(args: argparse.Namespace) -> int:
     cfg, settings = settings_or_fail(args.config)
     with Ledger.open(args.ledger) as ledger:
         prices = price_table(ledger, cfg.price_overrides())
-        mine = ledger.machine_id()
+        mine = team_queue.machine_id(ledger)
     conn = connect(settings)
     try:
         hosts, totals = priced_hosts(conn, prices, resolve_tz(cfg.report.timezone), mine)

@@ -76,7 +76,9 @@ def recover_ledger(path: str) -> RecoverResult:
                 for sql in REBUILD_ROLLUP:
                     new.conn.execute(sql)
                 if (new.meta_get("team_claim") or "0").strip() not in ("", "0"):
-                    new.ensure_team_triggers()  # a team had claimed rows of the old ledger
+                    from cchooks.ledger.team_queue import ensure_triggers
+
+                    ensure_triggers(new)  # a team had claimed rows of the old ledger
     finally:
         old.close()
     return result

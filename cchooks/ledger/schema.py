@@ -261,7 +261,7 @@ _TEAM_CLAIM = "coalesce((SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'te
 
 _TEAM_CHANGED = " OR ".join(f"NEW.{c} IS NOT OLD.{c}" for c in TEAM_COLUMNS)
 # Persistent, so every process that writes the ledger queues what the team must hear again. They
-# exist only once a team sync has claimed rows (`Ledger.ensure_team_triggers`, in the claim's
+# exist only once a team sync has claimed rows (`team_queue.ensure_triggers`, in the claim's
 # transaction): before that the claim is 0 and they never fire, yet each costs every insert a
 # trigger run (about 2 µs a row, half of a backfill's merge).
 TEAM_TRIGGERS = (

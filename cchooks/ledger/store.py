@@ -26,10 +26,9 @@ from cchooks.records import RateLimitSnapshot, UsageRecord
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Iterator, Sequence
+    from collections.abc import Iterable, Iterator
     from pathlib import Path
 
-    from cchooks.ledger.team_queue import OutboxBatch
 
 BUSY_TIMEOUT_MS = 30_000
 
@@ -589,50 +588,6 @@ class Ledger:
             "last_read_ms": c.execute("SELECT max(updated_ms) FROM files").fetchone()[0],
         }
 
-    # -- learned prices (solved by cchooks.pricing.learned, kept here) -----------------
-    def cost_samples(
-        self, models: Sequence[str] | None = None
-    ) -> dict[str, list[tuple[int, int, int, int, int, float]]]:
-        """(input, output, cache 5m, cache 1h, cache read, cost_usd) of every api_request event
-        that carries Claude Code's cost, by model."""
-        sql = (
-            "SELECT model, input_tokens, output_tokens, cache_5m_tokens, cache_1h_tokens, cache_read_tokens,"
-            " cost_usd FROM otlp_api_requests WHERE cost_usd IS NOT NULL AND model != ''"
-        )
-        params: list[object] = []
-        if models is not None:
-            sql += f" AND model IN ({','.join('?' * len(models))})"
-            params.extend(models)
-        out: dict[str, list[tuple[int, int, int, int, int, float]]] = {}
-        for row in self.conn.execute(sql, params):
-            out.setdefault(str(row[0]), []).append(
-                (int(row[1]), int(row[2]), int(row[3]), int(row[4]), int(row[5]), float(row[6]))
-            )
-        return out
-
-    def save_learned_prices(self, rows: Sequence[Sequence[object]]) -> None:
-        """Store fits: (model, input, output, cache_read, cache_write_5m, cache_write_1h, fit, events,
-        max_rel_error, updated_ms)."""
-        with self.write():
-            self.conn.executemany(
-                "INSERT OR REPLACE INTO learned_prices (model, input, output, cache_read, cache_write_5m,"
-                " cache_write_1h, fit, events, max_rel_error, updated_ms) VALUES (?,?,?,?,?,?,?,?,?,?)",
-                [tuple(r) for r in rows],
-            )
-
-    def learned_price_rows(self) -> list[tuple[object, ...]]:
-        """Stored fits in `save_learned_prices` order, by model; [] on a ledger without the table."""
-        try:
-            return [
-                tuple(r)
-                for r in self.conn.execute(
-                    "SELECT model, input, output, cache_read, cache_write_5m, cache_write_1h, fit, events,"
-                    " max_rel_error, updated_ms FROM learned_prices ORDER BY model"
-                )
-            ]
-        except sqlite3.OperationalError:  # an older ledger opened read-only, before the OTLP migration
-            return []
-
     def meta_get(self, key: str) -> str | None:
         row = self.conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
         return None if row is None else str(row[0])
@@ -646,41 +601,6 @@ class Ledger:
 
     def mark_ingested(self) -> None:
         self.meta_set("last_ingest_ms", str(int(time.time() * 1000)))
-
-    # -- the team ledger's offline queue (cchooks.ledger.team_queue) ----------------------
-    def machine_id(self) -> str:
-        """This ledger's stable machine id for the team ledger (generated on first use)."""
-        from cchooks.ledger import team_queue
-
-        return team_queue.machine_id(self)
-
-    def team_select_target(self, target: str) -> None:
-        from cchooks.ledger import team_queue
-
-        team_queue.select_target(self, target)
-
-    def ensure_team_triggers(self) -> None:
-        """The team-outbox triggers (schema.TEAM_TRIGGERS), created on the first claim."""
-        from cchooks.ledger.schema import TEAM_TRIGGERS
-
-        for sql in TEAM_TRIGGERS:
-            self.conn.execute(sql)
-
-    def team_claim_batch(self, limit: int) -> OutboxBatch:
-        """The next responses (and queued changes) the team ledger has not committed."""
-        from cchooks.ledger import team_queue
-
-        return team_queue.claim_batch(self, limit)
-
-    def team_mark_pushed(self, batch: OutboxBatch) -> None:
-        from cchooks.ledger import team_queue
-
-        team_queue.mark_pushed(self, batch)
-
-    def team_pending(self) -> int:
-        from cchooks.ledger import team_queue
-
-        return team_queue.pending(self)
 
 
 def time_filter(since_ms: int | None, until_ms: int | None) -> tuple[list[str], list[object]]:

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from cchooks.ledger.schema import TEAM_COLUMNS
+from cchooks.ledger.schema import TEAM_COLUMNS, TEAM_TRIGGERS
 from cchooks.ledger.store import Ledger
 
 # rkey, ts_ms, then TEAM_COLUMNS in order.
@@ -71,6 +71,12 @@ def select_target(ledger: Ledger, target: str) -> None:
             ledger.meta_set("team_target", target)
 
 
+def ensure_triggers(ledger: Ledger) -> None:
+    """The team-outbox triggers (schema.TEAM_TRIGGERS), created on the first claim."""
+    for sql in TEAM_TRIGGERS:
+        ledger.conn.execute(sql)
+
+
 def claim_batch(ledger: Ledger, limit: int) -> OutboxBatch:
     """The next batch to push (at most `limit` new rows plus `limit` queued changes)."""
     batch = OutboxBatch()
@@ -84,7 +90,7 @@ def claim_batch(ledger: Ledger, limit: int) -> OutboxBatch:
         top = int(hi[0]) if hi[0] is not None else cursor
         batch.more = int(hi[1]) >= limit
         if top > _meta_int(ledger, "team_claim"):
-            ledger.ensure_team_triggers()  # in this transaction: no claimed row changes unheard
+            ensure_triggers(ledger)  # in this transaction: no claimed row changes unheard
             ledger.meta_set("team_claim", str(top))
         out = conn.execute(
             "SELECT max(seq), count(*) FROM (SELECT seq FROM team_outbox ORDER BY seq LIMIT ?)", (limit,)

@@ -172,7 +172,7 @@ def fit_rates(model: str, samples: Sequence[Sample]) -> LearnedPrice | None:
 
 
 def learned_from_row(row: Sequence[object]) -> tuple[LearnedPrice, str]:
-    """A stored fit (as `Ledger.learned_price_rows` returns it) and the UTC date it was updated."""
+    """A stored fit (as `ledger.learned.learned_price_rows` returns it) and the UTC date it was updated."""
     r = row
     lp = LearnedPrice(
         str(r[0]), float(r[1]), float(r[2]), float(r[3]), float(r[4]), float(r[5]),  # type: ignore[arg-type]

@@ -25,12 +25,13 @@ def team_sync(config: str | None, ledger_path: str | Path) -> TeamSync | None:
     settings = team_settings(cfg)
     if settings is None:
         return None
+    from cchooks.ledger import team_queue
     from cchooks.ledger.store import Ledger
     from cchooks.team.sync import TeamSync
 
     team = TeamSync(settings, str(ledger_path), cfg)
     with Ledger.open(ledger_path) as ledger:
-        team.machine_id = ledger.machine_id()  # known (and shown) before the first sync
+        team.machine_id = team_queue.machine_id(ledger)  # known (and shown) before the first sync
     return team
 
 

@@ -27,6 +27,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, cast
 
+from cchooks.ledger import team_queue
 from cchooks.ledger.derived import ROLLUP_BUCKET_MS, ROLLUP_LONG_CONTEXT_SPLIT
 from cchooks.ledger.store import Ledger
 from cchooks.ledger.team_queue import TEAM_READ, OutboxBatch
@@ -201,18 +202,18 @@ class TeamSync:
         result = SyncResult()
         ledger = Ledger.open(self.ledger_path)
         try:
-            ledger.team_select_target(self.settings.target)
-            mid = self.machine_id = ledger.machine_id()
+            team_queue.select_target(ledger, self.settings.target)
+            mid = self.machine_id = team_queue.machine_id(ledger)
             try:
                 conn = self._connection()
                 while max_batches is None or result.batches < max_batches:
-                    batch = ledger.team_claim_batch(self.settings.batch_size)
+                    batch = team_queue.claim_batch(ledger, self.settings.batch_size)
                     if not len(batch):
                         if batch.cursor_to or batch.outbox_to:
-                            ledger.team_mark_pushed(batch)
+                            team_queue.mark_pushed(ledger, batch)
                         break
                     self._push(conn, batch, mid, result)
-                    ledger.team_mark_pushed(batch)
+                    team_queue.mark_pushed(ledger, batch)
                     result.batches += 1
                     result.pushed += len(batch.rows)
                     result.deleted += len(batch.deleted)
@@ -232,7 +233,7 @@ class TeamSync:
                 if _is_pg_error(exc):
                     raise TeamError(f"team ledger {self.settings.target}: {first_line(exc)}") from None
                 raise
-            result.pending = ledger.team_pending()
+            result.pending = team_queue.pending(ledger)
         finally:
             ledger.close()
         result.seconds = time.perf_counter() - started
