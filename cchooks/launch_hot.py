@@ -101,7 +101,7 @@ def exit_now(code: int) -> NoReturn:
                 stream.flush()
     except Exception:  # a closed pipe or a full disk: the normal exit would not fare better
         pass
-    os._exit(code if isinstance(code, int) else 1)
+    os._exit(code)
 
 
 def main(argv: list[str]) -> int:

@@ -163,3 +163,14 @@ def test_exit_now_flushes_output_and_log(claude_dir: Path, tmp_path: Path) -> No
     with Ledger.open(ledger) as led:
         assert led.conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)
         assert led.conn.execute("SELECT count(*) FROM responses").fetchone()[0] > 0
+
+
+def test_statusline_with_stdout_closed_exits_0_silently(claude_dir: Path, tmp_path: Path) -> None:
+    env = _env(tmp_path, tmp_path / "ledger.sqlite3")
+    sys_path = [w for d in ic.hot_sys_path() for w in ("--sys-path", d)]
+    cmd = [sys.executable, "-S", str(HOT), *sys_path, "statusline"]
+    # stdout closed before the process starts: Python sets sys.stdout to None.
+    r = subprocess.run(cmd, input=json.dumps(_payload(claude_dir)).encode(), stdout=subprocess.DEVNULL,
+                       stderr=subprocess.PIPE, env=env, timeout=60, pass_fds=(), close_fds=True,
+                       preexec_fn=lambda: os.close(1))  # fmt: skip
+    assert r.returncode == 0 and r.stderr == b""

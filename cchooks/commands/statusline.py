@@ -256,6 +256,18 @@ def _cache_key(
     return ledger_file, payload.session_id, key
 
 
+def _all_seen(ledger: Ledger, files: list[TranscriptFile]) -> bool:
+    """Every file read to its end already (`<ledger>.seen`: a hook, or the last refresh, did)."""
+    from cchooks.hooks.log import log_error
+    from cchooks.ledger import seen
+
+    try:
+        return seen.all_read(ledger.path_str, [tf.path for tf in files])
+    except Exception as exc:
+        log_error("statusline seen", exc)
+        return False
+
+
 def _update_ledger(
     ledger: Ledger, payload: StatusPayload, now: int, files: list[TranscriptFile], stop_at: float | None = None
 ) -> None:
@@ -263,15 +275,7 @@ def _update_ledger(
     from cchooks.hooks.log import log_error
     from cchooks.ledger.live import is_locked_error, record_snapshots
 
-    if files and payload.transcript_path:
-        try:
-            from cchooks.ledger import seen
-
-            if seen.all_read(ledger.path_str, [tf.path for tf in files]):
-                files = []  # read to their ends already (a hook, or the last refresh, did)
-        except Exception as exc:
-            log_error("statusline seen", exc)
-    if files and payload.transcript_path:
+    if files and payload.transcript_path and not _all_seen(ledger, files):
         try:
             from cchooks.ledger.ingest import ingest_session
 
@@ -411,7 +415,7 @@ def run(args: argparse.Namespace | Args) -> int:
         try:
             sys.stdout.write("\n".join(lines) + "\n")
             sys.stdout.flush()
-        except OSError:
+        except (OSError, AttributeError):  # a closed pipe, or no stdout at all (sys.stdout is None)
             pass
     deadline.done()
     return 0

@@ -29,7 +29,6 @@ if TYPE_CHECKING:
     from collections.abc import Iterable, Iterator
     from pathlib import Path
 
-
 BUSY_TIMEOUT_MS = 30_000
 
 _COLUMNS = (
