@@ -576,6 +576,11 @@ class Generator:
         inp = rng.randint(1, 12) if rng.random() < 0.93 else rng.randint(100, 6_000)
         if cr + cc + inp > CONTEXT_LIMIT:
             cc = max(0, CONTEXT_LIMIT - cr - inp - rng.randint(0, 2_000))
+            # The cached prefix alone may be over (a large `inp` on a full context): Claude Code
+            # compacts there, so less of it is read. Without this the context grew by `inp` each
+            # response, past 200k, where long-context rates apply and `cost_of` is wrong. No
+            # random draw here, so every other line of a corpus stays as it was.
+            cr = min(cr, CONTEXT_LIMIT - inp - cc)
         if st.cache_mode == "1h":
             c1 = cc if rng.random() < 0.85 else cc // 2
         else:

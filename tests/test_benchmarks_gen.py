@@ -151,3 +151,31 @@ def test_medium_corpus(tmp_path: Path) -> None:
     # 8 MiB (was 40 behind CCHOOKS_BENCH_BIG): big enough for many files per project, and always run
     exp = generate(tmp_path / "m", 11, float(os.environ.get("CCHOOKS_BENCH_MB") or 8.0))
     check(tmp_path / "m", exp)
+
+
+def test_prompts_stay_under_the_context_limit(tmp_path: Path) -> None:
+    """A long session on a full context: no prompt (input + cache writes + reads) passes
+    CONTEXT_LIMIT, so none reaches the 200k long-context tier that expected.json's cost_of
+    does not price (before, the context grew by each response's input once the cached part
+    alone was at the limit: the dense 500 MB corpus had 47 prompts of 200,001-216,158)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("gen_corpus", GEN)
+    assert spec is not None and spec.loader is not None
+    gen = importlib.util.module_from_spec(spec)
+    sys.modules["gen_corpus"] = gen
+    try:
+        spec.loader.exec_module(gen)
+        g = gen.Generator(str(tmp_path / "c"), 1.0, 3, "2026-11-22", 2, 0.0, 0.0)
+        st = gen.Stream()
+        st.cache_mode, st.t, st.last_resp_t, st.out_prev = "1h", 10**12, 10**12, 0
+        st.ctx, st.pending = gen.CONTEXT_LIMIT - 10, 0
+        biggest = 0
+        for _ in range(3_000):
+            inp, _out, c5, c1, cr, _ = g.usage_for(st)
+            biggest = max(biggest, inp + c5 + c1 + cr)
+            st.last_resp_t = st.t  # the next response follows at once: its cache is warm
+        assert biggest <= gen.CONTEXT_LIMIT
+        assert biggest > gen.CONTEXT_LIMIT - 3_000  # the context really was full
+    finally:
+        sys.modules.pop("gen_corpus", None)
