@@ -22,6 +22,8 @@ from typing import Any
 
 import pytest
 
+from tests.serve_process import Serve
+
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
@@ -34,56 +36,12 @@ if not os.path.exists(CHROMIUM):
     pytest.skip("Debian's chromium is not installed (tests/deps/chromium.sh)", allow_module_level=True)
 
 
-class Serve:
-    """`cchooks serve` as a real process on a free port."""
-
-    def __init__(self, tmp: Path, claude: Path, *extra: str, env: dict[str, str] | None = None) -> None:
-        self.tmp = tmp
-        self.claude = claude
-        self.ledger = tmp / "ledger.sqlite3"
-        port_file = tmp / f"port-{time.monotonic_ns()}"
-        self.env = dict(os.environ, PYTHONPATH=str(ROOT), HOME=str(tmp / "home"), TZ="UTC", **(env or {}))
-        self.env.pop("CCHOOKS_OTLP_TOKEN", None)
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "cchooks", "serve", "--port", "0", "--port-file", str(port_file),
-             "--ledger", str(self.ledger), "--claude-dir", str(claude), *extra],
-            env=self.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-        )  # fmt: skip
-        for _ in range(400):
-            if port_file.exists() or self.proc.poll() is not None:
-                break
-            time.sleep(0.05)
-        if not port_file.exists():
-            self.stop()
-            raise AssertionError("cchooks serve did not start: " + self.proc.stderr.read().decode()[-2000:])
-        self.port = int(port_file.read_text())
-        self.base = f"http://127.0.0.1:{self.port}"
-
-    def cli(self, *args: str) -> Any:
-        out = subprocess.run([sys.executable, "-m", "cchooks", *args, "--ledger", str(self.ledger)],
-                             env=self.env, capture_output=True, text=True, timeout=120)  # fmt: skip
-        assert out.returncode == 0, out.stderr
-        return json.loads(out.stdout)
-
-    def report(self, group: str, *extra: str) -> Any:
-        return self.cli("report", group, "--json", "--no-ingest", "--tz", "UTC", *extra)
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(30)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(10)
-
-
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Serve]:
     tmp = tmp_path_factory.mktemp("serve")
     claude = tmp / "claude"
     shutil.copytree(ROOT / "fixtures" / "claude-code-2.1.330" / "config", claude)
-    s = Serve(tmp, claude)
+    s = Serve(tmp, claude=claude)
     yield s
     s.stop()
 
@@ -359,7 +317,7 @@ def test_beyond_loopback_the_token_is_required(chromium: Any, served: Serve, tmp
                         "--ledger", str(tmp_path / "l.db"), "--no-watch"],
                        env=served.env, capture_output=True, text=True, timeout=60)  # fmt: skip
     assert r.returncode == 2 and "token" in r.stderr and len(r.stderr.strip().splitlines()) == 1
-    s = Serve(tmp_path, served.claude, "--host", "0.0.0.0", "--token", "s3cret", "--no-watch")
+    s = Serve(tmp_path, "--host", "0.0.0.0", "--token", "s3cret", "--no-watch", claude=served.claude)
     try:
         for path in ("/", "/api/report/daily", "/api/limits", "/api/entries", "/healthz", "/static/app.js"):
             with pytest.raises(urllib.error.HTTPError) as exc:
@@ -394,7 +352,7 @@ def test_page_numbers_equal_the_cli_on_a_generated_corpus(chromium: Any, tmp_pat
     subprocess.run([sys.executable, str(ROOT / "benchmarks" / "gen_corpus.py"), "--out", str(corpus),
                     "--size-mb", "3", "--seed", "5", "--end", "2026-11-22"],
                    check=True, capture_output=True, timeout=300)  # fmt: skip
-    s = Serve(tmp_path, corpus)
+    s = Serve(tmp_path, claude=corpus)
     try:
         # The watcher's catch-up ingest is done when the ledger stops growing.
         subprocess.run([sys.executable, "-m", "cchooks", "ingest", "--ledger", str(s.ledger), "--claude-dir",

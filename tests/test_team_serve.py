@@ -10,7 +10,6 @@ import os
 import subprocess
 import sys
 import time
-import urllib.request
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -23,6 +22,7 @@ from cchooks.records import UsageRecord
 from tests.conftest import CI
 from tests.metrics_helpers import TOKEN_KEYS, need_tool, parse_exposition, select
 from tests.pgserver import ADMIN_PASSWORD, PgServer
+from tests.serve_process import Serve
 from tests.transcript_factory import Resp, assistant_line
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -31,61 +31,6 @@ ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--d
         "--disable-sync", "--no-first-run"]  # fmt: skip
 ARTIFACTS = Path(os.environ.get("CCHOOKS_ARTIFACTS") or ROOT / ".artifacts" / "dashboard")
 ROLE_PASSWORD = "syncer-secret"
-
-
-class Serve:
-    """`cchooks serve` as a real process on a free port (HOME, config and ledger in a temp dir)."""
-
-    def __init__(self, tmp: Path, *extra: str, env: dict[str, str] | None = None, python: tuple[str, ...] = ()) -> None:
-        self.tmp = tmp
-        self.ledger = tmp / "ledger.sqlite3"
-        self.claude = tmp / "claude"
-        (self.claude / "projects").mkdir(parents=True, exist_ok=True)
-        port_file = tmp / f"port-{time.monotonic_ns()}"
-        base = {k: v for k, v in os.environ.items() if k not in ("CCHOOKS_TEAM_URL", "PGPASSWORD", "CCHOOKS_OTLP_TOKEN")}
-        self.env = dict(base, PYTHONPATH=str(ROOT), HOME=str(tmp / "home"), TZ="UTC", **(env or {}))
-        self.proc = subprocess.Popen(
-            [sys.executable, *python, "-m", "cchooks", "serve", "--port", "0", "--port-file", str(port_file),
-             "--ledger", str(self.ledger), "--claude-dir", str(self.claude), *extra],
-            env=self.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-        )  # fmt: skip
-        for _ in range(600):
-            if port_file.exists() or self.proc.poll() is not None:
-                break
-            time.sleep(0.05)
-        if not port_file.exists():
-            self.stop()
-            raise AssertionError("cchooks serve did not start: " + self.stderr[-3000:])
-        self.port = int(port_file.read_text())
-        self.base = f"http://127.0.0.1:{self.port}"
-        self.stderr = ""
-
-    def get(self, path: str) -> tuple[int, bytes]:
-        with urllib.request.urlopen(self.base + path, timeout=30) as resp:
-            return resp.status, resp.read()
-
-    def json(self, path: str) -> Any:
-        return json.loads(self.get(path)[1])
-
-    def cli(self, *args: str) -> Any:
-        out = subprocess.run([sys.executable, "-m", "cchooks", *args, "--ledger", str(self.ledger)],
-                             env=self.env, capture_output=True, text=True, timeout=120)  # fmt: skip
-        assert out.returncode == 0, out.stderr
-        return json.loads(out.stdout)
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(30)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(10)
-        assert self.proc.stderr is not None
-        self.stderr = self.proc.stderr.read().decode(errors="replace")
-        for f in (self.proc.stdout, self.proc.stderr):
-            if f is not None:
-                f.close()
 
 
 def wait_for(what: str, check: Any, timeout: float = 60.0) -> Any:
