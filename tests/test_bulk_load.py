@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from cchooks.ledger import ingest
 from cchooks.ledger.derived import REBUILD_ROLLUP
 from cchooks.ledger.store import Ledger
-from tests.test_ledger_robustness import _ledger_totals, _write_corpus
+from tests.test_ledger_robustness import _ledger_totals, _write_corpus, kill_while_writing
 from tests.transcript_factory import totals
 
 INDEXES = {"responses_ts", "responses_session", "responses_request"}
@@ -256,11 +256,9 @@ def test_kill_9_of_a_parallel_backfill_loses_nothing_and_counts_nothing_twice(tm
     stage directories of the killed runs are gone."""
     import json
     import random
-    import signal
     import subprocess
     import sys
     import tempfile
-    import time
 
     from cchooks.ledger import staging
 
@@ -278,19 +276,7 @@ def test_kill_9_of_a_parallel_backfill_loses_nothing_and_counts_nothing_twice(tm
     rnd = random.Random(9)
     kills = 0
     for _ in range(12):
-        wal = Path(str(ledger) + "-wal")
-        before = wal.stat().st_mtime_ns if wal.exists() else 0
-        p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
-        deadline = time.monotonic() + 20
-        while p.poll() is None and time.monotonic() < deadline:
-            if wal.exists() and wal.stat().st_mtime_ns != before:
-                break
-            time.sleep(0.002)
-        time.sleep(rnd.uniform(0, 0.4))
-        if p.poll() is None:
-            p.send_signal(signal.SIGKILL)
-            kills += 1
-        p.wait()
+        kills += kill_while_writing(cmd, ledger, rnd, env=env, wait_s=20, poll_s=0.002, max_delay_s=0.4)
         if kills >= 4:
             break
     assert kills >= 2

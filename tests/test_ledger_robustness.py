@@ -47,6 +47,28 @@ def _write_corpus(base: Path, sessions: int, per_session: int, seed: int = 0) ->
     return resps
 
 
+def kill_while_writing(
+    cmd: list[str], ledger: Path, rnd: random.Random, *, env: dict[str, str] | None = None,
+    wait_s: float = 10.0, poll_s: float = 0.001, max_delay_s: float = 0.3,
+) -> bool:
+    """Run `cmd`, wait until it has started writing the ledger (its WAL changes), then SIGKILL it
+    a random moment later: mid-ingest. True if it was killed (False: it finished first)."""
+    wal = Path(str(ledger) + "-wal")
+    before = wal.stat().st_mtime_ns if wal.exists() else 0
+    p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+    deadline = time.monotonic() + wait_s
+    while p.poll() is None and time.monotonic() < deadline:
+        if wal.exists() and wal.stat().st_mtime_ns != before:
+            break
+        time.sleep(poll_s)
+    time.sleep(rnd.uniform(0, max_delay_s))
+    killed = p.poll() is None
+    if killed:
+        p.send_signal(signal.SIGKILL)
+    p.wait()
+    return killed
+
+
 def _ledger_totals(path: Path) -> dict[str, int]:
     with Ledger.open(path) as led:
         row = led.conn.execute(
@@ -142,20 +164,7 @@ def test_kill_9_at_random_points_loses_nothing_and_counts_nothing_twice(tmp_path
     runs = 0
     while kills < 10 and runs < 100:
         runs += 1
-        wal = Path(str(ledger) + "-wal")
-        before = wal.stat().st_mtime_ns if wal.exists() else 0
-        p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        # Wait until it has started writing, then kill it a random moment later: mid-ingest.
-        deadline = time.monotonic() + 10
-        while p.poll() is None and time.monotonic() < deadline:
-            if wal.exists() and wal.stat().st_mtime_ns != before:
-                break
-            time.sleep(0.001)
-        time.sleep(rnd.uniform(0, 0.3))
-        if p.poll() is None:
-            p.send_signal(signal.SIGKILL)
-            kills += 1
-        p.wait()
+        kills += kill_while_writing(cmd, ledger, rnd)
         # Every file keeps growing between crashes, so every run has work to be killed in.
         for f in files:
             batch = []

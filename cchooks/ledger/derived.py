@@ -38,15 +38,24 @@ _TOKENS = (
 _ADD = ", ".join(f"{t} = {t} + excluded.{t}" for t in _TOKENS.split(", "))
 _SUB = ", ".join(f"{t} = {t} - OLD.{t}" for t in _TOKENS.split(", "))
 _NEW = ", ".join(f"NEW.{t}" for t in _TOKENS.split(", "))
-# `partial` (0/1 per response) sums to the estimated responses of a bucket; it is the last
-# rollup column because migration 8 appended it.
-_ADD_NEW = f"""
-    INSERT INTO usage_rollup VALUES (NEW.ts_ms / {ROLLUP_BUCKET_MS}, NEW.model, {_lc("NEW")}, 1, {_NEW},
-        NEW.ts_ms, NEW.ts_ms, NEW.partial)
-    ON CONFLICT (bucket, model, long_context) DO UPDATE SET responses = responses + 1, {_ADD},
+
+
+def _add_new(table: str, group: str, conflict: str) -> str:
+    """A trigger statement adding the NEW response to its `group` row of a sums table (`conflict`:
+    the table's key columns); both rollups have the same sums, times and partial count. `partial`
+    (0/1 per response) sums to the estimated responses; it is the last column because migration 8
+    appended it."""
+    return f"""
+    INSERT INTO {table} VALUES ({group}, 1, {_NEW}, NEW.ts_ms, NEW.ts_ms, NEW.partial)
+    ON CONFLICT ({conflict}) DO UPDATE SET responses = responses + 1, {_ADD},
         first_ms = min(coalesce(first_ms, excluded.first_ms), excluded.first_ms),
         last_ms = max(coalesce(last_ms, excluded.last_ms), excluded.last_ms),
         partial = partial + excluded.partial;"""
+
+
+_ADD_NEW = _add_new(
+    "usage_rollup", f"NEW.ts_ms / {ROLLUP_BUCKET_MS}, NEW.model, {_lc('NEW')}", "bucket, model, long_context"
+)
 # After a row leaves a bucket (an update or delete, both rare), that bucket's real first and last
 # times are looked up again: one short range of the responses_ts index.
 _OLD_BUCKET_ROWS = (
@@ -73,12 +82,7 @@ def _dims(row: str) -> str:
     return f"{row}.session_id, {DIM_PROJECT.format(r=r)}, {DIM_AGENT.format(r=r)}, {row}.model, {_lc(row)}"
 
 
-_DIMS_ADD_NEW = f"""
-    INSERT INTO usage_dims VALUES ({_dims("NEW")}, 1, {_NEW}, NEW.ts_ms, NEW.ts_ms, NEW.partial)
-    ON CONFLICT (session_id, project, agent, model, long_context) DO UPDATE SET responses = responses + 1,
-        {_ADD}, first_ms = min(coalesce(first_ms, excluded.first_ms), excluded.first_ms),
-        last_ms = max(coalesce(last_ms, excluded.last_ms), excluded.last_ms),
-        partial = partial + excluded.partial;"""
+_DIMS_ADD_NEW = _add_new("usage_dims", _dims("NEW"), "session_id, project, agent, model, long_context")
 # After a row leaves a group (rare), its real first and last times: one session's responses_session range.
 _OLD_DIM_ROWS = (
     "FROM responses r WHERE r.session_id = OLD.session_id"
