@@ -52,6 +52,21 @@ def test_read_only_settings_are_refused_in_one_line(claude: Path) -> None:
     assert not (claude / ".cchooks-install.json").exists()
 
 
+@pytest.mark.parametrize("command", ["install", "uninstall"])
+@pytest.mark.parametrize("below", ["", "sub"])
+def test_a_settings_dir_that_is_a_file_is_named_in_one_line(claude: Path, command: str, below: str) -> None:
+    settings = claude / "settings.json"
+    target = settings / below if below else settings  # the file itself, or a folder under it
+    r = _cli(command, "--settings-dir", str(target))
+    assert r.returncode == 1
+    assert r.stderr.strip() == (
+        f"cchooks {command}: {settings} is a file, not a directory; settings go in {target / 'settings.json'}"
+    )
+    assert "Traceback" not in r.stderr and "Errno" not in r.stderr
+    assert settings.read_text() == ORIGINAL
+    assert sorted(p.name for p in claude.iterdir()) == ["settings.json"]
+
+
 def test_state_is_not_recorded_when_the_settings_write_fails(claude: Path) -> None:
     # The backup of settings.json is written first; a directory in its place fails that write
     # even for root (as `chattr +i` would).

@@ -245,6 +245,16 @@ class ReadOnlySettings(SettingsError):
     """The settings file's permissions say it is not to be written."""
 
 
+def _check_folders(settings_file: Path) -> None:
+    """A settings file's folders that exist must be folders: a file in their place (say a
+    --settings-dir that names settings.json itself) would only give a bare [Errno 17] or [Errno 20]."""
+    for folder in settings_file.parents:
+        if folder.exists():
+            if not folder.is_dir():
+                raise SettingsError(f"{folder} is a file, not a directory; settings go in {settings_file}")
+            return
+
+
 def _apply(
     path: Path | str,
     planner: Callable[[SettingsFile, dict[str, Any] | None], Plan],
@@ -254,6 +264,7 @@ def _apply(
 ) -> ChangeResult:
     path = Path(path)
     real = Path(os.path.realpath(path))
+    _check_folders(real)
     if not dry_run and create:
         real.parent.mkdir(parents=True, exist_ok=True)
     with _maybe_locked(real.parent, dry_run=dry_run, drop_if_unused=not create):
