@@ -44,195 +44,45 @@ import json
 import math
 import os
 import random
-import re
 import shutil
 import sys
 import time
 from typing import Any
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from corpus_lines import (  # noqa: E402
+    A_NEW,
+    A_OLD,
+    A_SYN,
+    ATT,
+    COST_MODEL,
+    COST_STATE,
+    PROMPTS,
+    SYS_COMPACT,
+    SYS_STOP,
+    SYS_TURN,
+    TOOL_W,
+    TOOLS,
+    U_NEW,
+    U_OLD,
+    U_PROMPT,
+    U_TOOL,
+    U_ZERO_NEW,
+    U_ZERO_OLD,
+    UNICODE_BITS,
+    WORDS,
+    encode_cwd,
+    esc,
+)
+from corpus_truth import PRICES, Totals, cost_of  # noqa: E402
 
 MiB = 1 << 20
 DAY_MS = 86_400_000
 HOUR_MS = 3_600_000
 MIN_MS = 60_000
 
-# $ per million tokens: input, output, cache read, cache write 5m, cache write 1h.
-# Source: shared/docs/formats.md "Prices" (Anthropic's published prices). claude-opus-5-5 is fitted
-# to Claude Code 2.1.330's own OTLP cost_usd: its cache read is $0.20 (0.05x), not the $0.40 that
-# formats.md states (p-json api_request 1231 in / 561 out / 30001 read / 1501 5m / 500 1h costs
-# $0.0336492, which only $0.20 reproduces). Prompts are kept under 200k tokens, so the
-# long-context tier never applies.
-PRICES: dict[str, tuple[float, float, float, float, float]] = {
-    "claude-opus-4-1-20250805": (15.0, 75.0, 1.5, 18.75, 30.0),
-    "claude-opus-4-5-20251101": (5.0, 25.0, 0.5, 6.25, 10.0),
-    "claude-sonnet-4-5-20250929": (3.0, 15.0, 0.3, 3.75, 6.0),
-    "claude-haiku-4-5-20251001": (1.0, 5.0, 0.1, 1.25, 2.0),
-    "claude-opus-5-5": (4.0, 20.0, 0.2, 5.0, 8.0),
-}
-MARKETING = {
-    "claude-opus-4-1-20250805": "Opus 4.1",
-    "claude-opus-4-5-20251101": "Opus 4.5",
-    "claude-sonnet-4-5-20250929": "Sonnet 4.5",
-    "claude-haiku-4-5-20251001": "Haiku 4.5",
-    "claude-opus-5-5": "Opus 5.5",
-}
 SYNTHETIC = "<synthetic>"
 CONTEXT_LIMIT = 185_000  # input + cache_creation + cache_read of one response stays below this
-
-# ---------------------------------------------------------------------------------------------
-# line templates (compact JSON, Claude Code's key order)
-
-# usage objects: 2.1.x layout and the older one
-U_NEW = (
-    '{"input_tokens":%d,"cache_creation_input_tokens":%d,"cache_read_input_tokens":%d,'
-    '"output_tokens":%d,"output_tokens_details":{"thinking_tokens":%d},'
-    '"server_tool_use":{"web_search_requests":%d,"web_fetch_requests":0},"service_tier":"standard",'
-    '"cache_creation":{"ephemeral_1h_input_tokens":%d,"ephemeral_5m_input_tokens":%d},'
-    '"inference_geo":"","iterations":[],"speed":"standard","fallback_credit":null}'
-)
-U_OLD = (
-    '{"input_tokens":%d,"cache_creation_input_tokens":%d,"cache_read_input_tokens":%d,'
-    '"cache_creation":{"ephemeral_5m_input_tokens":%d,"ephemeral_1h_input_tokens":%d},'
-    '"output_tokens":%d,"service_tier":"standard"}'
-)
-U_ZERO_NEW = U_NEW % (0, 0, 0, 0, 0, 0, 0, 0)
-U_ZERO_OLD = U_OLD % (0, 0, 0, 0, 0, 0)
-
-# assistant line, 2.1.x: parentUuid, isSidechain, [agentId], message{...}, extras, apiBlockIndex,
-# requestId, requestRef, requestedModel, promptCacheRequested, [attributionAgent], type, uuid,
-# timestamp, effort..., tail(userType, entrypoint, cwd, sessionId, version, gitBranch)
-A_NEW = (
-    '{"parentUuid":%s,"isSidechain":%s,%s"message":{"id":"%s","type":"message","role":"assistant",'
-    '"model":"%s","content":[%s],"stop_reason":"%s","stop_sequence":null,"usage":%s,'
-    '"stop_details":null},%s"apiBlockIndex":%d,"requestId":"%s","requestRef":"%s",'
-    '"requestedModel":"%s","promptCacheRequested":"%s",%s"type":"assistant","uuid":"%s",'
-    '"timestamp":"%s","effort":"medium","perTurnEffort":"medium","madeBy":"model"%s}\n'
-)
-# older layout: session fields first, requestId after message, no apiBlockIndex
-A_OLD = (
-    '{"parentUuid":%s,"isSidechain":%s,"userType":"external","cwd":"%s","sessionId":"%s",'
-    '"version":"%s","gitBranch":"%s",%s"message":{"id":"%s","type":"message","role":"assistant",'
-    '"model":"%s","content":[%s],"stop_reason":%s,"stop_sequence":null,"usage":%s},'
-    '"requestId":"%s","type":"assistant","uuid":"%s","timestamp":"%s"}\n'
-)
-# synthetic assistant lines (API errors, "No response requested."): no requestId
-A_SYN = (
-    '{"parentUuid":"%s","isSidechain":%s,%s"message":{"id":"%s","container":null,"model":"<synthetic>",'
-    '"role":"assistant","stop_reason":"stop_sequence","stop_sequence":"","type":"message",'
-    '"usage":%s,"content":[{"type":"text","text":"%s"}],"context_management":null},'
-    '"type":"assistant","uuid":"%s","timestamp":"%s"%s%s}\n'
-)
-U_PROMPT = (
-    '{"parentUuid":%s,"isSidechain":%s,%s"promptId":"%s","type":"user","message":{"role":"user",'
-    '"content":"%s"},"uuid":"%s","timestamp":"%s","permissionMode":"%s","promptSource":"%s",'
-    '"turnOrigin":"%s"%s}\n'
-)
-U_TOOL = (
-    '{"parentUuid":"%s","isSidechain":%s,%s"promptId":"%s","type":"user","message":{"role":"user",'
-    '"content":[{"tool_use_id":"%s","type":"tool_result","content":%s,"is_error":%s}]},'
-    '"uuid":"%s","timestamp":"%s","toolUseResult":%s,"sourceToolAssistantUUID":"%s"%s}\n'
-)
-ATT = (
-    '{"parentUuid":"%s","isSidechain":%s,%s"attachment":%s,"type":"attachment","uuid":"%s",'
-    '"timestamp":"%s"%s}\n'
-)
-SYS_STOP = (
-    '{"parentUuid":"%s","isSidechain":false,"type":"system","subtype":"stop_hook_summary",'
-    '"hookCount":1,"hookInfos":[{"command":"%s","durationMs":%d}],"hookErrors":[],'
-    '"failedHookErrorIndexes":[],"hookAdditionalContext":[],"preventedContinuation":false,'
-    '"stopReason":"","hasOutput":false,"level":"suggestion","timestamp":"%s","uuid":"%s",'
-    '"toolUseID":"%s"%s}\n'
-)
-SYS_TURN = (
-    '{"parentUuid":"%s","isSidechain":false,"type":"system","subtype":"turn_duration",'
-    '"durationMs":%d,"messageCount":%d,"timestamp":"%s","uuid":"%s","isMeta":false%s}\n'
-)
-SYS_COMPACT = (
-    '{"parentUuid":null,"logicalParentUuid":"%s","isSidechain":false,"type":"system",'
-    '"subtype":"compact_boundary","content":"Conversation compacted","level":"info",'
-    '"compactMetadata":{"trigger":"%s","preTokens":%d,"postTokens":%d,"durationMs":%d},'
-    '"uuid":"%s","timestamp":"%s"%s}\n'
-)
-COST_STATE = (
-    '{"type":"cost-state","sessionId":"%s","totalCostUSD":%r,"totalAPIDuration":%d,'
-    '"totalAPIDurationWithoutRetries":%d,"totalToolDuration":%d,"totalLinesAdded":%d,'
-    '"totalLinesRemoved":%d,"totalDuration":%d,"startTime":%d,"modelUsage":{%s},'
-    '"hasUnknownModelCost":false}\n'
-)
-COST_MODEL = (
-    '"%s":{"inputTokens":%d,"outputTokens":%d,"thinkingTokens":0,"cacheReadInputTokens":%d,'
-    '"cacheCreationInputTokens":%d,"cacheCreationEphemeral5mInputTokens":%d,'
-    '"cacheCreationEphemeral1hInputTokens":%d,"webSearchRequests":0,"costUSD":%r}'
-)
-
-TOOLS = ["Read", "Bash", "Edit", "Grep", "Glob", "Write", "TodoWrite", "WebFetch", "Agent"]
-TOOL_W = [30, 28, 15, 8, 5, 4, 4, 2, 2.2]
-
-PROMPTS = [
-    "fix the failing test in %s",
-    "can you refactor %s so it streams instead of loading everything?",
-    "why does %s crash on empty input",
-    "add type hints to %s and run mypy",
-    "review the diff and tell me what's risky",
-    "write a benchmark for %s",
-    "the CI is red again — look at the logs and fix it",
-    "rename %s everywhere and update the docs",
-    "explain how %s works, step by step",
-    "implement the TODOs in %s",
-    "continue",
-    "yes, go ahead",
-    "no, revert that and try the other approach",
-    "make the error message clearer when the config is missing",
-    "port %s to the new API (see the migration notes)",
-]
-WORDS = (  # noqa: SIM905
-    "alpha beta gamma delta ledger token usage cache read write parse stream record session "
-    "request response model price cost total daily report config path file line index hash "
-    "buffer chunk offset reader writer table schema migrate commit rollback event hook status "
-    "metric export span trace batch queue worker thread async await future result error retry "
-    "timeout limit window block budget quota user agent project branch merge rebase diff patch"
-).split()
-UNICODE_BITS = ["—", "→", "é", "ü", "✓", "…", "日本語", "Ω", "🙂", "«»", "ß", "ñ"]
-
-
-def encode_cwd(cwd: str) -> str:
-    return re.sub(r"[^a-zA-Z0-9]", "-", cwd)
-
-
-def esc(s: str) -> str:
-    """JSON string body (no quotes), UTF-8 kept raw like JSON.stringify does."""
-    return json.dumps(s, ensure_ascii=False)[1:-1]
-
-
-class Totals:
-    """[responses, input, output, cache_creation_5m, cache_creation_1h, cache_read]"""
-
-    @staticmethod
-    def new() -> list[int]:
-        return [0, 0, 0, 0, 0, 0]
-
-    @staticmethod
-    def to_dict(v: list[int], model_costs: dict[str, list[int]] | None = None) -> dict[str, Any]:
-        d: dict[str, Any] = {
-            "responses": v[0],
-            "input_tokens": v[1],
-            "output_tokens": v[2],
-            "cache_creation_input_tokens": v[3] + v[4],
-            "cache_creation_5m_input_tokens": v[3],
-            "cache_creation_1h_input_tokens": v[4],
-            "cache_read_input_tokens": v[5],
-        }
-        d["total_tokens"] = v[1] + v[2] + v[3] + v[4] + v[5]
-        if model_costs is not None:
-            d["cost_usd"] = round(sum(cost_of(m, t) for m, t in model_costs.items()), 6)
-        return d
-
-
-def cost_of(model: str, v: list[int]) -> float:
-    p = PRICES.get(model)
-    if p is None:
-        return 0.0
-    return (v[1] * p[0] + v[2] * p[1] + v[5] * p[2] + v[3] * p[3] + v[4] * p[4]) / 1e6
-
 
 # ---------------------------------------------------------------------------------------------
 
