@@ -53,6 +53,16 @@ def _add_new(table: str, group: str, conflict: str) -> str:
         partial = partial + excluded.partial;"""
 
 
+
+def _sub_old(table: str, rows: str, where: str) -> str:
+    """A trigger statement taking the OLD response out of its group row (`where`) of a sums table;
+    the group's first and last times are looked up again among its remaining `rows` (a FROM clause)."""
+    return f"""
+    UPDATE {table} SET responses = responses - 1, {_SUB}, partial = partial - OLD.partial,
+        first_ms = (SELECT min(r.ts_ms) {rows}),
+        last_ms = (SELECT max(r.ts_ms) {rows})
+    WHERE {where};"""
+
 _ADD_NEW = _add_new(
     "usage_rollup", f"NEW.ts_ms / {ROLLUP_BUCKET_MS}, NEW.model, {_lc('NEW')}", "bucket, model, long_context"
 )
@@ -63,11 +73,11 @@ _OLD_BUCKET_ROWS = (
     f" AND r.ts_ms < (OLD.ts_ms / {ROLLUP_BUCKET_MS} + 1) * {ROLLUP_BUCKET_MS}"
     f" AND r.model = OLD.model AND {_lc('r')} = {_lc('OLD')}"
 )
-_SUB_OLD = f"""
-    UPDATE usage_rollup SET responses = responses - 1, {_SUB}, partial = partial - OLD.partial,
-        first_ms = (SELECT min(r.ts_ms) {_OLD_BUCKET_ROWS}),
-        last_ms = (SELECT max(r.ts_ms) {_OLD_BUCKET_ROWS})
-    WHERE bucket = OLD.ts_ms / {ROLLUP_BUCKET_MS} AND model = OLD.model AND long_context = {_lc("OLD")};"""
+_SUB_OLD = _sub_old(
+    "usage_rollup",
+    _OLD_BUCKET_ROWS,
+    f"bucket = OLD.ts_ms / {ROLLUP_BUCKET_MS} AND model = OLD.model AND long_context = {_lc('OLD')}",
+)
 
 # TEMP triggers: every Ledger connection installs them (Ledger.open), and a bulk backfill
 # drops them on its own connection and rebuilds the rollup once instead of per row.
@@ -90,11 +100,9 @@ _OLD_DIM_ROWS = (
     f" AND {DIM_AGENT.format(r='r.')} = {DIM_AGENT.format(r='OLD.')}"
     f" AND r.model = OLD.model AND {_lc('r')} = {_lc('OLD')}"
 )
-_DIMS_SUB_OLD = f"""
-    UPDATE usage_dims SET responses = responses - 1, {_SUB}, partial = partial - OLD.partial,
-        first_ms = (SELECT min(r.ts_ms) {_OLD_DIM_ROWS}),
-        last_ms = (SELECT max(r.ts_ms) {_OLD_DIM_ROWS})
-    WHERE (session_id, project, agent, model, long_context) = ({_dims("OLD")});"""
+_DIMS_SUB_OLD = _sub_old(
+    "usage_dims", _OLD_DIM_ROWS, f"(session_id, project, agent, model, long_context) = ({_dims('OLD')})"
+)
 
 ROLLUP_TRIGGERS = [
     f"CREATE TEMP TRIGGER IF NOT EXISTS rollup_insert AFTER INSERT ON main.responses BEGIN {_ADD_NEW}"
