@@ -366,6 +366,10 @@ def _ingest_todo(
                 if progress is not None:
                     progress(done, pending_bytes)
             batch.flush()
+            if bulk:
+                # Back to the usual cache before the end of the load: SQLite sizes each index
+                # build's sort buffer by it, and a bulk-sized one would sit beside a full cache.
+                ledger.set_cache_kib(cache_kib)
     finally:
         if bulk:
             ledger.set_cache_kib(cache_kib)
