@@ -322,3 +322,31 @@ def test_stage_files_that_cannot_be_written_go_the_in_memory_way(
     monkeypatch.setattr(staging, "make_stage_dir", no_temp_dir)
     _backfill(base, tmp_path / "par2.db", workers=2)
     assert _dump(tmp_path / "par2.db") == _dump(tmp_path / "one.db")
+
+
+def test_index_builds_at_the_end_of_a_backfill_get_the_usual_cache(
+    tmp_path: Path, corpus: tuple[Path, dict[str, int]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # SQLite sizes each index build's sort buffer by the page cache: the bulk-sized cache must be
+    # given back before the end of the load, or a large backfill holds both at once.
+    base, want = corpus
+    monkeypatch.setattr(ingest, "MAX_BULK_CACHE", 32 << 20)
+    seen: list[tuple[int, int]] = []
+    finish = Ledger.finish_bulk_load
+
+    def spy(self: Ledger) -> None:
+        seen.append((self.cache_kib(), usual))
+        finish(self)
+
+    monkeypatch.setattr(Ledger, "finish_bulk_load", spy)
+    with Ledger.open(tmp_path / "cold.db") as led:
+        files = list(ingest.discover(base / "projects"))
+        pending = sum(os.stat(tf.path).st_size for tf in files)
+        # A small usual cache, so that this small corpus gets a larger one for its load (1/64 of it).
+        led.set_cache_kib(max(1, (pending >> 16) // 4))
+        usual = led.cache_kib()
+        assert pending >> 16 > usual
+        ingest.ingest_files(led, files, workers=2)
+        assert led.cache_kib() == usual
+    assert seen and all(kib == want_kib for kib, want_kib in seen)
+    assert _ledger_totals(tmp_path / "cold.db") == want
