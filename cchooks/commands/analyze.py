@@ -61,7 +61,7 @@ def run(args: argparse.Namespace) -> int:
     )
     with Ledger.open(args.ledger) as ledger:
         if not args.no_ingest:
-            ingest_or_warn(ledger, args.claude_dir, show_progress=not (args.json or args.csv))
+            ingest_or_warn(ledger, args.claude_dir, show_progress=not (args.json or args.csv), trust_watcher=True)
         doc = analyze(
             ledger,
             price_table(ledger, cfg.price_overrides()),

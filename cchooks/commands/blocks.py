@@ -42,7 +42,9 @@ def run_blocks(args: argparse.Namespace) -> int:
             print(f"cchooks: bad --since/--until: {exc}", file=sys.stderr)
             return 2
         if not args.no_ingest:
-            ingest_or_warn(ledger, args.claude_dir, args.verbose, show_progress=not (args.json or args.csv))
+            ingest_or_warn(
+                ledger, args.claude_dir, args.verbose, show_progress=not (args.json or args.csv), trust_watcher=True
+            )
         result = Blocks(ledger, ctx, args.since, args.until, args.active)
     blocks, now, burn, proj = result.blocks, result.now, result.burn, result.projection
 

@@ -143,11 +143,13 @@ def open_for_view(path: str | None) -> Any:
         return ledger
 
 
-def ingest_or_warn(ledger, claude_dir, verbose: bool = False, show_progress: bool = True):  # type: ignore[no-untyped-def]
+def ingest_or_warn(ledger, claude_dir, verbose: bool = False, show_progress: bool = True, trust_watcher: bool = False):  # type: ignore[no-untyped-def]
     """Ingest every config dir before a view; problems go to stderr, never abort the view.
 
     When the ledger cannot be written (read-only, disk full, locked, damaged), one line says what
-    failed and what to do, and the view goes on with what the ledger holds.
+    failed and what to do, and the view goes on with what the ledger holds. With `trust_watcher`
+    (views), a running `cchooks watch`/`serve` that has read everything spares the scan
+    (cchooks.watch.freshness).
     """
     import sqlite3
 
@@ -157,6 +159,13 @@ def ingest_or_warn(ledger, claude_dir, verbose: bool = False, show_progress: boo
         print(f"cchooks: {note}", file=sys.stderr)
     if getattr(ledger, "readonly", False):
         return IngestResult()
+    if trust_watcher:
+        pid = vouching_watcher(ledger, claude_dir)
+        if pid is not None:
+            if verbose:
+                print(f"cchooks: the running watcher (pid {pid}) has read every transcript; not scanning",
+                      file=sys.stderr)  # fmt: skip
+            return IngestResult()
     progress, finish = progress_printer(show_progress)
     # A view waits a few seconds for another writer, not the ledger's 30 s: it can show the data anyway.
     ledger.set_busy_timeout(VIEW_BUSY_MS)
@@ -175,6 +184,20 @@ def ingest_or_warn(ledger, claude_dir, verbose: bool = False, show_progress: boo
     if bad and verbose:
         print(f"cchooks: skipped {bad} malformed line(s)", file=sys.stderr)
     return result
+
+
+def vouching_watcher(ledger: Any, claude_dir: str | None) -> int | None:
+    """The pid of a running watcher that has read every transcript of `claude_dir` (views then
+    skip their scan), or None."""
+    try:
+        from cchooks.paths import projects_dirs
+        from cchooks.watch.freshness import vouching_watcher as from_state
+    except ImportError:  # no fcntl (Windows): no watcher to ask
+        return None
+    try:
+        return from_state(ledger.path, projects_dirs(claude_dir))
+    except OSError:
+        return None
 
 
 class CommandError(Exception):

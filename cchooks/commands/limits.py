@@ -44,7 +44,7 @@ def run(args: argparse.Namespace) -> int:
         return exc.code
     with ledger:
         if not args.no_ingest:
-            ingest_or_warn(ledger, args.claude_dir, args.verbose, show_progress=not args.json)
+            ingest_or_warn(ledger, args.claude_dir, args.verbose, show_progress=not args.json, trust_watcher=True)
         team = None
         if args.team:
             from cchooks.monitor.data import now_ms, summary

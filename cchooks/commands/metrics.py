@@ -39,7 +39,7 @@ def run(args: argparse.Namespace) -> int:
 
         load_config(args.config)  # an invalid config file is reported before any work
         with open_for_view(args.ledger) as ledger:
-            ingest_or_warn(ledger, args.claude_dir, show_progress=False)
+            ingest_or_warn(ledger, args.claude_dir, show_progress=False, trust_watcher=True)
     doc = _team_document(args)
     body, _content_type = exposition(args.ledger, args.config, cache=False,
                                      team=None if doc is None else lambda: doc)  # fmt: skip

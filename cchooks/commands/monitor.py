@@ -60,11 +60,12 @@ class _Monitor:
         self.errors: list[str] = []
 
     def refresh(self) -> MonitorFrame:
+        from cchooks.commands.common import vouching_watcher
         from cchooks.ledger.ingest import ingest_config_dirs
         from cchooks.monitor.data import load_window_data, monitor_frame, now_ms
 
         changed = False
-        if self.ingest:
+        if self.ingest and vouching_watcher(self.ledger, self.claude_dir) is None:
             try:
                 r = ingest_config_dirs(self.ledger, self.claude_dir)
                 self.errors = list(r.errors)

@@ -87,7 +87,9 @@ def run(args: argparse.Namespace) -> int:
     ledger = open_for_view(args.ledger)
     with ledger:
         if not args.no_ingest:
-            ingest_or_warn(ledger, args.claude_dir, args.verbose, show_progress=not (args.json or args.csv))
+            ingest_or_warn(
+                ledger, args.claude_dir, args.verbose, show_progress=not (args.json or args.csv), trust_watcher=True
+            )
         try:
             rep = build(ledger, cfg, CHOICES[args.kind], tz=zone_name, since=args.since, until=args.until,
                         session=args.session, project=args.project)  # fmt: skip

@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any
 from cchooks.ledger.ingest import IngestResult, describe, discover, ingest_file, ingest_files
 from cchooks.ledger.store import Ledger
 from cchooks.paths import projects_dirs
+from cchooks.watch import freshness
 from cchooks.watch.targets import (
     WatchTarget,
     desired_targets,
@@ -177,6 +178,10 @@ class Watcher:
         self._debounce = options.debounce_ms / 1000.0
         self._max_delay = options.max_delay_ms / 1000.0
         self._filters = _event_filters()
+        # What `<ledger>.watch.state` says (cchooks.watch.freshness): idle only while nothing is
+        # queued or pending. The observer thread marks it busy as it queues an event, under this lock.
+        self._state_lock = threading.Lock()
+        self._idle = False
 
     # -- lifecycle -------------------------------------------------------------------------------
     def start(self) -> None:
@@ -190,7 +195,7 @@ class Watcher:
                 watcher._on_event(event)
 
         self._handler = _Handler()
-        self._overflow = _OverflowHandler(lambda: self._queue.put((_RESCAN, "")))
+        self._overflow = _OverflowHandler(lambda: self._put((_RESCAN, "")))
         logging.getLogger("watchdog.observers.inotify").addHandler(self._overflow)
         polling = self.options.poll_seconds is not None
         try:
@@ -202,12 +207,14 @@ class Watcher:
             if polling:
                 raise
             self._fall_back_to_polling(exc)
+        freshness.withdraw(self.options.ledger_path)  # one a killed watcher left: not ours to keep
         self._writer = threading.Thread(target=self._run, name="cchooks-watch-writer", daemon=True)
         self._writer.start()
 
     def stop(self, timeout: float = 30.0) -> None:
         """Stop observing, ingest whatever is still pending, close the ledger."""
         self._stopping.set()
+        self._publish(idle=False)
         obs, self._observer = self._observer, None
         if obs is not None:
             obs.stop()
@@ -259,6 +266,7 @@ class Watcher:
             " On Linux, raise fs.inotify.max_user_watches / max_user_instances (see docs/watch.md)",
             reason, FALLBACK_POLL_SECONDS,
         )  # fmt: skip
+        self._publish(idle=False)  # mode changes below: views must not trust a polling watcher
         old, self._observer = self._observer, None
         if old is not None:
             old.stop()
@@ -382,6 +390,35 @@ class Watcher:
             obs.unschedule(w)
 
     # -- observer thread ---------------------------------------------------------------------------
+    def _put(self, item: tuple[str, str]) -> None:
+        """Queue an event for the writer, then stop saying idle (views scan again until it is read)."""
+        self._queue.put(item)
+        self._publish(idle=False)  # after the put: see _publish for why the order matters
+
+    def _publish(self, *, idle: bool) -> None:
+        """Publish the state for views (cchooks.watch.freshness); `idle` only when nothing is queued.
+
+        The writer checks the queue and says idle under the lock; the observer thread queues an
+        event and then takes the lock to say busy. So an event queued after the check is always
+        followed by a busy state, and one queued before it prevents the idle one."""
+        with self._state_lock:
+            if idle and (not self._queue.empty() or self.mode != "native" or self._stopping.is_set()):
+                idle = False
+            if idle == self._idle:
+                return
+            try:
+                if idle:
+                    freshness.publish(self.options.ledger_path, self.roots, self.mode, idle=True)
+                else:
+                    freshness.withdraw(self.options.ledger_path)
+                self._idle = idle
+            except OSError as exc:
+                log.warning("cannot write the watcher's state next to the ledger: %s", exc)
+                if not idle:  # a state that cannot be removed must at least stop saying idle
+                    with contextlib.suppress(OSError):
+                        freshness.publish(self.options.ledger_path, self.roots, self.mode, idle=False)
+                    self._idle = False
+
     def _on_event(self, event: FileSystemEvent) -> None:
         try:
             self._classify(event)
@@ -389,7 +426,7 @@ class Watcher:
             log.exception("error handling file system event %r", event)
 
     def _classify(self, event: FileSystemEvent) -> None:
-        put = self._queue.put
+        put = self._put
         targets = self._targets
         roots = self.roots
         etype = event.event_type
@@ -438,10 +475,12 @@ class Watcher:
         except BaseException as exc:
             self._fail(exc)
         finally:
+            self._publish(idle=False)
             ledger.close()
             self.ready.set()
 
     def _fail(self, exc: BaseException) -> None:
+        self._publish(idle=False)
         self.failure = exc
         log.error("watcher stopped: %s", exc, exc_info=exc)
         self.ready.set()
@@ -481,6 +520,8 @@ class Watcher:
             if pending:
                 nxt = min(p.due(self._debounce, self._max_delay) for p in pending.values())
                 timeout = nxt - time.monotonic()
+            else:
+                self._publish(idle=True)  # every event so far is ingested (unless one is queued)
             item: tuple[str, str] | None
             try:
                 if timeout is None:

@@ -1,0 +1,70 @@
+"""Whether a running watcher has read everything, so that a view may skip its own scan.
+
+Before every view, a scan `stat`s every transcript (about 5 µs each: a tenth of a second at
+20,000 files). While `cchooks watch` or `cchooks serve` runs, its watcher already follows every
+change, so it publishes its state in `<ledger>.watch.state`: its pid, the `projects/` folders it
+watches, whether it uses native events, and whether it is idle (nothing queued or pending: every
+event it was given has been ingested). It marks itself busy the moment an event arrives, before
+the debounce, so an idle state never hides a change it knows of.
+
+A view trusts that state only when all of these hold: the ledger's watch lock is held (the kernel
+drops it when the process dies, so a stale file from a killed watcher counts for nothing) by the
+pid in the state, the watcher is idle, on native events (a polling one lags its interval), and it
+watches every folder the view would scan. Otherwise the view scans as before.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+from pathlib import Path
+
+from cchooks.watch.lock import lock_holder
+
+STATE_SUFFIX = ".watch.state"
+
+
+def state_path(ledger_path: str | os.PathLike[str]) -> Path:
+    p = Path(ledger_path)
+    return p.with_name(p.name + STATE_SUFFIX)
+
+
+def _real(paths: list[Path] | list[str]) -> list[str]:
+    return [os.path.realpath(p) for p in paths]
+
+
+def publish(ledger_path: str | os.PathLike[str], roots: list[Path], mode: str, idle: bool) -> None:
+    """Write the watcher's state (atomically: a reader sees the old state or the new one)."""
+    target = state_path(ledger_path)
+    tmp = target.with_name(f"{target.name}.{os.getpid()}.tmp")
+    data = {"pid": os.getpid(), "roots": _real(roots), "mode": mode, "idle": idle}
+    with open(tmp, "w", encoding="utf-8") as fh:
+        json.dump(data, fh)
+    os.replace(tmp, target)
+
+
+def withdraw(ledger_path: str | os.PathLike[str]) -> None:
+    """The watcher stops vouching (it stops, fails or falls back to polling)."""
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(state_path(ledger_path))
+
+
+def vouching_watcher(ledger_path: str | os.PathLike[str], projects_dirs: list[Path]) -> int | None:
+    """The pid of a running watcher that has read everything under `projects_dirs`, or None."""
+    try:
+        with open(state_path(ledger_path), encoding="utf-8") as fh:
+            state = json.load(fh)
+    except (OSError, ValueError):
+        return None
+    if not isinstance(state, dict) or state.get("idle") is not True or state.get("mode") != "native":
+        return None
+    pid = state.get("pid")
+    roots = state.get("roots")
+    if not isinstance(pid, int) or pid <= 0 or not isinstance(roots, list):
+        return None
+    if not set(_real(projects_dirs)) <= set(roots):
+        return None
+    if lock_holder(Path(ledger_path)) != pid:
+        return None
+    return pid
