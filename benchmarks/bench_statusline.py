@@ -152,8 +152,9 @@ def fixture_payload(claude_dir: Path, rate_limits: bool = False) -> bytes:
 class Appender:
     """Appends one new assistant response (a real line with fresh ids and timestamp) per call."""
 
-    def __init__(self, transcript: Path) -> None:
+    def __init__(self, transcript: Path, tag: str = "bench") -> None:
         self.transcript = transcript
+        self.tag = tag
         self.template = next(
             json.loads(line)
             for line in transcript.read_bytes().splitlines()
@@ -164,9 +165,9 @@ class Appender:
     def __call__(self) -> None:
         self.n += 1
         line = json.loads(json.dumps(self.template))
-        line["message"]["id"] = f"msg_bench_{self.n}"
-        line["requestId"] = f"req_bench_{self.n}"
-        line["uuid"] = f"00000000-0000-4000-8000-{self.n:012d}"
+        line["message"]["id"] = f"msg_{self.tag}_{self.n}"
+        line["requestId"] = f"req_{self.tag}_{self.n}"
+        line["uuid"] = f"00000000-0000-4000-{8000 + len(self.tag):04d}-{self.n:012d}"
         line["timestamp"] = time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime())
         with open(self.transcript, "ab") as f:
             f.write(json.dumps(line, separators=(",", ":")).encode() + b"\n")
@@ -265,6 +266,43 @@ def measure(cases: list[Case], runs: int, warmup: int = 3) -> None:
             c.once()
 
 
+def measure_served(
+    py: str, env: dict[str, str], work: Path, statusline: list[str], steady: bytes,
+    app_payload: dict[str, Any], app_transcript: Path, runs: int, result: dict[str, Any],
+) -> list[Case]:  # fmt: skip
+    """The statusline while `cchooks serve` runs (same environment and ledger): the command hands
+    each refresh to the daemon (cchooks.statusline.delegate). Its own floor, steady and +1 cases."""
+    port_file = work / "serve.port"
+    serve = subprocess.Popen(
+        [py, "-m", "cchooks", "serve", "--port", "0", "--port-file", str(port_file), "--no-watch"],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        for _ in range(600):
+            if port_file.exists() or serve.poll() is not None:
+                break
+            time.sleep(0.05)
+        if not port_file.exists():
+            result["served"] = "cchooks serve did not start"
+            return []
+        cases = [
+            Case("python -S -c pass (floor, serve phase)", [py, "-S", "-c", "pass"], b"", env, group="floor"),
+            Case("cchooks statusline, steady, served by cchooks serve", statusline, steady, env, group="served"),
+            Case("cchooks statusline, +1 response/run, served by cchooks serve", statusline,
+                 json.dumps(app_payload).encode(), env, before=Appender(app_transcript, "served"),
+                 group="served"),  # fmt: skip
+        ]
+        measure(cases, runs)
+        import urllib.request
+
+        with urllib.request.urlopen(f"http://127.0.0.1:{port_file.read_text()}/api/status", timeout=30) as r:
+            result["served"] = json.loads(r.read())["statusline"]
+        return cases
+    finally:
+        serve.terminate()
+        serve.wait(60)
+
+
 def import_profile(cmd: list[str], stdin: bytes, env: dict[str, str]) -> dict[str, Any]:
     """Modules the command imports beyond a bare interpreter, by self time (one -X importtime run)."""
 
@@ -322,6 +360,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     ap.add_argument("--no-ccusage", action="store_true", help="skip the ccusage comparison")
     ap.add_argument("--keep", action="store_true", help="keep the work dir")
+    ap.add_argument("--no-serve", action="store_true", help="skip the phase with `cchooks serve` running")
     ap.add_argument("--out", type=Path, default=OUT)
     a = ap.parse_args(argv)
 
@@ -467,6 +506,8 @@ def main(argv: list[str] | None = None) -> int:
         ]
         measure(repeat, a.runs)
         cases += repeat
+        if not a.no_serve:
+            cases += measure_served(py, env, work, statusline, steady, app_payload, app_transcript, a.runs, result)
         result["machine"]["loadavg_after"] = [round(x, 2) for x in os.getloadavg()]
         result["cases"] = {c.name: c.stats() for c in cases}
         # Against the floor of the same interpreter flags as the installed command (-S or not).
@@ -535,6 +576,9 @@ def markdown(r: dict[str, Any]) -> str:
         f" above a 30 ms interpreter (+{TARGET_P50_MS - 30:g} / +{TARGET_P95_MS - 30:g} ms):"
         f" {'met' if r['target_over_interpreter_met'] else 'NOT met'}.",
     ]
+    if isinstance(r.get("served"), dict):
+        lines.append(f"With `cchooks serve` running: {r['served']['served']} refreshes served by it,"
+                     f" {r['served']['declined']} declined.")  # fmt: skip
     if "corpus" in r:
         c = r["corpus"]
         lines.append(

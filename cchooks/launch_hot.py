@@ -47,6 +47,7 @@ CHECK_MODULES = (
     "cchooks.ledger.ingest",
     "cchooks.ledger.live",
     "cchooks.pricing",
+    "cchooks.statusline.delegate",
     "cchooks.statusline.render",
     "platformdirs",
 )
@@ -108,6 +109,15 @@ def main(argv: list[str]) -> int:
     rest = setup(argv)
     if rest == ["--check"]:
         return check()
+    if rest[:1] == ["statusline"]:
+        try:
+            from cchooks.statusline.delegate import try_daemon
+
+            served = try_daemon(rest[1:])
+        except Exception:  # asking the daemon must never cost the refresh: do it here
+            served = None
+        if served is not None:
+            return served
     from cchooks.cli import main as cli_main
 
     return cli_main(rest)

@@ -95,8 +95,10 @@ def _serve(args: argparse.Namespace, config: Any, token: str | None) -> int:
     lock: Any = None
     dashboard: Any = None
     syncing: Any = None
+    refreshes: Any = None
     try:
         watcher, lock = _start_watcher(args, Path(config.ledger_path), log)
+        refreshes = _start_statusline_socket(config.ledger_path, log)
         # With [team] configured: sync continuously (as `cchooks watch` does) and keep the team view
         # for the dashboard and /metrics; without, no PostgreSQL library is imported.
         from cchooks.team.daemon import BackgroundSync, team_sync
@@ -113,6 +115,8 @@ def _serve(args: argparse.Namespace, config: Any, token: str | None) -> int:
                                                    "errors": w.errors},  # fmt: skip
                 "otlp": {"requests": dict(receiver.stats.requests), **receiver.writer.stats.to_json()},
                 "team_sync": None if team is None else team.status(),
+                "statusline": None if refreshes is None else {"socket": refreshes.path, "served": refreshes.served,
+                                                              "declined": refreshes.declined},  # fmt: skip
             }
 
         team_doc = None if team is None else team.document
@@ -142,6 +146,8 @@ def _serve(args: argparse.Namespace, config: Any, token: str | None) -> int:
     finally:
         if dashboard is not None:
             dashboard.close()
+        if refreshes is not None:
+            refreshes.stop()
         if watcher is not None:
             watcher.stop()
         if syncing is not None:
@@ -153,6 +159,19 @@ def _serve(args: argparse.Namespace, config: Any, token: str | None) -> int:
             s.close()
     print_stored(receiver.writer, "cchooks serve")
     return 0
+
+
+def _start_statusline_socket(ledger_path: str, log: logging.Logger) -> Any:
+    """Answer statusline refreshes on `<ledger>.serve.sock` (cchooks.server.statusline_socket),
+    or None where it cannot (logged); serving goes on either way."""
+    from cchooks.server.statusline_socket import StatuslineSocket
+
+    refreshes = StatuslineSocket(ledger_path)
+    try:
+        return refreshes if refreshes.start() else None
+    except OSError as exc:
+        log.warning("not serving statusline refreshes: %s", exc)
+        return None
 
 
 def _start_watcher(args: argparse.Namespace, ledger_path: Path, log: logging.Logger) -> tuple[Any, Any]:

@@ -240,7 +240,7 @@ def _session_files(args: argparse.Namespace | Args, payload: StatusPayload) -> l
 
 
 def _cache_key(
-    args: argparse.Namespace | Args, payload: StatusPayload, files: list[TranscriptFile]
+    args: argparse.Namespace | Args, payload: StatusPayload, files: list[TranscriptFile], argv: list[str]
 ) -> tuple[str, str, str] | None:
     """(ledger file, session, key) of this refresh for the render cache (cchooks.statusline.cache),
     or None when it is not cached (previews, payloads without a session)."""
@@ -252,7 +252,7 @@ def _cache_key(
 
     ledger_file = clean_path(os.path.expanduser(args.ledger)) if args.ledger else default_ledger_file()
     config_file = os.path.abspath(args.config or config_file_str())
-    key = _cache().make_key(payload, sys.argv[1:], ledger_file, config_file, [tf.path for tf in files])
+    key = _cache().make_key(payload, argv, ledger_file, config_file, [tf.path for tf in files])
     return ledger_file, payload.session_id, key
 
 
@@ -333,11 +333,10 @@ def _combine(ours: list[str], theirs: str, settings: StatuslineSettings) -> list
     return [ours[0] + settings.separator + other[0], *ours[1:], *other[1:]]
 
 
-def run(args: argparse.Namespace | Args) -> int:
-    import time
-
-    from cchooks.hooks.log import Deadline, log_error, log_warning
-    from cchooks.statusline.payload import StatusPayload, parse_payload
+def settings_for(args: argparse.Namespace | Args) -> StatuslineSettings:
+    """The statusline settings (config file, then `--color`); a broken config is logged and the
+    defaults are used."""
+    from cchooks.hooks.log import log_error, log_warning
     from cchooks.statusline.settings import StatuslineSettings
 
     try:
@@ -353,6 +352,57 @@ def run(args: argparse.Namespace | Args) -> int:
         settings.colors = True
     elif args.color == "never":
         settings.colors = False
+    return settings
+
+
+def compose(
+    args: argparse.Namespace | Args,
+    settings: StatuslineSettings,
+    data: bytes,
+    state: dict[str, Any],
+    argv: list[str],
+    stop_at: float | None,
+    ledger: Ledger | None = None,
+) -> list[str]:
+    """The lines of one refresh from its stdin `data`, at `state["now"]` (the payload parsed goes in
+    `state["payload"]`): ingest, rate-limit snapshots, render, the render cache. No chain and no
+    time limit: `run` adds those; `cchooks serve` calls this for the refreshes it serves
+    (cchooks.statusline.served), with its own open `ledger`, which is left open."""
+    from cchooks.hooks.log import log_warning
+    from cchooks.statusline.payload import parse_payload
+
+    now = state["now"]
+    payload = state["payload"] = parse_payload(data)
+    if not payload.valid:
+        log_warning("statusline", f"stdin is not a JSON object ({len(data)} bytes)")
+    files = _session_files(args, payload)
+    cached = _cache_key(args, payload, files, argv)
+    hit: list[str] | None = None if cached is None else _cache().lookup(cached[0], cached[1], cached[2], now)
+    if hit is not None:
+        return hit
+    own = ledger is None
+    problem = None
+    if own:
+        ledger, problem = _open_ledger(args)
+    try:
+        if ledger is not None and not args.preview:
+            _update_ledger(ledger, payload, now, files, stop_at=stop_at)
+        lines = render(payload, ledger, settings, now, problem)
+    finally:
+        if own and ledger is not None:
+            ledger.close()
+    if cached is not None and ledger is not None and problem is None and lines:
+        _cache().store(cached[0], cached[1], cached[2], now, lines)
+    return lines
+
+
+def run(args: argparse.Namespace | Args) -> int:
+    import time
+
+    from cchooks.hooks.log import Deadline, log_error
+    from cchooks.statusline.payload import StatusPayload
+
+    settings = settings_for(args)
     state: dict[str, Any] = {"payload": StatusPayload(), "now": int(time.time() * 1000)}
 
     def last_words() -> None:
@@ -370,32 +420,14 @@ def run(args: argparse.Namespace | Args) -> int:
     lines: list[str] = []
     try:
         now_s = time.time()
-        now = state["now"] = int(now_s * 1000)
+        state["now"] = int(now_s * 1000)
         data = _read_input(args, now_s)
         if args.chain:
             try:
                 chain = state["chain"] = _Chain(args.chain, data)
             except Exception as exc:
                 log_error("statusline --chain", exc)
-        payload = state["payload"] = parse_payload(data)
-        if not payload.valid:
-            log_warning("statusline", f"stdin is not a JSON object ({len(data)} bytes)")
-        files = _session_files(args, payload)
-        cached = _cache_key(args, payload, files)
-        hit = None if cached is None else _cache().lookup(cached[0], cached[1], cached[2], now)
-        if hit is not None:
-            lines = hit
-        else:
-            ledger, problem = _open_ledger(args)
-            try:
-                if ledger is not None and not args.preview:
-                    _update_ledger(ledger, payload, now, files, stop_at=stop_at)
-                lines = render(payload, ledger, settings, now, problem)
-            finally:
-                if ledger is not None:
-                    ledger.close()
-            if cached is not None and ledger is not None and problem is None and lines:
-                _cache().store(cached[0], cached[1], cached[2], now, lines)
+        lines = compose(args, settings, data, state, sys.argv[1:], stop_at)
     except Exception as exc:
         log_error("statusline", exc)
         try:

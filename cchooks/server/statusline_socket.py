@@ -1,0 +1,175 @@
+"""`cchooks serve` answering statusline refreshes (the client side is cchooks.statusline.delegate).
+
+`<ledger>.serve.sock` is a Unix socket beside the ledger, open to its user only: it is bound in a
+private directory, given mode 0600, then moved into place. Each connection is one refresh: a JSON
+line (protocol, the statusline's arguments, the environment variables it reads), then the payload.
+The refresh is rendered by `commands.statusline.compose`, the command's own code, on one ledger
+connection kept open between refreshes, one refresh at a time. The answer is `ok` and the lines,
+or `no <reason>`, and the statusline then renders the refresh itself: another ledger, another
+environment, arguments not served, or any error (logged; the connection is opened again next time).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import logging
+import os
+import socketserver
+import threading
+import time
+from typing import Any, BinaryIO
+
+from cchooks.statusline.delegate import MAX_PAYLOAD, MAX_SOCKET_PATH, PROTOCOL, relevant_env, socket_path
+
+log = logging.getLogger("cchooks.serve")
+MAX_HEADER = 64 << 10
+
+
+class _Handler(socketserver.StreamRequestHandler):
+    timeout = 5.0  # a client that stops sending mid-request is dropped
+
+    def handle(self) -> None:
+        owner: StatuslineSocket = self.server.owner  # type: ignore[attr-defined]
+        try:
+            reply = owner.answer(self.rfile)
+        except Exception as exc:
+            log.warning("statusline refresh not served: %s", exc, exc_info=log.isEnabledFor(logging.DEBUG))
+            reply = b"no error\n"
+        if reply.startswith(b"ok"):
+            owner.served += 1
+        else:
+            owner.declined += 1
+        with contextlib.suppress(OSError):  # the statusline gave up waiting
+            self.wfile.write(reply)
+
+
+class _Server(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
+    daemon_threads = True
+    owner: StatuslineSocket
+
+
+class StatuslineSocket:
+    """Serves statusline refreshes for the ledger file `ledger_file` while started."""
+
+    def __init__(self, ledger_file: str) -> None:
+        self.ledger_file = os.path.realpath(ledger_file)
+        self.path = socket_path(ledger_file)
+        self.served = 0
+        self.declined = 0
+        self._server: _Server | None = None
+        self._thread: threading.Thread | None = None
+        self._inode: int | None = None
+        self._lock = threading.Lock()  # one refresh at a time on the one connection
+        self._ledger: Any = None
+
+    def start(self) -> bool:
+        """Listen; False (logged) when the socket path is too long or another process answers there."""
+        if len(self.path.encode()) > MAX_SOCKET_PATH:
+            log.info("not serving statusline refreshes: the socket path %s is too long", self.path)
+            return False
+        if os.path.exists(self.path):
+            if _answers(self.path):
+                log.warning("another process answers statusline refreshes on %s; not serving them", self.path)
+                return False
+            os.unlink(self.path)  # left by a daemon that was killed
+        import tempfile
+
+        private = tempfile.mkdtemp(prefix=".cchooks-sock-", dir=os.path.dirname(self.path))  # mode 0700
+        bound = os.path.join(private, "s")
+        try:
+            server = _Server(bound, _Handler)
+            try:
+                os.chmod(bound, 0o600)
+                os.rename(bound, self.path)
+            except BaseException:
+                server.server_close()
+                raise
+        finally:
+            with contextlib.suppress(OSError):
+                os.unlink(bound)  # still there only when something failed
+            with contextlib.suppress(OSError):
+                os.rmdir(private)
+        self._inode = os.stat(self.path).st_ino
+        server.owner = self
+        self._server = server
+        self._thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.5},
+                                        name="cchooks-statusline", daemon=True)  # fmt: skip
+        self._thread.start()
+        return True
+
+    def stop(self) -> None:
+        server, self._server = self._server, None
+        if server is not None:
+            server.shutdown()
+            server.server_close()
+            try:
+                if os.stat(self.path).st_ino == self._inode:
+                    os.unlink(self.path)
+            except OSError:
+                pass
+        with self._lock:
+            self._close_ledger()
+
+    # -- one refresh ----------------------------------------------------------------------------
+    def answer(self, rfile: BinaryIO | io.BufferedIOBase) -> bytes:
+        request = json.loads(rfile.readline(MAX_HEADER))
+        if not isinstance(request, dict) or request.get("v") != PROTOCOL:
+            return b"no protocol\n"
+        argv, env = request.get("argv"), request.get("env")
+        if not isinstance(argv, list) or not all(isinstance(a, str) for a in argv) or not isinstance(env, dict):
+            return b"no request\n"
+        if env != relevant_env(os.environ):
+            return b"no env\n"
+        from cchooks.commands import statusline as command
+        from cchooks.paths import default_ledger_file
+
+        args = command.fast_args(argv)
+        if args is None or args.chain or args.preview or args.payload:
+            return b"no args\n"
+        if os.path.realpath(args.ledger or default_ledger_file()) != self.ledger_file:
+            return b"no ledger\n"
+        data = rfile.read(MAX_PAYLOAD + 1)
+        if len(data) > MAX_PAYLOAD:
+            data = b""
+        with self._lock:
+            lines = self._render(command, args, argv, data)
+        return b"ok\n" + ("\n".join(lines) + "\n").encode()
+
+    def _render(self, command: Any, args: Any, argv: list[str], data: bytes) -> list[str]:
+        from cchooks.statusline.payload import StatusPayload
+        from cchooks.statusline.render import fallback_line
+
+        settings = command.settings_for(args)
+        state: dict[str, Any] = {"payload": StatusPayload(), "now": int(time.time() * 1000)}
+        timeout = args.timeout if args.timeout and args.timeout > 0 else settings.timeout
+        stop_at = time.monotonic() + timeout * command.INGEST_SHARE
+        if self._ledger is None:
+            from cchooks.ledger.live import open_hot
+
+            self._ledger = open_hot(args.ledger, command.BUSY_MS, lazy_triggers=True)
+        try:
+            lines: list[str] = command.compose(args, settings, data, state, argv, stop_at, ledger=self._ledger)
+        except BaseException:
+            self._close_ledger()  # opened again, fresh, for the next refresh
+            raise
+        return lines or [fallback_line()]
+
+    def _close_ledger(self) -> None:
+        ledger, self._ledger = self._ledger, None
+        if ledger is not None:
+            with contextlib.suppress(Exception):
+                ledger.close()
+
+
+def _answers(path: str) -> bool:
+    import socket
+
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+        s.settimeout(0.5)
+        try:
+            s.connect(path)
+        except OSError:
+            return False
+    return True

@@ -1,0 +1,137 @@
+"""Statusline refreshes answered by a running `cchooks serve` (cchooks.statusline.delegate and
+cchooks.server.statusline_socket), with the real serve process and the installed command form.
+
+What a served refresh prints must be what the statusline prints without a daemon for the same
+ledger, transcript and environment; whenever the daemon cannot serve (another environment, the
+daemon killed, arguments it does not serve), the statusline renders the refresh itself.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shlex
+import shutil
+import signal
+import sqlite3
+import stat
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from cchooks.installers import settings as installed
+from cchooks.statusline.delegate import SOCKET_SUFFIX, served_argv
+from tests.serve_process import Serve
+from tests.test_statusline import payload
+
+ROOT = Path(__file__).resolve().parent.parent
+CONFIG = ROOT / "fixtures" / "claude-code-2.1.330" / "config"
+# Segments that do not move with the clock, so two refreshes of one state print the same line.
+SEGMENTS = '[statusline]\nlines = [["model", "session_cost", "today_cost", "tokens", "context"]]\n'
+
+
+class Setup:
+    def __init__(self, tmp: Path) -> None:
+        self.tmp = tmp
+        self.claude = tmp / "claude"
+        shutil.copytree(CONFIG, self.claude)
+        self.config = tmp / "config.toml"
+        self.config.write_text(SEGMENTS)
+        self.payload = payload(5, self.claude)
+        self.transcript = Path(self.payload["transcript_path"])
+        self.ledger = tmp / "ledger.sqlite3"
+        self.socket = Path(str(self.ledger.resolve()) + SOCKET_SUFFIX)
+        self.n = 0
+
+    def command(self) -> list[str]:
+        words = shlex.split(installed.statusline_command(installed.command_prefix(sys.executable)))
+        assert "hot.py" in " ".join(words), words  # the launcher form, which asks the daemon
+        return [*words, "--ledger", str(self.ledger), "--config", str(self.config), "--color", "never"]
+
+    def refresh(self, env: dict[str, str]) -> str:
+        r = subprocess.run(self.command(), input=json.dumps(self.payload).encode(), capture_output=True,
+                           env=env, timeout=60)  # fmt: skip
+        assert r.returncode == 0, r.stderr
+        return r.stdout.decode()
+
+    def append_response(self) -> None:
+        """One new response, now, as Claude Code appends it."""
+        self.n += 1
+        line = next(
+            json.loads(raw) for raw in self.transcript.read_bytes().splitlines()
+            if b'"type":"assistant"' in raw and b'"usage"' in raw
+        )  # fmt: skip
+        line["message"]["id"] = f"msg_served_{self.n}"
+        line["requestId"] = f"req_served_{self.n}"
+        line["uuid"] = f"00000000-0000-4000-8000-{self.n:012d}"
+        line["timestamp"] = time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime())
+        with open(self.transcript, "ab") as fh:
+            fh.write(json.dumps(line, separators=(",", ":")).encode() + b"\n")
+
+    def responses(self) -> int:
+        with sqlite3.connect(self.ledger) as con:
+            return int(con.execute("SELECT count(*) FROM responses").fetchone()[0])
+
+
+def _status(serve: Serve) -> dict[str, int]:
+    doc = serve.json("/api/status")["statusline"]
+    assert doc is not None
+    return {"served": doc["served"], "declined": doc["declined"]}
+
+
+def _wait_for(path: Path) -> None:
+    for _ in range(200):
+        if path.exists():
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"{path} did not appear")
+
+
+def test_a_served_refresh_prints_what_the_statusline_prints_alone(tmp_path: Path) -> None:
+    s = Setup(tmp_path)
+    serve = Serve(tmp_path, "--no-watch", claude=s.claude)
+    try:
+        _wait_for(s.socket)
+        assert stat.S_IMODE(os.stat(s.socket).st_mode) == 0o600
+        first = s.refresh(serve.env)
+        assert _status(serve) == {"served": 1, "declined": 0}
+        before = s.responses()
+        s.append_response()
+        served = s.refresh(serve.env)
+        assert _status(serve) == {"served": 2, "declined": 0}
+        assert s.responses() == before + 1  # the daemon read the new response into the ledger
+        assert served != first  # and shows it
+    finally:
+        serve.stop()
+    assert not s.socket.exists()  # removed on stop
+    assert s.refresh(serve.env) == served  # the statusline alone, same state: the same line
+
+
+def test_another_environment_or_a_killed_daemon_means_a_refresh_here(tmp_path: Path) -> None:
+    s = Setup(tmp_path)
+    s.append_response()
+    serve = Serve(tmp_path, "--no-watch", claude=s.claude)
+    try:
+        _wait_for(s.socket)
+        elsewhere = dict(serve.env, TZ="Pacific/Kiritimati")  # UTC+14: "today" differs from the daemon's
+        declined = s.refresh(elsewhere)
+        assert _status(serve) == {"served": 0, "declined": 1}
+        served_utc = s.refresh(serve.env)
+        assert _status(serve)["served"] == 1
+        serve.proc.send_signal(signal.SIGKILL)
+        serve.proc.wait(30)
+        assert s.socket.exists()  # left behind by the killed daemon
+        assert s.refresh(serve.env) == served_utc  # nobody answers: rendered here, the same
+    finally:
+        serve.stop()
+    assert s.refresh(elsewhere) == declined  # what the statusline alone prints in that zone
+
+
+def test_only_the_plain_forms_are_handed_over() -> None:
+    assert served_argv([]) == ["--color", "auto"]
+    assert served_argv(["--ledger", "l.db", "--no-ingest", "--timeout", "2"]) == [
+        "--ledger", os.path.abspath("l.db"), "--no-ingest", "--color", "auto", "--timeout", "2.0",
+    ]  # fmt: skip
+    for argv in (["--chain", "x"], ["--preview"], ["--payload", "p.json"], ["--help"], ["--bogus"]):
+        assert served_argv(argv) is None
