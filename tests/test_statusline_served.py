@@ -8,6 +8,7 @@ daemon killed, arguments it does not serve), the statusline renders the refresh 
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import shlex
@@ -20,8 +21,10 @@ import sys
 import time
 from pathlib import Path
 
+from cchooks import __version__
 from cchooks.installers import settings as installed
-from cchooks.statusline.delegate import SOCKET_SUFFIX, served_argv
+from cchooks.server.statusline_socket import StatuslineSocket
+from cchooks.statusline.delegate import PROTOCOL, SOCKET_SUFFIX, relevant_env, served_argv
 from tests.serve_process import Serve
 from tests.test_statusline import payload
 
@@ -135,3 +138,29 @@ def test_only_the_plain_forms_are_handed_over() -> None:
     ]  # fmt: skip
     for argv in (["--chain", "x"], ["--preview"], ["--payload", "p.json"], ["--help"], ["--bogus"]):
         assert served_argv(argv) is None
+
+
+def _request(argv: list[str], data: bytes, env: dict[str, str] | None = None, version: str = __version__) -> io.BytesIO:
+    header = {"v": PROTOCOL, "version": version, "argv": argv,
+              "env": relevant_env(os.environ) if env is None else env}  # fmt: skip
+    return io.BytesIO(json.dumps(header).encode() + b"\n" + data)
+
+
+def test_the_daemon_serves_its_own_version_ledger_and_environment_only(tmp_path: Path) -> None:
+    s = Setup(tmp_path)
+    s.append_response()
+    daemon = StatuslineSocket(str(s.ledger))  # not started: `answer` is what each connection runs
+    argv = served_argv(["--ledger", str(s.ledger), "--config", str(s.config), "--color", "never"])
+    assert argv is not None
+    data = json.dumps(s.payload).encode()
+    served = daemon.answer(_request(argv, data))
+    assert daemon.answer(_request(argv, data, version="0.0.0")) == b"no version\n"
+    assert daemon.answer(_request(argv, data, env={"TZ": "Asia/Tokyo"})) == b"no env\n"
+    assert daemon.answer(_request([*argv, "--chain", "true"], data)) == b"no args\n"
+    assert daemon.answer(_request(["--ledger", str(tmp_path / "other.sqlite3")], data)) == b"no ledger\n"
+    assert daemon.answer(io.BytesIO(b'{"v": 0}\n')) == b"no protocol\n"
+    alone = subprocess.run(
+        [sys.executable, "-m", "cchooks", "statusline", *argv], input=data, capture_output=True, timeout=60
+    )
+    assert alone.returncode == 0, alone.stderr
+    assert served == b"ok\n" + alone.stdout

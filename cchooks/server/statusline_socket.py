@@ -3,10 +3,11 @@
 `<ledger>.serve.sock` is a Unix socket beside the ledger, open to its user only: it is bound in a
 private directory, given mode 0600, then moved into place. Each connection is one refresh: a JSON
 line (protocol, the statusline's arguments, the environment variables it reads), then the payload.
-The refresh is rendered by `commands.statusline.compose`, the command's own code, on one ledger
-connection kept open between refreshes, one refresh at a time. The answer is `ok` and the lines,
-or `no <reason>`, and the statusline then renders the refresh itself: another ledger, another
-environment, arguments not served, or any error (logged; the connection is opened again next time).
+The refresh is rendered by `commands.statusline.compose`, the command's own code, one refresh at a
+time; the daemon has every module loaded, which is most of what a refresh costs the command. The
+answer is `ok` and the lines, or `no <reason>`, and the statusline then renders the refresh itself:
+another ledger, another cchooks version, another environment, arguments not served, or any error
+(logged).
 """
 
 from __future__ import annotations
@@ -61,8 +62,7 @@ class StatuslineSocket:
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
         self._inode: int | None = None
-        self._lock = threading.Lock()  # one refresh at a time on the one connection
-        self._ledger: Any = None
+        self._lock = threading.Lock()  # one refresh at a time (module-level caches are not shared safely)
 
     def start(self) -> bool:
         """Listen; False (logged) when the socket path is too long or another process answers there."""
@@ -109,8 +109,6 @@ class StatuslineSocket:
                     os.unlink(self.path)
             except OSError:
                 pass
-        with self._lock:
-            self._close_ledger()
 
     # -- one refresh ----------------------------------------------------------------------------
     def answer(self, rfile: BinaryIO | io.BufferedIOBase) -> bytes:
@@ -120,6 +118,10 @@ class StatuslineSocket:
         argv, env = request.get("argv"), request.get("env")
         if not isinstance(argv, list) or not all(isinstance(a, str) for a in argv) or not isinstance(env, dict):
             return b"no request\n"
+        from cchooks import __version__
+
+        if request.get("version") != __version__:
+            return b"no version\n"
         if env != relevant_env(os.environ):
             return b"no env\n"
         from cchooks.commands import statusline as command
@@ -145,22 +147,11 @@ class StatuslineSocket:
         state: dict[str, Any] = {"payload": StatusPayload(), "now": int(time.time() * 1000)}
         timeout = args.timeout if args.timeout and args.timeout > 0 else settings.timeout
         stop_at = time.monotonic() + timeout * command.INGEST_SHARE
-        if self._ledger is None:
-            from cchooks.ledger.live import open_hot
-
-            self._ledger = open_hot(args.ledger, command.BUSY_MS, lazy_triggers=True)
-        try:
-            lines: list[str] = command.compose(args, settings, data, state, argv, stop_at, ledger=self._ledger)
-        except BaseException:
-            self._close_ledger()  # opened again, fresh, for the next refresh
-            raise
+        # The ledger is opened and closed for each refresh, as the command does: a connection kept
+        # open would outlive a `cchooks recover` that moves the file aside, and SQLite removes the
+        # write-ahead log by its name when it closes.
+        lines: list[str] = command.compose(args, settings, data, state, argv, stop_at)
         return lines or [fallback_line()]
-
-    def _close_ledger(self) -> None:
-        ledger, self._ledger = self._ledger, None
-        if ledger is not None:
-            with contextlib.suppress(Exception):
-                ledger.close()
 
 
 def _answers(path: str) -> bool:

@@ -8,9 +8,10 @@ anything else, asks it: it sends one line of JSON (protocol version, its own arg
 environment variables the statusline reads) and its stdin, and prints the answer. The daemon
 renders with the same code (`commands.statusline.compose`) on the same ledger.
 
-The daemon answers `ok` and the lines, or `no <reason>`: another ledger, an environment that
-differs in a variable the statusline reads (TZ, NO_COLOR, the config or data dirs...), arguments
-it does not serve (`--chain`, `--preview`), or any error. Then, as when no daemon listens or it
+The daemon answers `ok` and the lines, or `no <reason>`: another ledger, another cchooks version
+(a daemon started before an upgrade), an environment that differs in a variable the statusline
+reads (TZ, NO_COLOR, the config or data dirs...), arguments it does not serve (`--chain`,
+`--preview`), or any error. Then, as when no daemon listens or it
 does not answer within REPLY_TIMEOUT, the statusline does the refresh itself with the same stdin.
 """
 
@@ -111,8 +112,10 @@ def _ask(path: str, argv: list[str], data: bytes) -> bytes | None:
     from _json import encode_basestring as quote
 
     env = relevant_env(os.environ)
+    from cchooks import __version__
+
     header = (
-        f'{{"v":{PROTOCOL},"argv":[{",".join(quote(a) for a in argv)}],'
+        f'{{"v":{PROTOCOL},"version":{quote(__version__)},"argv":[{",".join(quote(a) for a in argv)}],'
         f'"env":{{{",".join(f"{quote(k)}:{quote(v)}" for k, v in sorted(env.items()))}}}}}\n'
     )
     sock = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
