@@ -22,7 +22,14 @@ import threading
 import time
 from typing import Any, BinaryIO
 
-from cchooks.statusline.delegate import MAX_PAYLOAD, MAX_SOCKET_PATH, PROTOCOL, relevant_env, socket_path
+from cchooks.statusline.delegate import (
+    MAX_PAYLOAD,
+    MAX_SOCKET_PATH,
+    PROTOCOL,
+    SERVED_INGEST_S,
+    relevant_env,
+    socket_path,
+)
 
 log = logging.getLogger("cchooks.serve")
 MAX_HEADER = 64 << 10
@@ -146,7 +153,8 @@ class StatuslineSocket:
         settings = command.settings_for(args)
         state: dict[str, Any] = {"payload": StatusPayload(), "now": int(time.time() * 1000)}
         timeout = args.timeout if args.timeout and args.timeout > 0 else settings.timeout
-        stop_at = time.monotonic() + timeout * command.INGEST_SHARE
+        # Bounded by the client's wait: a long backlog is read over several refreshes (and by hooks).
+        stop_at = time.monotonic() + min(timeout * command.INGEST_SHARE, SERVED_INGEST_S)
         # The ledger is opened and closed for each refresh, as the command does: a connection kept
         # open would outlive a `cchooks recover` that moves the file aside, and SQLite removes the
         # write-ahead log by its name when it closes.

@@ -12,7 +12,8 @@ The daemon answers `ok` and the lines, or `no <reason>`: another ledger, another
 (a daemon started before an upgrade), an environment that differs in a variable the statusline
 reads (TZ, NO_COLOR, the config or data dirs...), arguments it does not serve (`--chain`,
 `--preview`), or any error. Then, as when no daemon listens or it
-does not answer within REPLY_TIMEOUT, the statusline does the refresh itself with the same stdin.
+does not answer within REPLY_TIMEOUT, the statusline does the refresh itself with the same stdin
+(within its own time limit, which starts then).
 """
 
 from __future__ import annotations
@@ -23,8 +24,10 @@ import sys
 SOCKET_SUFFIX = ".serve.sock"
 PROTOCOL = 1
 MAX_PAYLOAD = 16 << 20  # as commands.statusline: a larger stdin is not a statusline payload
+SERVED_INGEST_S = 0.3  # the daemon's share of REPLY_TIMEOUT for reading new bytes (the rest: render)
 MAX_SOCKET_PATH = 100  # sun_path holds 104-108 bytes, depending on the system
-REPLY_TIMEOUT = 1.0  # seconds; the daemon answers in milliseconds unless something is wrong
+REPLY_TIMEOUT = 0.5  # seconds; the daemon answers in milliseconds (it reads new bytes for at most
+# SERVED_INGEST_S), so a slower answer means something is wrong and the refresh is done here
 # What the statusline reads from the environment (paths, zone, colours): the daemon serves a
 # refresh only when its own values are the same.
 ENV_PREFIXES = ("CCHOOKS_", "XDG_", "LC_")
