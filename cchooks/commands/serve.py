@@ -115,8 +115,7 @@ def _serve(args: argparse.Namespace, config: Any, token: str | None) -> int:
                                                    "errors": w.errors},  # fmt: skip
                 "otlp": {"requests": dict(receiver.stats.requests), **receiver.writer.stats.to_json()},
                 "team_sync": None if team is None else team.status(),
-                "statusline": None if refreshes is None else {"socket": refreshes.path, "served": refreshes.served,
-                                                              "declined": refreshes.declined},  # fmt: skip
+                "statusline": None if refreshes is None else {"served": refreshes.served, "declined": refreshes.declined},
             }
 
         team_doc = None if team is None else team.document
