@@ -20,6 +20,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 from cchooks import __version__
 from cchooks.installers import settings as installed
@@ -34,6 +35,16 @@ CONFIG = ROOT / "fixtures" / "claude-code-2.1.330" / "config"
 SEGMENTS = '[statusline]\nlines = [["model", "session_cost", "today_cost", "tokens", "context"]]\n'
 
 
+def _bench_appender() -> Any:
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("bench_statusline", ROOT / "benchmarks" / "bench_statusline.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.Appender
+
+
 class Setup:
     def __init__(self, tmp: Path) -> None:
         self.tmp = tmp
@@ -45,7 +56,7 @@ class Setup:
         self.transcript = Path(self.payload["transcript_path"])
         self.ledger = tmp / "ledger.sqlite3"
         self.socket = Path(str(self.ledger.resolve()) + SOCKET_SUFFIX)
-        self.n = 0
+        self.appender = _bench_appender()(self.transcript, "served")
 
     def command(self) -> list[str]:
         words = shlex.split(installed.statusline_command(installed.command_prefix(sys.executable)))
@@ -59,18 +70,8 @@ class Setup:
         return r.stdout.decode()
 
     def append_response(self) -> None:
-        """One new response, now, as Claude Code appends it."""
-        self.n += 1
-        line = next(
-            json.loads(raw) for raw in self.transcript.read_bytes().splitlines()
-            if b'"type":"assistant"' in raw and b'"usage"' in raw
-        )  # fmt: skip
-        line["message"]["id"] = f"msg_served_{self.n}"
-        line["requestId"] = f"req_served_{self.n}"
-        line["uuid"] = f"00000000-0000-4000-8000-{self.n:012d}"
-        line["timestamp"] = time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime())
-        with open(self.transcript, "ab") as fh:
-            fh.write(json.dumps(line, separators=(",", ":")).encode() + b"\n")
+        """One new response, now, as Claude Code appends it (the benchmark's own appender)."""
+        self.appender()
 
     def responses(self) -> int:
         with sqlite3.connect(self.ledger) as con:
