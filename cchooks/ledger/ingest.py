@@ -321,6 +321,8 @@ def _ingest_todo(
 
     ledger.restore_indexes_if_dropped()  # after a crashed backfill
     ledger.rebuild_rollup_if_stale()
+    if not todo:
+        return total  # the usual view: nothing new (and nothing of the backfill machinery imported)
     # With parse workers, committing often keeps the writes in step with the parsing, so
     # little is left to write once the last file is parsed; a backlog of gigabytes commits
     # less often, because every commit rewrites the primary-key pages its random keys touched.

@@ -16,7 +16,6 @@ watches every folder the view would scan. Otherwise the view scans as before.
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 from pathlib import Path
 
@@ -38,6 +37,8 @@ def publish(ledger_path: str | os.PathLike[str], roots: list[Path], mode: str, i
     """Write the watcher's state (atomically: a reader sees the old state or the new one)."""
     target = state_path(ledger_path)
     tmp = target.with_name(f"{target.name}.{os.getpid()}.tmp")
+    import json
+
     data = {"pid": os.getpid(), "roots": _real(roots), "mode": mode, "idle": idle}
     with open(tmp, "w", encoding="utf-8") as fh:
         json.dump(data, fh)
@@ -52,9 +53,11 @@ def withdraw(ledger_path: str | os.PathLike[str]) -> None:
 
 def vouching_watcher(ledger_path: str | os.PathLike[str], projects_dirs: list[Path]) -> int | None:
     """The pid of a running watcher that has read everything under `projects_dirs`, or None."""
+    from cchooks.fastjson import loads  # views: no `json` import for this
+
     try:
-        with open(state_path(ledger_path), encoding="utf-8") as fh:
-            state = json.load(fh)
+        with open(state_path(ledger_path), "rb") as fh:
+            state = loads(fh.read())
     except (OSError, ValueError):
         return None
     if not isinstance(state, dict) or state.get("idle") is not True or state.get("mode") != "native":
