@@ -165,3 +165,17 @@ def test_the_daemon_serves_its_own_version_ledger_and_environment_only(tmp_path:
     )
     assert alone.returncode == 0, alone.stderr
     assert served == b"ok\n" + alone.stdout
+
+
+def test_recover_refuses_while_serve_without_a_watcher_runs(tmp_path: Path) -> None:
+    s = Setup(tmp_path)
+    serve = Serve(tmp_path, "--no-watch", claude=s.claude)
+    try:
+        _wait_for(s.socket)
+        r = subprocess.run([sys.executable, "-m", "cchooks", "recover", "--force", "--ledger", str(s.ledger)],
+                           capture_output=True, text=True, env=serve.env, timeout=120)  # fmt: skip
+        assert r.returncode == 1
+        assert "`cchooks serve` has" in r.stderr and "stop it first" in r.stderr
+        assert not list(tmp_path.glob("ledger.sqlite3.damaged-*"))
+    finally:
+        serve.stop()

@@ -115,3 +115,31 @@ def test_a_watcher_vouches_only_when_every_condition_holds(tmp_path: Path) -> No
         withdraw(ledger)
         withdraw(ledger)  # nothing to remove: fine
         assert vouching_watcher(ledger, roots) is None
+
+
+def test_recover_refuses_while_a_watcher_keeps_the_ledger_open(tmp_path: Path) -> None:
+    # `recover` moves the ledger and its write-ahead log aside; a long-lived connection closing
+    # later would remove the new ledger's log by its name.
+    claude = tmp_path / "claude"
+    ledger = tmp_path / "ledger.sqlite3"
+    c = Corpus()
+    append(claude / "projects" / "-p" / "s.jsonl", c.lines("s", 2))
+
+    def recover() -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "cchooks", "recover", "--force", "--ledger", str(ledger), "--claude-dir", str(claude)],
+            capture_output=True, text=True, cwd=REPO, timeout=120,
+        )  # fmt: skip
+
+    with watching(ledger, claude, tmp_path) as w:
+        wait_for_ledger(ledger, c, "catch-up")
+        r = recover()
+        assert r.returncode == 1
+        assert f"(pid {w.proc.pid}) has {ledger} open; stop it first" in r.stderr
+        assert "Traceback" not in r.stderr
+        assert not list(tmp_path.glob("ledger.sqlite3.damaged-*"))  # nothing moved
+    r = recover()
+    assert r.returncode == 0, r.stderr
+    assert list(tmp_path.glob("ledger.sqlite3.damaged-*"))
+    got, _err = _report(ledger, claude)
+    assert got == _want(c)

@@ -1,5 +1,9 @@
 """`cchooks recover`: rebuild a damaged ledger, keeping a copy of the old file.
 
+It refuses while `cchooks watch` or `cchooks serve` keeps the ledger open (they hold it for their
+whole run): the file and its write-ahead log are moved aside, and SQLite removes a log by its
+name when a connection closes, which would then be the new ledger's.
+
 Exit codes: 0 rebuilt (or nothing to do), 1 failed.
 """
 
@@ -35,6 +39,13 @@ def run(args: argparse.Namespace) -> int:
     if not problems and not args.force:
         print(f"ledger {path} passes SQLite's quick check; nothing to recover (--force rebuilds anyway)")
         return 0
+    holder = _daemon_holding(path)
+    if holder:
+        raise CommandError(
+            f"{holder} has {path} open; stop it first, then run cchooks recover again (SQLite removes"
+            " the write-ahead log by its name when a connection closes, so moving the file aside under"
+            " it would cost the new ledger its log)", 1,
+        )  # fmt: skip
     result = recover_ledger(path)
     responses = 0
     with Ledger.open(path) as ledger:
@@ -60,3 +71,24 @@ def run(args: argparse.Namespace) -> int:
         lost = ", ".join(f"{t}: {n:,}" for t, n in sorted(result.unreadable.items()))
         print(f"unreadable rows (transcripts still on disk were read again): {lost}", file=sys.stderr)
     return 0
+
+
+def _daemon_holding(path: str) -> str | None:
+    """The long-lived process that keeps `path` open, if one runs: `cchooks watch` or `serve`
+    (the watch lock), or `serve --no-watch` (its statusline socket answers)."""
+    from pathlib import Path
+
+    try:
+        from cchooks.watch.lock import lock_holder
+
+        pid = lock_holder(Path(path))
+    except ImportError:  # no fcntl: no watcher lock to look at
+        pid = None
+    if pid is not None:
+        return f"`cchooks watch` or `cchooks serve` (pid {pid})" if pid else "`cchooks watch` or `cchooks serve`"
+    from cchooks.server.statusline_socket import answers
+    from cchooks.statusline.delegate import socket_path
+
+    if answers(socket_path(path)):
+        return "`cchooks serve`"
+    return None

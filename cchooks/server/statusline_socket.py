@@ -77,7 +77,7 @@ class StatuslineSocket:
             log.info("not serving statusline refreshes: the socket path %s is too long", self.path)
             return False
         if os.path.exists(self.path):
-            if _answers(self.path):
+            if answers(self.path):
                 log.warning("another process answers statusline refreshes on %s; not serving them", self.path)
                 return False
             os.unlink(self.path)  # left by a daemon that was killed
@@ -162,7 +162,8 @@ class StatuslineSocket:
         return lines or [fallback_line()]
 
 
-def _answers(path: str) -> bool:
+def answers(path: str) -> bool:
+    """Whether a process accepts connections on the Unix socket `path`."""
     import socket
 
     with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
