@@ -118,8 +118,7 @@ def test_a_watcher_vouches_only_when_every_condition_holds(tmp_path: Path) -> No
 
 
 def test_recover_refuses_while_a_watcher_keeps_the_ledger_open(tmp_path: Path) -> None:
-    # `recover` moves the ledger and its write-ahead log aside; a long-lived connection closing
-    # later would remove the new ledger's log by its name.
+    # `recover` moves the damaged file aside; a watcher's connection would go on writing there.
     claude = tmp_path / "claude"
     ledger = tmp_path / "ledger.sqlite3"
     c = Corpus()

@@ -1,8 +1,9 @@
 """`cchooks recover`: rebuild a damaged ledger, keeping a copy of the old file.
 
 It refuses while `cchooks watch` or `cchooks serve` keeps the ledger open (they hold it for their
-whole run): the file and its write-ahead log are moved aside, and SQLite removes a log by its
-name when a connection closes, which would then be the new ledger's.
+whole run): the damaged file is moved aside, and their connection would go on reading and writing
+it there (checked: SQLite lets such a connection write to the moved file), so what they record
+would miss the new ledger until they were restarted.
 
 Exit codes: 0 rebuilt (or nothing to do), 1 failed.
 """
@@ -42,9 +43,8 @@ def run(args: argparse.Namespace) -> int:
     holder = _daemon_holding(path)
     if holder:
         raise CommandError(
-            f"{holder} has {path} open; stop it first, then run cchooks recover again (SQLite removes"
-            " the write-ahead log by its name when a connection closes, so moving the file aside under"
-            " it would cost the new ledger its log)", 1,
+            f"{holder} has {path} open; stop it first, then run cchooks recover again (its connection"
+            " would go on writing to the damaged file once it is moved aside, not to the new ledger)", 1,
         )  # fmt: skip
     result = recover_ledger(path)
     responses = 0
