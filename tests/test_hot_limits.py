@@ -146,3 +146,28 @@ def test_a_1gb_backlog_is_recorded_after_a_bounded_number_of_calls(
         assert db.execute("SELECT offset FROM files").fetchone()[0] == transcript.stat().st_size
         assert db.execute("SELECT sum(input_tokens) FROM responses").fetchone()[0] == 10 * expected
     print(f"{kind}: {expected} responses in 1 GiB recorded after {calls} calls")
+
+
+def test_the_time_limit_holds_while_an_over_long_line_is_skipped(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # A "line" over MAX_LINE is skipped chunk by chunk; the hot paths' time limit (stop_at) must
+    # stop that too, and the next read go on from where it stopped, to the end of the file.
+    from cchooks.ledger import reader
+    from cchooks.ledger.transcripts import describe
+
+    monkeypatch.setattr(reader, "MAX_LINE", 1024)
+    monkeypatch.setattr(reader, "READ_CHUNK", 4096)
+    path = tmp_path / "proj" / "s.jsonl"
+    path.parent.mkdir()
+    path.write_bytes(b"x" * (1 << 20))  # 1 MiB without a newline
+    clock = iter([0.0] * 6 + [10.0] * 1000)  # the limit passes a few chunks into the skipping
+    monkeypatch.setattr(reader.time, "monotonic", lambda: next(clock))
+    first = reader.read_new_bytes(describe(path), os.stat(path), None, stop_at=5.0)
+    assert not first.complete and first.stats.too_long == 1
+    # A `files` row: (path, dev, ino, size, mtime_ns, offset, head, tail, ...); the ledger's state
+    # for the next read is (dev, ino, size, mtime_ns, offset, head, tail).
+    position = first.segments[-1].position
+    assert 0 < position[5] < 1 << 20  # stopped inside the line
+    monkeypatch.setattr(reader.time, "monotonic", lambda: 0.0)
+    rest = reader.read_new_bytes(describe(path), os.stat(path), tuple(position[1:8]), stop_at=5.0)  # type: ignore[arg-type]
+    assert rest.complete
+    assert rest.segments[-1].position[5] == 1 << 20  # went on from there to the end

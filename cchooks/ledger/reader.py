@@ -190,6 +190,11 @@ def _parse_from(
             if nl < 0:
                 offset += len(chunk)
                 since_save += len(chunk)
+                if stop_at is not None and time.monotonic() >= stop_at:
+                    # The time limit holds while skipping too: the next call goes on from here
+                    # (inside the over-long line, which it skips the same way).
+                    out.complete = False
+                    break
                 continue
             skipping = False
             offset += nl + 1
