@@ -141,6 +141,11 @@ def default_ledger_file() -> str:
     return os.path.join(user_data_dir(), "ledger.sqlite3")
 
 
+def ledger_file(arg: str | None) -> str:
+    """The ledger file a command uses: its `--ledger` value (with `~` expanded), else the default."""
+    return clean_path(os.path.expanduser(arg)) if arg else default_ledger_file()
+
+
 def default_ledger_path() -> Path:
     from pathlib import Path
 

@@ -30,10 +30,10 @@ def run(args: argparse.Namespace) -> int:
     from cchooks.commands.common import CommandError, ingest_or_warn
     from cchooks.ledger import Ledger
     from cchooks.ledger.recover import quick_check, recover_ledger
-    from cchooks.paths import clean_path, default_ledger_file
+    from cchooks.paths import ledger_file
     from cchooks.totals import SCHEMA_VERSION
 
-    path = clean_path(os.path.expanduser(args.ledger)) if args.ledger else default_ledger_file()
+    path = ledger_file(args.ledger)
     if not os.path.exists(path):
         raise CommandError(f"no ledger at {path}", 1)
     problems = quick_check(path)

@@ -34,7 +34,6 @@ if TYPE_CHECKING:
 BUSY_MS = 250  # wait at most this long for another writer before skipping our writes
 # Share of the time limit spent ingesting; rendering and the chain need the rest.
 INGEST_SHARE = 0.5
-MAX_PAYLOAD = 16 << 20  # a larger stdin is not a statusline payload
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -175,8 +174,9 @@ def _read_input(args: argparse.Namespace | Args, now_s: float) -> bytes:
             from cchooks.statusline.sample import sample_payload
 
             return json.dumps(sample_payload(now_s)).encode()
-    data = sys.stdin.buffer.read(MAX_PAYLOAD + 1)
-    return b"" if len(data) > MAX_PAYLOAD else data
+    from cchooks.statusline.delegate import read_payload
+
+    return read_payload(sys.stdin.buffer)
 
 
 def _open_ledger(args: argparse.Namespace | Args) -> tuple[Ledger | None, str | None]:
@@ -184,9 +184,9 @@ def _open_ledger(args: argparse.Namespace | Args) -> tuple[Ledger | None, str | 
     be opened, a short problem for the line."""
     import os
 
-    from cchooks.paths import clean_path, default_ledger_file
+    from cchooks.paths import ledger_file
 
-    path = clean_path(os.path.expanduser(args.ledger)) if args.ledger else default_ledger_file()
+    path = ledger_file(args.ledger)
     existed = os.path.exists(path)
     ledger = _open_ledger_quietly(args)
     if ledger is None and not args.preview:
@@ -248,12 +248,12 @@ def _cache_key(
 
     if args.preview or not payload.valid or not payload.session_id:
         return None
-    from cchooks.paths import clean_path, config_file_str, default_ledger_file
+    from cchooks.paths import config_file_str, ledger_file
 
-    ledger_file = clean_path(os.path.expanduser(args.ledger)) if args.ledger else default_ledger_file()
+    ledger = ledger_file(args.ledger)
     config_file = os.path.abspath(args.config or config_file_str())
-    key = _cache().make_key(payload, argv, ledger_file, config_file, [tf.path for tf in files])
-    return ledger_file, payload.session_id, key
+    key = _cache().make_key(payload, argv, ledger, config_file, [tf.path for tf in files])
+    return ledger, payload.session_id, key
 
 
 def _all_seen(ledger: Ledger, files: list[TranscriptFile]) -> bool:
@@ -355,6 +355,11 @@ def settings_for(args: argparse.Namespace | Args) -> StatuslineSettings:
     return settings
 
 
+def time_limit(args: argparse.Namespace | Args, settings: StatuslineSettings) -> float:
+    """Seconds a refresh may take: `--timeout`, else `[statusline] timeout`."""
+    return float(args.timeout) if args.timeout and args.timeout > 0 else settings.timeout
+
+
 def compose(
     args: argparse.Namespace | Args,
     settings: StatuslineSettings,
@@ -362,12 +367,11 @@ def compose(
     state: dict[str, Any],
     argv: list[str],
     stop_at: float | None,
-    ledger: Ledger | None = None,
 ) -> list[str]:
     """The lines of one refresh from its stdin `data`, at `state["now"]` (the payload parsed goes in
     `state["payload"]`): ingest, rate-limit snapshots, render, the render cache. No chain and no
     time limit: `run` adds those; `cchooks serve` calls this for the refreshes it serves
-    (cchooks.statusline.served), with its own open `ledger`, which is left open."""
+    (cchooks.server.statusline_socket)."""
     from cchooks.hooks.log import log_warning
     from cchooks.statusline.payload import parse_payload
 
@@ -380,16 +384,13 @@ def compose(
     hit: list[str] | None = None if cached is None else _cache().lookup(cached[0], cached[1], cached[2], now)
     if hit is not None:
         return hit
-    own = ledger is None
-    problem = None
-    if own:
-        ledger, problem = _open_ledger(args)
+    ledger, problem = _open_ledger(args)
     try:
         if ledger is not None and not args.preview:
             _update_ledger(ledger, payload, now, files, stop_at=stop_at)
         lines = render(payload, ledger, settings, now, problem)
     finally:
-        if own and ledger is not None:
+        if ledger is not None:
             ledger.close()
     if cached is not None and ledger is not None and problem is None and lines:
         _cache().store(cached[0], cached[1], cached[2], now, lines)
@@ -413,7 +414,7 @@ def run(args: argparse.Namespace | Args) -> int:
         lines = render(state["payload"], None, settings, state["now"]) or [fallback_line()]
         sys.stdout.write("\n".join(lines) + "\n")
 
-    timeout = args.timeout if args.timeout and args.timeout > 0 else settings.timeout
+    timeout = time_limit(args, settings)
     deadline = Deadline(timeout, "statusline", last_words).start()
     stop_at = time.monotonic() + timeout * INGEST_SHARE
     chain: _Chain | None = None

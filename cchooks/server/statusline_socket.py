@@ -23,10 +23,10 @@ import time
 from typing import Any, BinaryIO
 
 from cchooks.statusline.delegate import (
-    MAX_PAYLOAD,
     MAX_SOCKET_PATH,
     PROTOCOL,
     SERVED_INGEST_S,
+    read_payload,
     relevant_env,
     socket_path,
 )
@@ -132,16 +132,14 @@ class StatuslineSocket:
         if env != relevant_env(os.environ):
             return b"no env\n"
         from cchooks.commands import statusline as command
-        from cchooks.paths import default_ledger_file
+        from cchooks.paths import ledger_file
 
         args = command.fast_args(argv)
         if args is None or args.chain or args.preview or args.payload:
             return b"no args\n"
-        if os.path.realpath(args.ledger or default_ledger_file()) != self.ledger_file:
+        if os.path.realpath(ledger_file(args.ledger)) != self.ledger_file:
             return b"no ledger\n"
-        data = rfile.read(MAX_PAYLOAD + 1)
-        if len(data) > MAX_PAYLOAD:
-            data = b""
+        data = read_payload(rfile)
         with self._lock:
             lines = self._render(command, args, argv, data)
         return b"ok\n" + ("\n".join(lines) + "\n").encode()
@@ -152,7 +150,7 @@ class StatuslineSocket:
 
         settings = command.settings_for(args)
         state: dict[str, Any] = {"payload": StatusPayload(), "now": int(time.time() * 1000)}
-        timeout = args.timeout if args.timeout and args.timeout > 0 else settings.timeout
+        timeout = command.time_limit(args, settings)
         # Bounded by the client's wait: a long backlog is read over several refreshes (and by hooks).
         stop_at = time.monotonic() + min(timeout * command.INGEST_SHARE, SERVED_INGEST_S)
         # The ledger is opened and closed for each refresh, exactly as the command does (its locks,

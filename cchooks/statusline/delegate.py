@@ -21,9 +21,13 @@ from __future__ import annotations
 import os
 import sys
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
 SOCKET_SUFFIX = ".serve.sock"
 PROTOCOL = 1
-MAX_PAYLOAD = 16 << 20  # as commands.statusline: a larger stdin is not a statusline payload
+MAX_PAYLOAD = 16 << 20  # a larger stdin is not a statusline payload
 SERVED_INGEST_S = 0.3  # the daemon's share of REPLY_TIMEOUT for reading new bytes (the rest: render)
 MAX_SOCKET_PATH = 100  # sun_path holds 104-108 bytes, depending on the system
 REPLY_TIMEOUT = 0.5  # seconds; the daemon answers in milliseconds (it reads new bytes for at most
@@ -35,6 +39,12 @@ ENV_NAMES = ("CLAUDE_CONFIG_DIR", "NO_COLOR", "TZ", "HOME", "LANG")
 # The statusline options a daemon serves (the forms `cchooks install` writes and the plain ones).
 SERVED_OPTIONS = {"--ledger": str, "--config": str, "--no-ingest": bool,
                   "--color": ("auto", "always", "never"), "--timeout": float}  # fmt: skip
+
+
+def read_payload(stream: Any) -> bytes:
+    """A statusline payload from a binary stream: all of it, or b"" when it is over MAX_PAYLOAD."""
+    data: bytes = stream.read(MAX_PAYLOAD + 1)
+    return b"" if len(data) > MAX_PAYLOAD else data
 
 
 def relevant_env(environ: dict[str, str] | os._Environ[str]) -> dict[str, str]:
@@ -80,20 +90,15 @@ def try_daemon(argv: list[str]) -> int | None:
     sent = served_argv(argv)
     if sent is None:
         return None
-    ledger = sent[sent.index("--ledger") + 1] if "--ledger" in sent else None
-    if ledger is None:
-        from cchooks.paths import default_ledger_file
+    from cchooks.paths import ledger_file
 
-        ledger = default_ledger_file()
-    path = socket_path(ledger)
+    path = socket_path(ledger_file(sent[sent.index("--ledger") + 1] if "--ledger" in sent else None))
     if len(path.encode()) > MAX_SOCKET_PATH or not os.path.exists(path):
         return None  # the usual case without a daemon: one stat
     try:
-        data = sys.stdin.buffer.read(MAX_PAYLOAD + 1)
+        data = read_payload(sys.stdin.buffer)
     except (OSError, AttributeError, ValueError):  # no usable stdin: the refresh here says so
         return None
-    if len(data) > MAX_PAYLOAD:
-        data = b""
     try:
         reply = _ask(path, sent, data)
     except Exception:  # whatever went wrong, the refresh here still gets its stdin

@@ -21,6 +21,10 @@ from pathlib import Path
 
 from cchooks.watch.lock import lock_holder
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
 STATE_SUFFIX = ".watch.state"
 
 
@@ -49,6 +53,45 @@ def withdraw(ledger_path: str | os.PathLike[str]) -> None:
     """The watcher stops vouching (it stops, fails or falls back to polling)."""
     with contextlib.suppress(FileNotFoundError):
         os.unlink(state_path(ledger_path))
+
+
+class WatcherState:
+    """The watcher's side of the state file: says idle or busy, each decision under one lock.
+
+    The writer thread asks for idle when it has nothing pending; `can_be_idle` (nothing queued,
+    native events, not stopping) is checked under the lock. The observer thread queues an event
+    and then asks for busy, under the same lock. So an event queued after the check is always
+    followed by a busy state, and one queued before it prevents the idle one.
+    """
+
+    def __init__(self, ledger_path: str | os.PathLike[str], roots: list[Path]) -> None:
+        import threading
+
+        self.ledger_path = ledger_path
+        self.roots = roots
+        self._lock = threading.Lock()
+        self._idle = False
+
+    def set(self, idle: bool, mode: str, can_be_idle: Callable[[], bool] | None = None) -> None:
+        with self._lock:
+            if idle and (mode != "native" or (can_be_idle is not None and not can_be_idle())):
+                idle = False
+            if idle == self._idle:
+                return
+            try:
+                if idle:
+                    publish(self.ledger_path, self.roots, mode, idle=True)
+                else:
+                    withdraw(self.ledger_path)
+                self._idle = idle
+            except OSError as exc:
+                import logging
+
+                logging.getLogger("cchooks.watch").warning("cannot write the watcher's state next to the ledger: %s", exc)
+                if not idle:  # a state that cannot be removed must at least stop saying idle
+                    with contextlib.suppress(OSError):
+                        publish(self.ledger_path, self.roots, mode, idle=False)
+                    self._idle = False
 
 
 def vouching_watcher(ledger_path: str | os.PathLike[str], projects_dirs: list[Path]) -> int | None:

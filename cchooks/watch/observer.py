@@ -178,10 +178,8 @@ class Watcher:
         self._debounce = options.debounce_ms / 1000.0
         self._max_delay = options.max_delay_ms / 1000.0
         self._filters = _event_filters()
-        # What `<ledger>.watch.state` says (cchooks.watch.freshness): idle only while nothing is
-        # queued or pending. The observer thread marks it busy as it queues an event, under this lock.
-        self._state_lock = threading.Lock()
-        self._idle = False
+        # `<ledger>.watch.state` (cchooks.watch.freshness): idle only while nothing is queued or pending.
+        self._state = freshness.WatcherState(options.ledger_path, self.roots)
 
     # -- lifecycle -------------------------------------------------------------------------------
     def start(self) -> None:
@@ -393,31 +391,11 @@ class Watcher:
     def _put(self, item: tuple[str, str]) -> None:
         """Queue an event for the writer, then stop saying idle (views scan again until it is read)."""
         self._queue.put(item)
-        self._publish(idle=False)  # after the put: see _publish for why the order matters
+        self._publish(idle=False)  # after the put: see freshness.WatcherState for why the order matters
 
     def _publish(self, *, idle: bool) -> None:
-        """Publish the state for views (cchooks.watch.freshness); `idle` only when nothing is queued.
-
-        The writer checks the queue and says idle under the lock; the observer thread queues an
-        event and then takes the lock to say busy. So an event queued after the check is always
-        followed by a busy state, and one queued before it prevents the idle one."""
-        with self._state_lock:
-            if idle and (not self._queue.empty() or self.mode != "native" or self._stopping.is_set()):
-                idle = False
-            if idle == self._idle:
-                return
-            try:
-                if idle:
-                    freshness.publish(self.options.ledger_path, self.roots, self.mode, idle=True)
-                else:
-                    freshness.withdraw(self.options.ledger_path)
-                self._idle = idle
-            except OSError as exc:
-                log.warning("cannot write the watcher's state next to the ledger: %s", exc)
-                if not idle:  # a state that cannot be removed must at least stop saying idle
-                    with contextlib.suppress(OSError):
-                        freshness.publish(self.options.ledger_path, self.roots, self.mode, idle=False)
-                    self._idle = False
+        """Tell views (cchooks.watch.freshness) whether everything queued so far has been read."""
+        self._state.set(idle, self.mode, lambda: self._queue.empty() and not self._stopping.is_set())
 
     def _on_event(self, event: FileSystemEvent) -> None:
         try:
