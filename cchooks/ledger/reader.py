@@ -19,7 +19,7 @@ from cchooks.records import CREDIT_COPY, CREDIT_NAMED, ParseStats, SlotRecord
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable
-    from typing import BinaryIO
+    from io import BufferedReader  # what os.fdopen(fd, "rb") returns
 
     from cchooks.ledger.ingest import FileState
     from cchooks.ledger.transcripts import TranscriptFile
@@ -52,7 +52,7 @@ def _crc(data: bytes) -> str:
     return f"{zlib.crc32(data):08x}:{len(data)}"
 
 
-def _fingerprints(fh: BinaryIO, offset: int) -> tuple[str, str]:
+def _fingerprints(fh: BufferedReader, offset: int) -> tuple[str, str]:
     fh.seek(0)
     head = fh.read(min(offset, FINGERPRINT_BYTES))
     tail_start = max(0, offset - FINGERPRINT_BYTES)
@@ -155,7 +155,7 @@ def read_new_bytes(
 
 def _parse_from(
     tf: TranscriptFile,
-    fh: BinaryIO,
+    fh: BufferedReader,
     start: int,
     st: os.stat_result,
     agent_type: str | None,
@@ -182,24 +182,21 @@ def _parse_from(
     since_save = 0
     skipping = False  # inside a line longer than MAX_LINE, dropping bytes up to its newline
     while True:
+        if skipping:
+            skipped, ended = _skip_line(fh, stop_at)
+            offset += skipped
+            since_save += skipped
+            if ended == "time":
+                # The time limit holds while skipping too: the next call goes on from here
+                # (inside the over-long line, which it skips the same way).
+                out.complete = False
+                break
+            if ended == "eof":
+                break
+            skipping = False
         chunk = fh.read(READ_CHUNK)
         if not chunk:
             break
-        if skipping:
-            nl = chunk.find(b"\n")
-            if nl < 0:
-                offset += len(chunk)
-                since_save += len(chunk)
-                if stop_at is not None and time.monotonic() >= stop_at:
-                    # The time limit holds while skipping too: the next call goes on from here
-                    # (inside the over-long line, which it skips the same way).
-                    out.complete = False
-                    break
-                continue
-            skipping = False
-            offset += nl + 1
-            since_save += nl + 1
-            chunk = chunk[nl + 1 :]
         data = pending + chunk if pending else chunk
         used = parse_chunk(
             data, acc, stats, project_dir=tf.project_dir, default_session_id=tf.session_id,
@@ -235,7 +232,26 @@ def _parse_from(
     emit(Segment([record_row(r) for r in acc.values()], _position(tf, fh, st, offset, bad - bad_before), since_save))
 
 
-def _first_timestamp_ms(fh: BinaryIO) -> int | None:
+def _skip_line(fh: BufferedReader, stop_at: float | None) -> tuple[int, str]:
+    """Drop bytes up to and including the next newline; returns (bytes dropped, why it ended:
+    "newline", "eof" or "time"). One reused buffer: no allocation per chunk, about twice the
+    speed of `read`, which matters when a hook must get through a 1 GB line in a few calls."""
+    buf = bytearray(READ_CHUNK)
+    skipped = 0
+    while True:
+        n = fh.readinto(buf)
+        if not n:
+            return skipped, "eof"
+        nl = buf.find(b"\n", 0, n)
+        if nl >= 0:
+            fh.seek(nl + 1 - n, os.SEEK_CUR)  # the next read begins on the line after
+            return skipped + nl + 1, "newline"
+        skipped += n
+        if stop_at is not None and time.monotonic() >= stop_at:
+            return skipped, "time"
+
+
+def _first_timestamp_ms(fh: BufferedReader) -> int | None:
     """The top-level `timestamp` of the first lines that have one (when the file was begun)."""
     from cchooks.parsers.transcript import parse_timestamp_ms
 
@@ -267,7 +283,7 @@ def _mark_copies(acc: dict[str, UsageRecord], born: int | None) -> None:
 
 
 def _position(
-    tf: TranscriptFile, fh: BinaryIO, st: os.stat_result, offset: int, malformed: int
+    tf: TranscriptFile, fh: BufferedReader, st: os.stat_result, offset: int, malformed: int
 ) -> tuple[object, ...]:
     """The `files` row describing what has been read of this file up to `offset`."""
     resume_at = fh.tell()
