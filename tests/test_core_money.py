@@ -10,6 +10,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -91,6 +92,31 @@ def test_threshold_is_per_price_entry(ledger_path: Path) -> None:
         assert report(led, "daily", tz="UTC", prices=custom).totals.cost_usd == pytest.approx(0.9)
         assert report(led, "session", tz="UTC", prices=custom).totals.cost_usd == pytest.approx(0.9)
         assert report(led, "daily", tz="UTC", prices=load_price_table()).totals.cost_usd == pytest.approx(0.45)
+
+
+def test_a_custom_threshold_elsewhere_in_the_ledger_keeps_every_period_exact(ledger_path: Path) -> None:
+    # The rollups' split fits a period only if it fits every model the ledger holds (the check reads
+    # the few rows of source_totals, not a year of rollup rows): a model with its own threshold on
+    # another day sends this day's query to the responses, which must still be exact.
+    day = 86_400_000
+    t0 = 1_796_000_000_000 // day * day
+    recs = [
+        UsageRecord("m1", "r1", "s1", t0 + 1000, "claude-sonnet-4-5", 150_000, 0),
+        UsageRecord("m2", "r2", "s2", t0 + day + 1000, "claude-opus-4-5", 250_000, 10),
+    ]
+    custom = load_price_table({"claude-sonnet-4-5": {"long_context_threshold": 100_000}})
+    with open_ledger(ledger_path) as led:
+        with led.write():
+            led.upsert_records(recs)
+        days = [time.strftime("%Y-%m-%d", time.gmtime((t0 + n * day) / 1000)) for n in (0, 1)]
+        second = report(led, "daily", tz="UTC", prices=custom, since=days[1])
+        assert second.totals.cost_usd == pytest.approx(custom.record_cost(recs[1]))
+        first = report(led, "daily", tz="UTC", prices=custom, until=days[0])
+        assert first.totals.cost_usd == pytest.approx(150_000 * 6 / 1e6)
+        for group in ("session", "model", "project", "agent"):
+            assert report(led, group, tz="UTC", prices=custom).totals.cost_usd == pytest.approx(
+                150_000 * 6 / 1e6 + (custom.record_cost(recs[1]) or 0)
+            )
 
 
 def test_reports_and_statusline_sums_agree_on_long_context(ledger_path: Path) -> None:

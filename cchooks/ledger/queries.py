@@ -82,9 +82,12 @@ def group_sums(
         where.append("(project = ? OR project_dir = ?)")
         params.extend([project, project])
     clause = " AND ".join(where)
-    lo, hi = ledger.conn.execute(
-        f"SELECT min(ts_ms), max(ts_ms) FROM responses{' WHERE ' + clause if clause else ''}", params
-    ).fetchone()
+    source = f"FROM responses{' WHERE ' + clause if clause else ''}"
+    if project:  # no index serves the filter: one scan for both
+        lo, hi = ledger.conn.execute(f"SELECT min(ts_ms), max(ts_ms) {source}", params).fetchone()
+    else:  # a lone min() or max() is one probe of responses_ts or responses_session; both together, a scan
+        lo = ledger.conn.execute(f"SELECT min(ts_ms) {source}", params).fetchone()[0]
+        hi = ledger.conn.execute(f"SELECT max(ts_ms) {source}", params).fetchone()[0]
     if lo is None:
         return []
     return sums_by(ledger.conn, _key_expr(group, tz, lo, hi), clause, params, threshold_of)
@@ -111,15 +114,13 @@ def _rollup_sums(
         where.append("bucket < ?")
         params.append(until_ms // ROLLUP_BUCKET_MS)
     clause = (" WHERE " + " AND ".join(where)) if where else ""
-    lo, hi = ledger.conn.execute(
-        f"SELECT min(bucket), max(bucket) FROM usage_rollup{clause}", params
-    ).fetchone()
+    # Two statements: SQLite answers a lone min() or max() from the primary key, both in one by a scan.
+    lo = ledger.conn.execute(f"SELECT min(bucket) FROM usage_rollup{clause}", params).fetchone()[0]
     if lo is None:
         return []
-    if threshold_of is not None:
-        for (model,) in ledger.conn.execute(f"SELECT DISTINCT model FROM usage_rollup{clause}", params):
-            if threshold_of(str(model)) not in (None, ROLLUP_LONG_CONTEXT_SPLIT):
-                return None
+    hi = ledger.conn.execute(f"SELECT max(bucket) FROM usage_rollup{clause}", params).fetchone()[0]
+    if threshold_of is not None and not _rollup_split_fits(ledger, threshold_of):
+        return None
     ts = f"(bucket * {ROLLUP_BUCKET_MS})"
     key = _key_expr(group, tz, lo * ROLLUP_BUCKET_MS, hi * ROLLUP_BUCKET_MS, ts)
     sql = (
@@ -137,6 +138,18 @@ def _rollup_sums(
     return out
 
 
+def _rollup_split_fits(ledger: Ledger, threshold_of: ThresholdOf) -> bool:
+    """Whether the rollups' long-context split is every stored model's price threshold (or it has
+    none). The models come from `source_totals` (a handful of rows, every model in the ledger: a
+    superset of any period's, so a misfit anywhere sends a query to the responses, which is exact
+    but slower); a DISTINCT over a year's rollup is a scan of tens of thousands of rows."""
+    try:
+        models = ledger.conn.execute("SELECT DISTINCT model FROM source_totals").fetchall()
+    except sqlite3.OperationalError:  # no source_totals: an older ledger opened read-only
+        models = ledger.conn.execute("SELECT DISTINCT model FROM usage_rollup").fetchall()
+    return all(threshold_of(str(m)) in (None, ROLLUP_LONG_CONTEXT_SPLIT) for (m,) in models)
+
+
 def _dim_sums(
     ledger: Ledger, column: str, session_id: str | None, threshold_of: ThresholdOf | None
 ) -> list[SumRow] | None:
@@ -144,10 +157,8 @@ def _dim_sums(
     (a price entry with another long-context threshold, or a ledger from before migration 9)."""
     clause, params = (" WHERE session_id = ?", [session_id]) if session_id else ("", [])
     try:
-        if threshold_of is not None:
-            for (model,) in ledger.conn.execute(f"SELECT DISTINCT model FROM usage_dims{clause}", params):
-                if threshold_of(str(model)) not in (None, ROLLUP_LONG_CONTEXT_SPLIT):
-                    return None
+        if threshold_of is not None and not _rollup_split_fits(ledger, threshold_of):
+            return None
         rows = ledger.conn.execute(
             f"SELECT {column} AS k, model, long_context, sum(responses), sum(input_tokens), sum(output_tokens),"
             " sum(cache_5m_tokens), sum(cache_1h_tokens), sum(cache_read_tokens), sum(web_search_requests),"
@@ -185,9 +196,8 @@ def bucket_sums(
         where.append("bucket < ?")
         params.append(until_ms // ROLLUP_BUCKET_MS)
     clause = " WHERE " + " AND ".join(where)
-    for (model,) in ledger.conn.execute(f"SELECT DISTINCT model FROM usage_rollup{clause}", params):
-        if threshold_of(str(model)) not in (None, ROLLUP_LONG_CONTEXT_SPLIT):
-            return None
+    if not _rollup_split_fits(ledger, threshold_of):
+        return None
     out: list[tuple[int, int, str, bool, tuple[int, ...]]] = []
     for r in ledger.conn.execute(
         "SELECT first_ms, last_ms, model, long_context, responses, input_tokens, output_tokens, cache_5m_tokens,"
