@@ -102,6 +102,25 @@ def test_endless_stdin_ends_within_the_limit(tmp_path: Path) -> None:
         assert r.returncode == 0 and time.monotonic() - t0 < 5.5
 
 
+def test_closed_stdin_is_one_log_line_not_a_traceback(tmp_path: Path) -> None:
+    # Started with fd 0 closed (sys.stdin is None): exit 0, and the log says so in one line.
+    for kind in ("hook", "statusline"):
+        logs = tmp_path / kind
+        r = subprocess.run(
+            [sys.executable, "-S", str(HOT), kind, *(["Stop"] if kind == "hook" else []),
+             "--ledger", str(tmp_path / "l.sqlite3")],
+            stdin=subprocess.DEVNULL, capture_output=True, timeout=60,
+            preexec_fn=lambda: os.close(0),
+            env={**os.environ, "CCHOOKS_LOG_DIR": str(logs),
+                 "CCHOOKS_SYS_PATH": os.pathsep.join(p for p in sys.path if p)},
+        )  # fmt: skip
+        assert r.returncode == 0, r.stderr
+        text = "".join(p.read_text() for p in logs.glob("*.log"))
+        assert "stdin" in text and "Traceback" not in text, text
+        if kind == "statusline":
+            assert r.stdout.strip()  # still a line for Claude Code
+
+
 def _backlog(path: Path, target_bytes: int) -> int:
     """A transcript of `target_bytes`, dense with responses; returns how many responses."""
     pad = json.dumps({"type": "user", "message": {"content": "x" * 3000}})

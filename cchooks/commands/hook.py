@@ -63,6 +63,9 @@ def run(args: argparse.Namespace | Args) -> int:
     try:
         from cchooks.fastjson import loads
 
+        if sys.stdin is None:  # started with stdin closed: no event to handle
+            log_error(where, message="stdin is closed; no hook event to handle")
+            return 0
         data = sys.stdin.buffer.read(MAX_PAYLOAD + 1)
         if len(data) > MAX_PAYLOAD:
             log_error(where, message=f"stdin is over {MAX_PAYLOAD} bytes; ignored")

@@ -176,6 +176,8 @@ def _read_input(args: argparse.Namespace | Args, now_s: float) -> bytes:
             return json.dumps(sample_payload(now_s)).encode()
     from cchooks.statusline.delegate import read_payload
 
+    if sys.stdin is None:  # started with stdin closed: an empty payload, which the refresh logs as such
+        return b""
     return read_payload(sys.stdin.buffer)
 
 
