@@ -51,7 +51,7 @@ def run_blocks(args: argparse.Namespace) -> int:
     if args.json:
         from cchooks.reports.render import dumps_indented
 
-        print(dumps_indented(result.to_json()))
+        print(dumps_indented(result.to_json(), len(blocks)))
         return 0
     if args.csv:
         buf = io.StringIO()

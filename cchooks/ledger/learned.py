@@ -11,13 +11,21 @@ from collections.abc import Sequence
 from cchooks.ledger.driver import sqlite3
 from cchooks.ledger.store import Ledger
 from cchooks.pricing import Price, PriceTable, load_price_table
-from cchooks.pricing.learned import LearnedPrice, fit_all, learned_from_row, learned_to_row, now_ms
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from cchooks.pricing.learned import LearnedPrice
+
+# `cchooks.pricing.learned` (the solver, with its dataclass) is imported only where there is
+# something to solve or decode: every report asks for learned prices, and most ledgers hold none.
 
 
 def learn_prices(ledger: Ledger, models: Sequence[str] | None = None) -> list[LearnedPrice]:
     """Fit every model seen in api_request events (or the given ones) and store the fits."""
     if models is not None and not models:
         return []
+    from cchooks.pricing.learned import fit_all, learned_to_row, now_ms
+
     fits = fit_all(cost_samples(ledger, models))
     if fits:
         now = now_ms()
@@ -27,7 +35,12 @@ def learn_prices(ledger: Ledger, models: Sequence[str] | None = None) -> list[Le
 
 def stored_learned(ledger: Ledger) -> list[tuple[LearnedPrice, str]]:
     """Every stored fit with the UTC date it was last updated."""
-    return [learned_from_row(r) for r in learned_price_rows(ledger)]
+    rows = learned_price_rows(ledger)
+    if not rows:
+        return []
+    from cchooks.pricing.learned import learned_from_row
+
+    return [learned_from_row(r) for r in rows]
 
 
 def learned_prices(
