@@ -105,8 +105,7 @@ def command_parser(name: str) -> argparse.ArgumentParser:
     module = sys.modules[module_name]
     epilog = "examples:\n" + "\n".join(f"  {e}" for e in EXAMPLES.get(name, [])) + "\n\n" + EXIT_CODES
     parser = argparse.ArgumentParser(
-        prog=f"cchooks {name}", description=help_text, epilog=epilog,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        prog=f"cchooks {name}", description=help_text, epilog=epilog, formatter_class=_formatter_class(),
     )  # fmt: skip
     module.add_arguments(parser)
     return parser
@@ -140,6 +139,35 @@ def _reference() -> str:
     return "\n".join(parts)
 
 
+def _terminal_columns() -> int:
+    """`shutil.get_terminal_size().columns` without importing shutil (which pulls in bz2, lzma and
+    fnmatch): argparse builds a formatter, and asks shutil for the width, at every `add_argument`."""
+    import os
+
+    try:
+        columns = int(os.environ.get("COLUMNS", "0"))
+    except ValueError:
+        columns = 0
+    if columns <= 0:
+        try:
+            columns = os.get_terminal_size(sys.__stdout__.fileno()).columns  # type: ignore[union-attr]
+        except (AttributeError, ValueError, OSError):
+            columns = 0
+    return columns or 80
+
+
+def _formatter_class() -> type[argparse.HelpFormatter]:
+    import argparse
+
+    class HelpFormatter(argparse.RawDescriptionHelpFormatter):
+        def __init__(self, prog: str, indent_increment: int = 2, max_help_position: int = 24,
+                     width: int | None = None) -> None:  # fmt: skip
+            # argparse would subtract 2 from shutil's width; the same here.
+            super().__init__(prog, indent_increment, max_help_position, width or _terminal_columns() - 2)
+
+    return HelpFormatter
+
+
 def _top_parser() -> argparse.ArgumentParser:
     import argparse
 
@@ -148,7 +176,7 @@ def _top_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="cchooks",
         description="Exact token and dollar accounting for Claude Code.",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=_formatter_class(),
         epilog="commands:\n" + "\n".join(f"  {n:<12} {h}" for n, (_, h) in COMMANDS.items()),
     )
     parser.add_argument("--version", action="version", version=f"cchooks {__version__}")

@@ -92,45 +92,56 @@ def user_cache_dir() -> str:
     return str(user_cache_path(APP_NAME))
 
 
-def _expand(entry: str) -> Path:
-    from pathlib import Path
-
-    p = Path(entry.strip()).expanduser()
+def _expand(entry: str) -> str:
+    p = clean_path(os.path.expanduser(entry.strip()))
     # An entry may name the config dir or its projects/ folder.
-    return p.parent if p.name == "projects" else p
+    return (os.path.dirname(p) or ".") if os.path.basename(p) == "projects" else p
 
 
-def claude_config_dirs(override: str | os.PathLike[str] | None = None) -> list[Path]:
-    """Every Claude config dir to read, in order, without duplicates.
+def claude_config_dir_strs(override: str | os.PathLike[str] | None = None) -> list[str]:
+    """Every Claude config dir to read, in order, without duplicates, as strings in pathlib's normal form.
 
     `override` (``--claude-dir``) wins; then ``CLAUDE_CONFIG_DIR`` (one path or a
     comma-separated list); else both ``$XDG_CONFIG_HOME/claude`` and ``~/.claude``.
-    Directories that do not exist are kept: callers decide whether that matters.
+    Directories that do not exist are kept: callers decide whether that matters. Plain strings:
+    every view calls this, and importing pathlib costs a few milliseconds.
     """
-    from pathlib import Path
-
     if override:
-        raw = [str(override)] if isinstance(override, os.PathLike) else str(override).split(",")
+        raw = [os.fspath(override)] if isinstance(override, os.PathLike) else str(override).split(",")
     elif os.environ.get("CLAUDE_CONFIG_DIR"):
         raw = os.environ["CLAUDE_CONFIG_DIR"].split(",")
     else:
-        xdg = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
-        raw = [str(Path(xdg) / "claude"), str(Path.home() / ".claude")]
-    out: list[Path] = []
+        home = os.path.expanduser("~")
+        xdg = os.environ.get("XDG_CONFIG_HOME") or os.path.join(home, ".config")
+        raw = [os.path.join(xdg, "claude"), os.path.join(home, ".claude")]
+    out: list[str] = []
     seen: set[str] = set()
     for entry in raw:
         if not entry.strip():
             continue
         p = _expand(entry)
-        key = str(p.resolve()) if p.exists() else str(p)
+        key = os.path.realpath(p) if os.path.exists(p) else p
         if key not in seen:
             seen.add(key)
             out.append(p)
     return out
 
 
+def claude_config_dirs(override: str | os.PathLike[str] | None = None) -> list[Path]:
+    """`claude_config_dir_strs` as Paths."""
+    from pathlib import Path
+
+    return [Path(p) for p in claude_config_dir_strs(override)]
+
+
+def projects_dir_strs(override: str | os.PathLike[str] | None = None) -> list[str]:
+    return [os.path.join(d, "projects") for d in claude_config_dir_strs(override)]
+
+
 def projects_dirs(override: str | os.PathLike[str] | None = None) -> list[Path]:
-    return [d / "projects" for d in claude_config_dirs(override)]
+    from pathlib import Path
+
+    return [Path(p) for p in projects_dir_strs(override)]
 
 
 def default_ledger_file() -> str:

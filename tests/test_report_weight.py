@@ -8,12 +8,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+from cchooks.installers.commands import hot_sys_path
 from cchooks.reports.render import SMALL_DOCUMENT, dumps_indented
 
 ROOT = Path(__file__).resolve().parent.parent
 
 # What a warm `report daily --json` used to import and no longer needs (tens of ms together).
-HEAVY = {"dataclasses", "inspect", "msgspec", "cchooks.pricing.learned"}
+HEAVY = {"dataclasses", "inspect", "msgspec", "cchooks.pricing.learned", "pathlib", "shutil"}
 
 
 def _doc(rows: int) -> dict[str, object]:
@@ -42,16 +43,20 @@ def test_both_json_encoders_give_the_same_document() -> None:
 def test_warm_report_imports_nothing_heavy(claude_dir: Path, tmp_path: Path) -> None:
     ledger = tmp_path / "l.db"
     args = ["report", "daily", "--json", "--ledger", str(ledger), "--claude-dir", str(claude_dir)]
+    # -S and the package's paths by hand, as the installed command sees them: a development
+    # (editable) install's finder would import pathlib itself at startup.
     code = (
         "import sys\n"
+        f"sys.path.append({str(ROOT)!r})\n"
+        f"sys.path.extend({hot_sys_path()!r})\n"
         "from cchooks.cli import main\n"
         f"rc = main({args!r})\n"
         "sys.stderr.write('MODULES ' + ' '.join(sorted(sys.modules)))\n"
         "sys.exit(rc)\n"
     )
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     for _ in range(2):  # the cold backfill, then the warm report
-        r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
+        r = subprocess.run([sys.executable, "-S", "-c", code], capture_output=True, text=True, env=env, timeout=120)
         assert r.returncode == 0, r.stderr
     doc = json.loads(r.stdout)
     assert doc["rows"] and doc["totals"]["responses"] > 0

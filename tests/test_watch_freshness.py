@@ -61,7 +61,7 @@ def test_a_report_trusts_an_idle_watcher_and_scans_whenever_it_cannot(tmp_path: 
     transcript = claude / "projects" / "-p" / "s.jsonl"
     c = Corpus()
     append(transcript, c.lines("s", 3))
-    state = state_path(ledger)
+    state = Path(state_path(ledger))
     # A long debounce: the watcher holds each change for 3 s before reading it.
     with watching(ledger, claude, tmp_path, "--debounce", "3000", "--max-delay", "3000") as w:
         wait_for_ledger(ledger, c, "catch-up")
@@ -106,11 +106,11 @@ def test_a_watcher_vouches_only_when_every_condition_holds(tmp_path: Path) -> No
         assert vouching_watcher(ledger, roots) is None
         publish(ledger, roots, "polling", idle=True)
         assert vouching_watcher(ledger, roots) is None
-        state_path(ledger).write_text(json.dumps({"pid": pid + 1, "roots": [str(r) for r in roots],
+        Path(state_path(ledger)).write_text(json.dumps({"pid": pid + 1, "roots": [str(r) for r in roots],
                                                   "mode": "native", "idle": True}))  # fmt: skip
         assert vouching_watcher(ledger, roots) is None  # another process's state
         for garbage in ("", "{", "[]", '{"pid": "1", "roots": [], "mode": "native", "idle": true}'):
-            state_path(ledger).write_text(garbage)
+            Path(state_path(ledger)).write_text(garbage)
             assert vouching_watcher(ledger, roots) is None
         withdraw(ledger)
         withdraw(ledger)  # nothing to remove: fine

@@ -38,16 +38,16 @@ def check_claude_dirs(claude_dir: str | None) -> list[str]:
     none of the default places exists, the returned note says where cchooks looked."""
     import os
 
-    from cchooks.paths import claude_config_dirs
+    from cchooks.paths import claude_config_dir_strs
 
-    dirs = claude_config_dirs(claude_dir)
+    dirs = claude_config_dir_strs(claude_dir)
     if claude_dir:
-        missing = [str(d) for d in dirs if not d.is_dir()]
+        missing = [d for d in dirs if not os.path.isdir(d)]
         if missing:
             raise CommandError(f"--claude-dir: no such directory: {', '.join(missing)}", 2)
         return []
-    if not any(d.is_dir() for d in dirs):
-        where = ", ".join(str(d) for d in dirs)
+    if not any(os.path.isdir(d) for d in dirs):
+        where = ", ".join(dirs)
         source = "CLAUDE_CONFIG_DIR" if os.environ.get("CLAUDE_CONFIG_DIR") else "the default places"
         return [
             f"no Claude config dir found (looked in {source}: {where}); "
@@ -190,12 +190,12 @@ def vouching_watcher(ledger: Any, claude_dir: str | None) -> int | None:
     """The pid of a running watcher that has read every transcript of `claude_dir` (views then
     skip their scan), or None."""
     try:
-        from cchooks.paths import projects_dirs
+        from cchooks.paths import projects_dir_strs
         from cchooks.watch.freshness import vouching_watcher as from_state
     except ImportError:  # no fcntl (Windows): no watcher to ask
         return None
     try:
-        return from_state(ledger.path, projects_dirs(claude_dir))
+        return from_state(ledger.path_str, projects_dir_strs(claude_dir))
     except OSError:
         return None
 

@@ -391,13 +391,13 @@ def ingest_config_dirs(
     progress: Callable[[int, int], None] | None = None,
 ) -> IngestResult:
     """Scan every Claude config dir's projects/ and ingest what is new."""
-    from cchooks.paths import projects_dirs
+    from cchooks.paths import projects_dir_strs
 
     marks = load_file_marks(ledger)
     todo: list[Changed] = []
     total = IngestResult()
-    for pdir in projects_dirs(claude_dir):
-        _scan(os.fspath(pdir), marks, todo, total)
+    for pdir in projects_dir_strs(claude_dir):
+        _scan(pdir, marks, todo, total)
     return _ingest_todo(ledger, todo, total, progress)
 
 

@@ -17,20 +17,20 @@ from __future__ import annotations
 
 import contextlib
 import os
-from pathlib import Path
 
 from cchooks.watch.lock import lock_holder
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable
+    from pathlib import Path
 
 STATE_SUFFIX = ".watch.state"
 
 
-def state_path(ledger_path: str | os.PathLike[str]) -> Path:
-    p = Path(ledger_path)
-    return p.with_name(p.name + STATE_SUFFIX)
+def state_path(ledger_path: str | os.PathLike[str]) -> str:
+    """`<ledger>.watch.state` (plain strings: every view reads it, and pathlib costs a few ms to import)."""
+    return os.fspath(ledger_path) + STATE_SUFFIX
 
 
 def _real(paths: list[Path] | list[str]) -> list[str]:
@@ -40,7 +40,7 @@ def _real(paths: list[Path] | list[str]) -> list[str]:
 def publish(ledger_path: str | os.PathLike[str], roots: list[Path], mode: str, idle: bool) -> None:
     """Write the watcher's state (atomically: a reader sees the old state or the new one)."""
     target = state_path(ledger_path)
-    tmp = target.with_name(f"{target.name}.{os.getpid()}.tmp")
+    tmp = f"{target}.{os.getpid()}.tmp"
     import json
 
     data = {"pid": os.getpid(), "roots": _real(roots), "mode": mode, "idle": idle}
@@ -94,7 +94,7 @@ class WatcherState:
                     self._idle = False
 
 
-def vouching_watcher(ledger_path: str | os.PathLike[str], projects_dirs: list[Path]) -> int | None:
+def vouching_watcher(ledger_path: str | os.PathLike[str], projects_dirs: list[Path] | list[str]) -> int | None:
     """The pid of a running watcher that has read everything under `projects_dirs`, or None."""
     from cchooks.fastjson import loads  # views: no `json` import for this
 
@@ -111,6 +111,6 @@ def vouching_watcher(ledger_path: str | os.PathLike[str], projects_dirs: list[Pa
         return None
     if not set(_real(projects_dirs)) <= set(roots):
         return None
-    if lock_holder(Path(ledger_path)) != pid:
+    if lock_holder(ledger_path) != pid:
         return None
     return pid

@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import fcntl
 import os
-from pathlib import Path
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from pathlib import Path
 
 
 class LockHeld(Exception):
@@ -22,8 +25,15 @@ class LockHeld(Exception):
         super().__init__(f"another `cchooks watch` ({who}) is already watching for this ledger (lock {path})")
 
 
-def lock_path(ledger_path: Path) -> Path:
-    return ledger_path.with_name(ledger_path.name + ".watch.lock")
+def lock_path(ledger_path: str | os.PathLike[str]) -> Path:
+    from pathlib import Path
+
+    return Path(_lock_file(ledger_path))
+
+
+def _lock_file(ledger_path: str | os.PathLike[str]) -> str:
+    """`<ledger>.watch.lock` as a plain string: `lock_holder` runs before every view."""
+    return os.fspath(ledger_path) + ".watch.lock"
 
 
 def _read_pid(fd: int) -> int | None:
@@ -37,7 +47,7 @@ def _read_pid(fd: int) -> int | None:
 class InstanceLock:
     """Held for the lifetime of a watcher: `acquire()` or raise LockHeld; `release()` at exit."""
 
-    def __init__(self, ledger_path: Path) -> None:
+    def __init__(self, ledger_path: str | os.PathLike[str]) -> None:
         self.path = lock_path(ledger_path)
         self._fd: int | None = None
 
@@ -71,9 +81,9 @@ class InstanceLock:
         self.release()
 
 
-def lock_holder(ledger_path: Path) -> int | None:
+def lock_holder(ledger_path: str | os.PathLike[str]) -> int | None:
     """The pid of the running watcher of this ledger (0 if it is running but its pid is unknown), or None."""
-    path = lock_path(ledger_path)
+    path = _lock_file(ledger_path)
     try:
         fd = os.open(path, os.O_RDONLY)
     except OSError:
