@@ -58,24 +58,26 @@ def walk(projects_dir: str | os.PathLike[str]) -> Iterator[tuple[str, str, str, 
             entries = list(os.scandir(proj.path))
         except OSError:
             continue
+        project = proj.name
         for entry in entries:
             name = entry.name
             if name.endswith(".jsonl") and entry.is_file():
-                yield entry.path, proj.name, name[:-6], None
+                yield entry.path, project, name[:-6], None
             elif entry.is_dir(follow_symlinks=False):
-                yield from _walk_subagents(entry.path, proj.name)
+                # a list, not a nested generator: the scan before every report walks each file once
+                for path, agent in _agent_files(entry.path):
+                    yield path, project, name, agent
 
 
-def _walk_subagents(session_dir: str, project_dir: str) -> Iterator[tuple[str, str, str, str | None]]:
+def _agent_files(session_dir: str) -> list[tuple[str, str]]:
+    """(path, agent id) of each `<session>/subagents/agent-<id>.jsonl`."""
     try:
         entries = list(os.scandir(os.path.join(session_dir, "subagents")))
     except OSError:
-        return
-    session = os.path.basename(session_dir)
-    for entry in entries:
-        n = entry.name
-        if n.startswith("agent-") and n.endswith(".jsonl") and entry.is_file():
-            yield entry.path, project_dir, session, n[6:-6]
+        return []
+    return [
+        (e.path, n[6:-6]) for e in entries if (n := e.name).startswith("agent-") and n.endswith(".jsonl") and e.is_file()
+    ]
 
 
 def discover(projects_dir: str | os.PathLike[str]) -> Iterator[TranscriptFile]:
@@ -85,8 +87,9 @@ def discover(projects_dir: str | os.PathLike[str]) -> Iterator[TranscriptFile]:
 
 
 def _subagents(session_dir: str, project_dir: str) -> Iterator[TranscriptFile]:
-    for path, project, session, agent in _walk_subagents(session_dir, project_dir):
-        yield TranscriptFile(path, project, session, agent)
+    session = os.path.basename(session_dir)
+    for path, agent in _agent_files(session_dir):
+        yield TranscriptFile(path, project_dir, session, agent)
 
 
 def session_files(transcript_path: str | os.PathLike[str]) -> list[TranscriptFile]:
