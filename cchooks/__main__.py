@@ -1,5 +1,5 @@
 """`python -m cchooks …`: the same as the `cchooks` console script."""
 
-from cchooks.cli import main
+from cchooks.cli import console
 
-raise SystemExit(main())
+console()
