@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import io
 import json
 import os
@@ -114,6 +113,8 @@ def dumps_indented(doc: object, objects: int) -> str:
 
 
 def render_csv(report: Report, breakdown: bool = False) -> str:
+    import csv  # here: only --csv needs it
+
     buf = io.StringIO()
     by = list(report.rows[0].by or {}) if report.rows else []  # team reports --by host|user
     fields = [report.key_name, *by, "model", "responses", "input_tokens", "output_tokens", "cache_creation_tokens",
