@@ -14,14 +14,14 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from typing import Any, Literal
+from typing import Literal
 
 from cchooks.ledger.ingest import IngestResult, ingest_config_dirs, ingest_session
 from cchooks.ledger.store import Ledger
-from cchooks.pricing import PriceTable, load_price_table
+from cchooks.pricing import PriceTable
 from cchooks.records import UsageRecord
-from cchooks.reports.build import Report, ReportRow, build_report
-from cchooks.timezones import parse_day_bound, resolve_tz
+from cchooks.reports.build import Report, ReportRow
+from cchooks.reports.make import make_report, price_table
 from cchooks.totals import Totals
 
 # The groups a report can take (`cchooks report <group>`; "blocks" is `cchooks.windows`).
@@ -67,33 +67,6 @@ def ingest(
     return ingest_config_dirs(ledger, claude_dir, progress)
 
 
-def price_table(
-    ledger: Ledger | None = None,
-    overrides: dict[str, dict[str, Any]] | None = None,
-    *,
-    config: str | os.PathLike[str] | None = None,
-) -> PriceTable:
-    """Bundled prices, plus prices learned from Claude Code's own cost figures, plus overrides.
-
-    `overrides` defaults to the `[prices]` tables of the config file (`config`, else the default
-    location), validated by the one config loader (ConfigError when the file is invalid).
-    """
-    if overrides is None:
-        from cchooks.config import load_config
-
-        overrides = load_config(config).price_overrides()
-    table = load_price_table(overrides)
-    if ledger is not None:
-        try:
-            from cchooks.ledger.learned import learned_prices
-        except ImportError:  # pragma: no cover - OTLP support not installed
-            return table
-        for price in learned_prices(ledger):
-            if table.lookup(price.model) is None:
-                table.add(price)
-    return table
-
-
 def report(
     ledger: Ledger,
     group: Group = "daily",
@@ -113,14 +86,7 @@ def report(
     The config file (`config`, else the default location) also gives the price overrides;
     an invalid one raises ConfigError, exactly as every command reports it.
     """
-    if tz is None or prices is None:
-        from cchooks.config import hot_price_overrides, load_config_hot
-
-        cfg = load_config_hot(os.fspath(config) if config is not None else None)
-        tz = tz or cfg["report"]["timezone"]
-        if prices is None:
-            prices = price_table(ledger, hot_price_overrides(cfg))
-    zone = resolve_tz(tz)
-    since_ms = parse_day_bound(since, zone) if since else None
-    until_ms = parse_day_bound(until, zone, end=True) if until else None
-    return build_report(ledger, group, zone, prices, since_ms, until_ms, session_id, project)
+    return make_report(
+        ledger, group, tz=tz, since=since, until=until, session_id=session_id, project=project,
+        prices=prices, config=config,
+    )  # fmt: skip

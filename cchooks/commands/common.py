@@ -5,7 +5,10 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable
-from typing import Any
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 # The flags several commands share, each declared once here with its help text.
 LEDGER_HELP = "ledger file (default: $CCHOOKS_LEDGER, else ledger.sqlite3 in the user data dir)"

@@ -73,8 +73,8 @@ def run(args: argparse.Namespace) -> int:
         from cchooks.commands.blocks import run_blocks
 
         return run_blocks(args)
-    from cchooks.api import price_table
     from cchooks.config import hot_price_overrides, load_config_hot
+    from cchooks.reports.make import price_table
     from cchooks.reports.query import build
     from cchooks.reports.render import render_csv, render_json, render_table
 

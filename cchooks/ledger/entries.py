@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import json
 import time
-from typing import Any
 
 from cchooks.ledger.store import Ledger, time_filter
 from cchooks.records import MAX_TOKENS, token_count
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 MAX_NOTE = 2000
 MAX_MODEL = 200

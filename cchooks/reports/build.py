@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from datetime import tzinfo
-from typing import Any
 
 from cchooks.ledger.queries import group_sums, session_projects
 from cchooks.ledger.store import Ledger
 from cchooks.pricing import PriceTable
 from cchooks.records import SlotRecord
 from cchooks.totals import SCHEMA_VERSION, Totals
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 KEY_NAMES = {
     "daily": "date",

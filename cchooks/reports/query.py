@@ -6,11 +6,12 @@ filters, so the dashboard's numbers are the CLI's numbers by construction.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, cast
-
 from cchooks.totals import SCHEMA_VERSION
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Any
+
     from cchooks.config.model import Config
     from cchooks.ledger.store import Ledger
     from cchooks.monitor.data import ViewContext
@@ -38,7 +39,7 @@ def build(
     project: str | None = None,
 ) -> Report:
     """The report of `group` (ValueError for a bad zone, bound or group)."""
-    from cchooks.api import Group, price_table, report
+    from cchooks.reports.make import make_report, price_table
 
     if group not in GROUPS:
         raise ValueError(f"unknown report {group!r}; one of {', '.join((*GROUPS, 'blocks'))}")
@@ -48,8 +49,8 @@ def build(
         zone, overrides = cfg["report"]["timezone"], hot_price_overrides(cfg)
     else:
         zone, overrides = cfg.report.timezone, cfg.price_overrides()
-    return report(
-        ledger, cast("Group", group), tz=tz or zone, since=since, until=until,
+    return make_report(
+        ledger, group, tz=tz or zone, since=since, until=until,
         session_id=session, project=project, prices=price_table(ledger, overrides),
     )  # fmt: skip
 
