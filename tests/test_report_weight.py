@@ -14,7 +14,7 @@ from cchooks.reports.render import SMALL_DOCUMENT, dumps_indented
 ROOT = Path(__file__).resolve().parent.parent
 
 # What a warm `report daily --json` used to import and no longer needs (tens of ms together).
-HEAVY = {"dataclasses", "inspect", "msgspec", "cchooks.pricing.learned", "pathlib", "shutil", "csv", "typing"}
+HEAVY = {"dataclasses", "inspect", "msgspec", "cchooks.pricing.learned", "pathlib", "shutil", "csv", "typing", "sqlite3"}
 
 
 def _doc(rows: int) -> dict[str, object]:

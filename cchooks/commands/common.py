@@ -154,8 +154,7 @@ def ingest_or_warn(ledger, claude_dir, verbose: bool = False, show_progress: boo
     (views), a running `cchooks watch`/`serve` that has read everything spares the scan
     (cchooks.watch.freshness).
     """
-    import sqlite3
-
+    from cchooks.ledger.driver import sqlite3
     from cchooks.ledger.ingest import IngestResult, ingest_config_dirs
 
     for note in check_claude_dirs(claude_dir):

@@ -7,10 +7,10 @@ model and context tier.
 
 from __future__ import annotations
 
-import sqlite3
 from datetime import tzinfo
 
 from cchooks.ledger.derived import ROLLUP_BUCKET_MS, ROLLUP_LONG_CONTEXT_SPLIT
+from cchooks.ledger.driver import sqlite3
 from cchooks.ledger.store import Ledger, time_filter
 from cchooks.ledger.sums import sums_by, totals_of
 from cchooks.timezones import offset_sql
