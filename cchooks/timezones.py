@@ -7,7 +7,7 @@ exact local time for every row without calling back into Python per row.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta, tzinfo
+from datetime import UTC, datetime, timedelta, timezone, tzinfo
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 DAY_MS = 86_400_000
@@ -42,8 +42,22 @@ def offset_seconds(tz: tzinfo, ms: int) -> int:
     return int(off.total_seconds()) if off else 0
 
 
+# Zones whose offset never changes (UTC by its names, Etc/GMT±N): no transitions to look for (a
+# year is ~1,500 probes). A `datetime.timezone` (a fixed offset) is one too.
+FIXED_KEYS = frozenset({"UTC", "UCT", "Universal", "Zulu", "GMT", "GMT+0", "GMT-0", "GMT0", "Greenwich"})
+
+
+def _fixed_offset(tz: tzinfo) -> bool:
+    if isinstance(tz, timezone):
+        return True
+    key = getattr(tz, "key", None)
+    return isinstance(key, str) and (key in FIXED_KEYS or key.startswith("Etc/"))
+
+
 def transitions(tz: tzinfo, lo_ms: int, hi_ms: int) -> list[tuple[int, int]]:
     """[(from_ms, offset_s), ...]: the offset in force from each point on, covering [lo, hi]."""
+    if _fixed_offset(tz):
+        return [(lo_ms, offset_seconds(tz, lo_ms))]
     out = [(lo_ms, offset_seconds(tz, lo_ms))]
     step = DAY_MS // 4  # no zone changes offset twice within six hours
     t = lo_ms
