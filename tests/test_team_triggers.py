@@ -6,6 +6,8 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
+import pytest
+
 from cchooks.ledger import Ledger, team_queue
 from cchooks.ledger.recover import recover_ledger
 from cchooks.records import UsageRecord
@@ -50,3 +52,16 @@ def test_recovery_keeps_the_triggers_of_a_ledger_a_team_has_claimed(tmp_path: Pa
         led.upsert_records([_rec(1, 5)])
     recover_ledger(str(fresh))
     assert not _triggers(fresh)
+
+
+def test_a_lazily_opened_ledger_refuses_a_write_its_rollup_would_miss(tmp_path: Path) -> None:
+    """Views and the statusline open without the rollup's TEMP triggers and make them in write();
+    writing `responses` outside write() there is a bug that would leave the rollup behind."""
+    path = tmp_path / "l.db"
+    with Ledger.open(path, lazy_triggers=True) as led:
+        with pytest.raises(RuntimeError, match="outside Ledger.write"):
+            led.upsert_records([_rec(1, 5)])
+        with led.write():
+            led.upsert_records([_rec(1, 5), _rec(2, 7)])
+        rollup = led.conn.execute("SELECT sum(responses), sum(output_tokens) FROM usage_rollup").fetchone()
+    assert tuple(rollup) == (2, 12)

@@ -133,7 +133,8 @@ def open_for_view(path: str | None) -> Any:
     from cchooks.ledger import Ledger, LedgerError
 
     try:
-        return Ledger.open(path)
+        # The rollup's TEMP triggers (~1.5 ms) are made by the first write(), if the view writes at all.
+        return Ledger.open(path, lazy_triggers=True)
     except LedgerError as exc:
         try:
             ledger = Ledger.open(path, readonly=True)

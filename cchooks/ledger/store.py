@@ -427,9 +427,16 @@ class Ledger:
     def upsert_rows(self, rows: list[tuple[object, ...]]) -> int:
         """`upsert_records` for rows already made by `record_row` (cheap to pass between processes)."""
         if rows:
+            self._check_rollup_follows()
             self.mark_rollup_stale_if_deferred()
             self.conn.executemany(_UPSERT, self._resolve_aliases(rows))
         return len(rows)
+
+    def _check_rollup_follows(self) -> None:
+        """A ledger opened with `lazy_triggers` (the statusline, views) makes the rollup's triggers
+        in `write()`: a write to `responses` outside it would leave the rollup behind, silently."""
+        if not self._triggers and not self._rollup_deferred:
+            raise RuntimeError("cchooks bug: responses written outside Ledger.write() on a ledger opened with lazy triggers")
 
     def mark_rollup_stale_if_deferred(self) -> None:
         """Inside a write under `deferred_rollup`: the rollup does not follow this transaction."""
@@ -499,6 +506,7 @@ class Ledger:
         row = self.conn.execute(f"SELECT {_COLUMNS} FROM responses WHERE rkey = ?", (old_key,)).fetchone()
         if row is None:
             return
+        self._check_rollup_follows()
         self.conn.execute("DELETE FROM responses WHERE rkey = ?", (old_key,))
         self.conn.execute(_UPSERT, (new_key, message_id, *tuple(row)[2:]))
         self.conn.execute("UPDATE otlp_api_requests SET rkey = ? WHERE rkey = ?", (new_key, old_key))
