@@ -132,6 +132,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--cchooks-cmd", help="command that runs cchooks (default: python -m cchooks from this checkout)")
     ap.add_argument("--statusline-runs", type=int, default=0,
                     help="also time `ccusage claude statusline --no-cache` N times (0: skip)")
+    ap.add_argument("--interleave-warm", action="store_true",
+                    help="run the warm reports a share after each cold run, between ccusage's runs")
     ap.add_argument("--keep", action="store_true", help="keep the temporary ledger dir and print it")
     ap.add_argument("--no-prewarm", action="store_true")
     ap.add_argument("--out-dir", type=Path, default=None)
@@ -158,6 +160,7 @@ def main(argv: list[str] | None = None) -> int:
 
     # ---- cchooks setup; its cold runs interleave with ccusage's runs (same machine conditions)
     colds: list[dict[str, Any]] = []
+    warms: list[dict[str, Any]] = []
     cold_run = None
     tmp = Path(tempfile.mkdtemp(prefix="cchooks-bench-"))
     if not a.no_cchooks:
@@ -182,6 +185,12 @@ def main(argv: list[str] | None = None) -> int:
                     p.unlink()
                 colds.append(run_measured(argv_r, env))
                 print(f"cchooks cold: {colds[-1]['wall_s']:.2f}s, {colds[-1]['maxrss_mb']:.0f} MB, rc {colds[-1]['rc']}")
+                if a.interleave_warm and colds[-1]["rc"] == 0:
+                    # the warm runs too, a share after each cold run: between the same ccusage runs
+                    per_pair = -(-a.warm_runs // max(1, min(a.cold_runs, a.ccusage_runs)))
+                    while len(warms) < a.warm_runs and per_pair > 0:
+                        warms.append(run_measured(argv_r, env))
+                        per_pair -= 1
 
     # ---- ccusage
     if not a.no_ccusage:
@@ -216,8 +225,9 @@ def main(argv: list[str] | None = None) -> int:
             cold["error"] = err
         res["cchooks_cold"] = cold
         if got:
-            warms = [run_measured(argv_r, env) for _ in range(a.warm_runs)]
-            warm = {**summarize(warms), "samples_s": [w["wall_s"] for w in warms]}
+            while len(warms) < a.warm_runs:
+                warms.append(run_measured(argv_r, env))
+            warm = {**summarize(warms), "interleaved": bool(a.interleave_warm), "samples_s": [w["wall_s"] for w in warms]}
             wgot, werr = parsed_or_error(warms[-1])
             if wgot:
                 parsed["cchooks_warm"] = wgot
