@@ -215,12 +215,13 @@ def console() -> None:
     """The `cchooks` console script and `python -m cchooks`: `main()`, then the end of the process
     without the interpreter's teardown (freeing every module one by one: 6-10 ms of a warm report
     of about 100 ms), once nothing else needs it: with another thread still running, the normal
-    exit waits for it; otherwise the exit handlers run (logging, temporary files, child processes)
-    and the output is flushed, as at a normal exit."""
+    exit waits for it, as it does under a profiler or debugger (`python -m cProfile -m cchooks`
+    writes its report after the module returns); otherwise the exit handlers run (logging,
+    temporary files, child processes) and the output is flushed, as at a normal exit."""
     code = main()
     threading = sys.modules.get("threading")
-    if threading is not None and threading.active_count() > 1:
-        raise SystemExit(code)
+    if (threading is not None and threading.active_count() > 1) or sys.getprofile() or sys.gettrace():
+        raise SystemExit(code)  # a thread to wait for, or a profiler/debugger that reports at exit
     import atexit
 
     run_exit_handlers = getattr(atexit, "_run_exitfuncs", None)

@@ -83,3 +83,12 @@ def test_a_reader_that_goes_away_is_not_an_error(tmp_path: Path) -> None:
     err = p.stderr.read().decode()
     assert p.wait(timeout=120) == 0
     assert "Exception" not in err and "Traceback" not in err, err
+
+
+def test_a_profiler_still_gets_its_report(tmp_path: Path) -> None:
+    out = tmp_path / "cchooks.prof"
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    r = subprocess.run([sys.executable, "-m", "cProfile", "-o", str(out), "-m", "cchooks", "--version"],
+                       capture_output=True, text=True, env=env, timeout=120)  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    assert out.stat().st_size > 0
