@@ -272,6 +272,15 @@ def describe_error(exc: BaseException) -> tuple[str, int]:
         from cchooks.commands.common import ledger_failure_hint
 
         return f"the ledger cannot be read or written ({exc}): {ledger_failure_hint(exc)}", 1
+    if isinstance(exc, UnicodeDecodeError) and isinstance(exc.object, bytes):
+        # The driver decodes SQLite's error message, which names schema objects: on a damaged
+        # ledger ("malformed database schema (<damaged name>)") that decoding is what fails.
+        from cchooks.commands.common import ledger_failure_hint
+
+        said = bytes(exc.object).decode("utf-8", "replace")
+        hint = ledger_failure_hint(RuntimeError(said))
+        if "damaged" in hint:
+            return f"the ledger cannot be read ({said}): {hint}", 1
     if isinstance(exc, OSError):
         where = f" {exc.filename}" if getattr(exc, "filename", None) else ""
         return f"{exc.strerror or exc}{':' if where else ''}{where}", 1

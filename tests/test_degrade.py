@@ -125,6 +125,23 @@ def _damage(led: Path) -> None:
             fh.write(os.urandom(page - 200))
 
 
+def test_a_damaged_schema_name_that_is_not_utf8_still_says_damaged(tmp_path: Path) -> None:
+    """SQLite's message names the damaged schema object, and the driver fails to decode it
+    (UnicodeDecodeError, not sqlite3.DatabaseError): still one line that says what to do."""
+    led = tmp_path / "ledger.sqlite3"
+    with open_ledger(led):
+        pass
+    c = sqlite3.connect(led)
+    c.execute("PRAGMA writable_schema = ON")
+    c.execute("UPDATE sqlite_master SET name = CAST(x'41d04142' AS TEXT), sql = 'CREATE TABLE broken(' WHERE name = 'meta'")
+    c.commit()
+    c.close()
+    r = cli("report", "daily", "--json", "--ledger", str(led), "--no-ingest")
+    assert r.returncode == 1
+    line = one_line(r.stderr)
+    assert "damaged" in line and "cchooks recover" in line and "Traceback" not in r.stderr
+
+
 def test_damaged_ledger_is_detected_and_recovered(claude_dir: Path, tmp_path: Path) -> None:
     led = tmp_path / "ledger.sqlite3"
     more = tmp_path / "more"
