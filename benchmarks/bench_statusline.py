@@ -25,7 +25,8 @@ Measured, interleaved round-robin so machine noise hits every row alike (after 3
   the other cases in between, so every run reads the ledger and renders;
 * `statusline` +1 response: one new assistant line appended before each run (ingests new bytes);
 * `statusline` rate_limits: the payload carries official `rate_limits` (snapshot dedupe path);
-* `hook PostToolUse`: the hook hot path on the same ledger;
+* `hook PostToolUse`: the hook hot path on the same ledger, steady and with one new response
+  appended before each run (its usual case: a tool call follows a response);
 * after that loop, alone: the statusline refreshed with nothing changed at all (the previous
   render is reused, see cchooks.statusline.cache) and the hook with nothing new, each against
   its own interpreter floor;
@@ -405,6 +406,11 @@ def main(argv: list[str] | None = None) -> int:
         steady = fixture_payload(claude)
         app_payload = json.loads(steady)
         app_payload["transcript_path"] = str(app_transcript)
+        # And the hook's: after a tool call there is usually a new response to record.
+        hook_dir = claude / "projects" / "-tmp-ccwork-hook"
+        hook_dir.mkdir()
+        hook_transcript = hook_dir / transcript.name
+        shutil.copy(transcript, hook_transcript)
         from cchooks.installers import settings as st
 
         prefix = st.command_prefix(py)  # what `cchooks install` writes
@@ -435,6 +441,13 @@ def main(argv: list[str] | None = None) -> int:
             ),  # fmt: skip
             Case("cchooks statusline, official rate_limits", statusline, fixture_payload(claude, True), env),
             Case("cchooks hook PostToolUse, steady", hook, hook_stdin, env),
+            Case(
+                "cchooks hook PostToolUse, +1 response/run",
+                hook,
+                json.dumps({**json.loads(hook_stdin), "transcript_path": str(hook_transcript)}).encode(),
+                env,
+                before=Appender(hook_transcript, "hook"),
+            ),  # fmt: skip
             Case(
                 "python -m cchooks statusline, steady (old form)",
                 [py, "-m", "cchooks", "statusline"],

@@ -129,7 +129,7 @@ def handle(event: str, payload: dict[str, Any], options: HookOptions | None = No
         return None  # nothing new since the last read (usually the statusline's): no SQLite at all
     from cchooks.ledger.live import is_locked_error, open_hot
 
-    ledger = open_hot(options.ledger_path, BUSY_MS)
+    ledger = open_hot(options.ledger_path, BUSY_MS, lazy_triggers=True)
     try:
         try:
             ingest_for_event(ledger, payload, options.stop_at, files)

@@ -40,13 +40,19 @@ _SUB = ", ".join(f"{t} = {t} - OLD.{t}" for t in _TOKENS.split(", "))
 _NEW = ", ".join(f"NEW.{t}" for t in _TOKENS.split(", "))
 
 
-def _add_new(table: str, group: str, conflict: str) -> str:
+def _values(row: str, stored: bool) -> str:
+    """The row a sums statement adds: in a trigger, VALUES of NEW; `stored`, the same expressions
+    over the stored response keyed by the statement's one parameter (`ROLLUP_ADD_STORED`)."""
+    return f"SELECT {row} FROM main.responses AS NEW WHERE NEW.rkey = ?" if stored else f"VALUES ({row})"
+
+
+def _add_new(table: str, group: str, conflict: str, stored: bool = False) -> str:
     """A trigger statement adding the NEW response to its `group` row of a sums table (`conflict`:
     the table's key columns); both rollups have the same sums, times and partial count. `partial`
     (0/1 per response) sums to the estimated responses; it is the last column because migration 8
     appended it."""
     return f"""
-    INSERT INTO {table} VALUES ({group}, 1, {_NEW}, NEW.ts_ms, NEW.ts_ms, NEW.partial)
+    INSERT INTO {table} {_values(f"{group}, 1, {_NEW}, NEW.ts_ms, NEW.ts_ms, NEW.partial", stored)}
     ON CONFLICT ({conflict}) DO UPDATE SET responses = responses + 1, {_ADD},
         first_ms = min(coalesce(first_ms, excluded.first_ms), excluded.first_ms),
         last_ms = max(coalesce(last_ms, excluded.last_ms), excluded.last_ms),
@@ -63,9 +69,8 @@ def _sub_old(table: str, rows: str, where: str) -> str:
         last_ms = (SELECT max(r.ts_ms) {rows})
     WHERE {where};"""
 
-_ADD_NEW = _add_new(
-    "usage_rollup", f"NEW.ts_ms / {ROLLUP_BUCKET_MS}, NEW.model, {_lc('NEW')}", "bucket, model, long_context"
-)
+_ROLLUP_GROUP = ("usage_rollup", f"NEW.ts_ms / {ROLLUP_BUCKET_MS}, NEW.model, {_lc('NEW')}", "bucket, model, long_context")
+_ADD_NEW = _add_new(*_ROLLUP_GROUP)
 # After a row leaves a bucket (an update or delete, both rare), that bucket's real first and last
 # times are looked up again: one short range of the responses_ts index.
 _OLD_BUCKET_ROWS = (
@@ -92,7 +97,8 @@ def _dims(row: str) -> str:
     return f"{row}.session_id, {DIM_PROJECT.format(r=r)}, {DIM_AGENT.format(r=r)}, {row}.model, {_lc(row)}"
 
 
-_DIMS_ADD_NEW = _add_new("usage_dims", _dims("NEW"), "session_id, project, agent, model, long_context")
+_DIMS_GROUP = ("usage_dims", _dims("NEW"), "session_id, project, agent, model, long_context")
+_DIMS_ADD_NEW = _add_new(*_DIMS_GROUP)
 # After a row leaves a group (rare), its real first and last times: one session's responses_session range.
 _OLD_DIM_ROWS = (
     "FROM responses r WHERE r.session_id = OLD.session_id"
@@ -167,9 +173,15 @@ REBUILD_ROLLUP = [*FINE_ROLLUP_CREATE, f"INSERT INTO temp.fine_rollup {FINE_ROLL
 # Whole-ledger sums per (source, model, long-context flag): what /metrics exports on every scrape
 # (cchooks.ledger.metrics), a handful of rows instead of a scan of every response. Kept exact by
 # the same TEMP-trigger mechanism as the rollup (a bulk backfill drops and rebuilds both).
-_SOURCE_ADD_NEW = f"""
-    INSERT INTO source_totals VALUES (NEW.source, NEW.model, {_lc("NEW")}, 1, {_NEW})
+
+
+def _source_add_new(stored: bool = False) -> str:
+    return f"""
+    INSERT INTO source_totals {_values(f"NEW.source, NEW.model, {_lc('NEW')}, 1, {_NEW}", stored)}
     ON CONFLICT (source, model, long_context) DO UPDATE SET responses = responses + 1, {_ADD};"""
+
+
+_SOURCE_ADD_NEW = _source_add_new()
 _SOURCE_SUB_OLD = f"""
     UPDATE source_totals SET responses = responses - 1, {_SUB}
     WHERE source = OLD.source AND model = OLD.model AND long_context = {_lc("OLD")};"""
@@ -190,3 +202,12 @@ REBUILD_SOURCE_TOTALS = [
 ]
 # Tables derived from `responses` (rebuilt, never copied by `cchooks recover`).
 DERIVED_TABLES = ("usage_rollup", "usage_dims", "source_totals")
+
+# What the three INSERT triggers do for one stored response (parameter: its rkey), run by
+# `Ledger.upsert_rows` for new responses on a connection without the triggers: making them
+# costs more than the hot paths' whole write (see Ledger.write).
+ROLLUP_ADD_STORED = [
+    _add_new(*_ROLLUP_GROUP, stored=True),
+    _add_new(*_DIMS_GROUP, stored=True),
+    _source_add_new(stored=True),
+]

@@ -174,7 +174,7 @@ class _Batch:
         # In key order, the primary-key index is written page by page rather than at random
         # (a stable sort: copies of one response keep their order).
         self.rows.sort(key=_row_key)
-        with self.ledger.write():
+        with self.ledger.write(lazy=True):
             self.ledger.upsert_rows(self.rows)
             _fold_unjoined_otlp(self.ledger, self.rows)
             self.ledger.conn.executemany(_SAVE_POSITION, self.positions)

@@ -147,6 +147,7 @@ def link_api_requests(ledger: Ledger, requests: Iterable[ApiRequest]) -> int:
 def _fold(ledger: Ledger, a: ApiRequest, old_key: str, cand: tuple[str, str, str]) -> None:
     """A transcript row for this call exists now: fold the event's OTLP-only row into it."""
     db = ledger.conn
+    ledger.rollup_follows()
     db.execute("UPDATE otlp_api_requests SET rkey = NULL WHERE ekey = ?", (a.key,))
     if not db.execute("SELECT 1 FROM otlp_api_requests WHERE rkey = ?", (old_key,)).fetchone():
         db.execute("DELETE FROM responses WHERE rkey = ? AND source = ?", (old_key, SOURCE_OTLP))

@@ -18,6 +18,7 @@ from cchooks.ledger.derived import (
     DROP_ROLLUP_TRIGGERS,
     REBUILD_ROLLUP,
     RESPONSE_INDEXES,
+    ROLLUP_ADD_STORED,
     ROLLUP_TRIGGERS,
 )
 from cchooks.ledger.driver import sqlite3
@@ -143,17 +144,22 @@ class LedgerError(Exception):
 class _Transaction:
     """`Ledger.write()`: BEGIN IMMEDIATE on enter; COMMIT, or ROLLBACK on an exception."""
 
-    __slots__ = ("conn",)
+    __slots__ = ("conn", "ledger", "lazy")
 
-    def __init__(self, conn: sqlite3.Connection) -> None:
+    def __init__(self, conn: sqlite3.Connection, ledger: Ledger | None = None, lazy: bool = False) -> None:
         self.conn = conn
+        self.ledger = ledger
+        self.lazy = lazy
 
     def __enter__(self) -> sqlite3.Connection:
         self.conn.execute("BEGIN IMMEDIATE")
+        if self.ledger is not None:
+            self.ledger._lazy_write = self.lazy
         return self.conn
 
     def __exit__(self, exc_type: type[BaseException] | None, *exc: object) -> None:
         if exc_type is not None:
+            self._end(committed=False)
             self.conn.execute("ROLLBACK")
             return
         try:
@@ -161,12 +167,23 @@ class _Transaction:
         except sqlite3.Error:
             # A failed COMMIT (disk full, I/O error) leaves the transaction open; end it, so
             # the next write can begin, and let the caller know nothing was stored.
+            self._end(committed=False)
             if self.conn.in_transaction:
                 try:  # noqa: SIM105 - contextlib is not loaded on the hot path
                     self.conn.execute("ROLLBACK")
                 except sqlite3.Error:
                     pass
             raise
+        self._end(committed=True)
+
+    def _end(self, committed: bool) -> None:
+        ledger = self.ledger
+        if ledger is None:
+            return
+        ledger._lazy_write = False
+        if ledger._triggers_in_write and not committed:
+            ledger._triggers = False  # made inside this transaction: the rollback took them away
+        ledger._triggers_in_write = False
 
 
 class _Snapshot:
@@ -224,6 +241,8 @@ class Ledger:
         self.conn = conn
         self._rollup_deferred = False
         self._triggers = False  # this connection's rollup TEMP triggers exist
+        self._lazy_write = False  # inside `write(lazy=True)`
+        self._triggers_in_write = False  # the triggers were made inside the open transaction
         self.readonly = False  # opened read-only (a view of a ledger it cannot write)
 
     @property
@@ -244,8 +263,9 @@ class Ledger:
     ) -> Ledger:
         """Open (creating it unless `readonly`) and migrate the ledger.
 
-        `lazy_triggers`: the rollup's TEMP triggers (~1.5 ms to create) are made by the first
-        `write()` instead of here, for a caller that usually only reads (the statusline) and
+        `lazy_triggers`: the rollup's TEMP triggers (~3 ms to create) are made by the first
+        `write()` instead of here (or not at all, see `write(lazy=True)`), for a caller that
+        usually only reads or adds a few new responses (the statusline, hooks, views) and
         writes only inside `write()`.
         """
         from cchooks.paths import clean_path, default_ledger_file
@@ -312,12 +332,18 @@ class Ledger:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def write(self) -> _Transaction:
+    def write(self, *, lazy: bool = False) -> _Transaction:
         """One write transaction (`with ledger.write() as conn:`); IMMEDIATE so concurrent writers
-        queue on busy_timeout. Commits at the end of the block, rolls back on an exception."""
-        if not self._triggers and not self._rollup_deferred and not self.readonly:
+        queue on busy_timeout. Commits at the end of the block, rolls back on an exception.
+
+        On a ledger opened with `lazy_triggers`, `lazy` leaves the rollup's triggers unmade: making
+        them (~3 ms) costs more than a hot path's whole write of a new response. In such a
+        transaction `upsert_rows` adds responses that are all new to the rollups itself
+        (ROLLUP_ADD_STORED) and makes the triggers for anything else, and any other write to
+        `responses` must call `rollup_follows()` first (Ledger methods do)."""
+        if not lazy and not self._triggers and not self._rollup_deferred and not self.readonly:
             self.create_triggers()  # outside the transaction: a rollback must not take them away
-        return _Transaction(self.conn)
+        return _Transaction(self.conn, self, lazy)
 
     def create_triggers(self) -> None:
         """This connection's TEMP triggers that keep the rollup and source totals exact."""
@@ -427,16 +453,43 @@ class Ledger:
     def upsert_rows(self, rows: list[tuple[object, ...]]) -> int:
         """`upsert_records` for rows already made by `record_row` (cheap to pass between processes)."""
         if rows:
-            self._check_rollup_follows()
+            if self._lazy_write and not self._triggers and not self._rollup_deferred and self._insert_new(rows):
+                return len(rows)
+            self.rollup_follows()
             self.mark_rollup_stale_if_deferred()
             self.conn.executemany(_UPSERT, self._resolve_aliases(rows))
         return len(rows)
 
-    def _check_rollup_follows(self) -> None:
-        """A ledger opened with `lazy_triggers` (the statusline, views) makes the rollup's triggers
-        in `write()`: a write to `responses` outside it would leave the rollup behind, silently."""
-        if not self._triggers and not self._rollup_deferred:
+    def _insert_new(self, rows: list[tuple[object, ...]]) -> bool:
+        """Inside `write(lazy=True)` without triggers: store `rows` and add them to the rollups
+        as the INSERT triggers would, if they are all new responses (none stored, no two alike,
+        none to resolve by request id); else False, having written nothing."""
+        keys = [r[0] for r in rows]
+        if len(set(keys)) != len(keys) or not all(r[1] for r in rows) or self._has_rows_without_message_id():
+            return False
+        for i in range(0, len(keys), 500):
+            chunk = keys[i : i + 500]
+            hit = self.conn.execute(
+                f"SELECT 1 FROM responses WHERE rkey IN ({','.join('?' * len(chunk))}) LIMIT 1", chunk
+            ).fetchone()
+            if hit is not None:
+                return False
+        self.conn.executemany(_UPSERT, rows)  # no conflict: none of them is stored (checked in this transaction)
+        params = [(k,) for k in keys]
+        for sql in ROLLUP_ADD_STORED:
+            self.conn.executemany(sql, params)
+        return True
+
+    def rollup_follows(self) -> None:
+        """Before a write to `responses`: the rollup must follow it. Makes the triggers inside a
+        `write(lazy=True)` (a rollback takes them away again); raises on a ledger opened with
+        lazy triggers outside `write()`, which would leave the rollup behind, silently."""
+        if self._triggers or self._rollup_deferred:
+            return
+        if not self._lazy_write:
             raise RuntimeError("cchooks bug: responses written outside Ledger.write() on a ledger opened with lazy triggers")
+        self.create_triggers()
+        self._triggers_in_write = True
 
     def mark_rollup_stale_if_deferred(self) -> None:
         """Inside a write under `deferred_rollup`: the rollup does not follow this transaction."""
@@ -506,7 +559,7 @@ class Ledger:
         row = self.conn.execute(f"SELECT {_COLUMNS} FROM responses WHERE rkey = ?", (old_key,)).fetchone()
         if row is None:
             return
-        self._check_rollup_follows()
+        self.rollup_follows()
         self.conn.execute("DELETE FROM responses WHERE rkey = ?", (old_key,))
         self.conn.execute(_UPSERT, (new_key, message_id, *tuple(row)[2:]))
         self.conn.execute("UPDATE otlp_api_requests SET rkey = ? WHERE rkey = ?", (new_key, old_key))
