@@ -1,10 +1,11 @@
 """Small, indexed queries for the hot paths (statusline and hooks).
 
 Everything here answers one question with one or two SQL statements that use the
-`responses_ts` / `responses_session` indexes, so the cost stays flat however big the
-ledger grows: session totals, totals since a moment (today, last hour, this week), the
-current 5-hour block by ccusage's heuristic, Claude Code's latest official rate-limit
-snapshot, and whether fresh OTLP confirms a session's figures. No query filters on
+`responses_ts` / `responses_session` indexes or, for a session and for periods on the
+15-minute grid (a day, a week, a 5-hour block), the rollups, so the cost stays flat however
+big the ledger, a session or a day grows: session totals, totals since a moment (today, last
+hour, this week), the current 5-hour block by ccusage's heuristic, Claude Code's latest
+official rate-limit snapshot, and whether fresh OTLP confirms a session's figures. No query filters on
 `responses.source`: calls only OTLP saw (the /compact summary) count like any other.
 Reports use `cchooks.ledger.queries` instead; these functions never build a report and
 import nothing heavy (no pydantic, no zoneinfo unless a named zone is asked for).
@@ -15,8 +16,9 @@ from __future__ import annotations
 import os
 import time
 
+from cchooks.ledger.derived import ROLLUP_BUCKET_MS
 from cchooks.ledger.driver import sqlite3
-from cchooks.ledger.sums import sums_by
+from cchooks.ledger.sums import ROLLED_SUMS, rolled_rows, rollup_split_fits, sums_by
 from cchooks.records import SOURCE_TRANSCRIPT, RateLimitSnapshot
 from cchooks.totals import Totals
 
@@ -25,6 +27,7 @@ if TYPE_CHECKING:
     from collections.abc import Iterable
 
     from cchooks.ledger.store import Ledger
+    from cchooks.ledger.sums import SumRow
     from cchooks.pricing import PriceTable
 
 MINUTE_MS = 60_000
@@ -40,9 +43,33 @@ def now_ms() -> int:
 
 def spend(ledger: Ledger, prices: PriceTable | None, where: str, params: Iterable[object]) -> Totals:
     """Sum the responses matching `where` (an SQL condition), priced per model and context tier."""
-    out = Totals()
     threshold_of = prices.long_context_threshold if prices is not None else None
-    for _key, model, lc, t in sums_by(ledger.conn, "''", where, tuple(params), threshold_of):
+    return _priced(sums_by(ledger.conn, "''", where, tuple(params), threshold_of), prices)
+
+
+def _rolled_spend(
+    ledger: Ledger, prices: PriceTable | None, table: str, where: str, params: tuple[object, ...]
+) -> Totals | None:
+    """`spend` from a rollup's rows matching `where` (a few rows however many responses they sum:
+    a long session, a busy day); None where only the responses can answer (a rollup a bulk load
+    left stale, a price entry with another long-context threshold, a ledger without the table)."""
+    threshold_of = prices.long_context_threshold if prices is not None else None
+    try:
+        if ledger.rollup_stale() or (threshold_of is not None and not rollup_split_fits(ledger.conn, threshold_of)):
+            return None
+        rows = ledger.conn.execute(
+            f"SELECT '', model, long_context, {ROLLED_SUMS} FROM {table} WHERE {where}"
+            " GROUP BY model, long_context HAVING sum(responses) > 0",
+            params,
+        ).fetchall()
+    except sqlite3.OperationalError:  # an older ledger opened read-only
+        return None
+    return _priced(rolled_rows(rows, threshold_of), prices)
+
+
+def _priced(rows: list[SumRow], prices: PriceTable | None) -> Totals:
+    out = Totals()
+    for _key, model, lc, t in rows:
         cost = None
         if prices is not None:
             cost = prices.cost(
@@ -59,7 +86,8 @@ def spend(ledger: Ledger, prices: PriceTable | None, where: str, params: Iterabl
 
 
 def session_spend(ledger: Ledger, prices: PriceTable | None, session_id: str) -> Totals:
-    return spend(ledger, prices, "session_id = ?", (session_id,))
+    rolled = _rolled_spend(ledger, prices, "usage_dims", "session_id = ?", (session_id,))
+    return rolled if rolled is not None else spend(ledger, prices, "session_id = ?", (session_id,))
 
 
 def session_agent_spend(
@@ -86,6 +114,14 @@ def set_agent_type(ledger: Ledger, session_id: str, agent_id: str, agent_type: s
 def spend_between(
     ledger: Ledger, prices: PriceTable | None, since_ms: int, until_ms: int | None = None
 ) -> Totals:
+    if since_ms % ROLLUP_BUCKET_MS == 0 and (until_ms is None or until_ms % ROLLUP_BUCKET_MS == 0):
+        # A local day, week or month, a 5-hour block: bounds on the rollup's 15-minute grid.
+        where, params = "bucket >= ?", [since_ms // ROLLUP_BUCKET_MS]
+        if until_ms is not None:
+            where, params = f"{where} AND bucket < ?", [*params, until_ms // ROLLUP_BUCKET_MS]
+        rolled = _rolled_spend(ledger, prices, "usage_rollup", where, tuple(params))
+        if rolled is not None:
+            return rolled
     if until_ms is None:
         return spend(ledger, prices, "ts_ms >= ?", (since_ms,))
     return spend(ledger, prices, "ts_ms >= ? AND ts_ms < ?", (since_ms, until_ms))

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from datetime import tzinfo
 
-from cchooks.ledger.derived import ROLLUP_BUCKET_MS, ROLLUP_LONG_CONTEXT_SPLIT
+from cchooks.ledger.derived import ROLLUP_BUCKET_MS
 from cchooks.ledger.driver import sqlite3
 from cchooks.ledger.store import Ledger, time_filter
-from cchooks.ledger.sums import sums_by, totals_of
+from cchooks.ledger.sums import ROLLED_SUMS, rolled_rows, rollup_split_fits, sums_by
 from cchooks.timezones import offset_sql
 
 TYPE_CHECKING = False
@@ -119,35 +119,15 @@ def _rollup_sums(
     if lo is None:
         return []
     hi = ledger.conn.execute(f"SELECT max(bucket) FROM usage_rollup{clause}", params).fetchone()[0]
-    if threshold_of is not None and not _rollup_split_fits(ledger, threshold_of):
+    if threshold_of is not None and not rollup_split_fits(ledger.conn, threshold_of):
         return None
     ts = f"(bucket * {ROLLUP_BUCKET_MS})"
     key = _key_expr(group, tz, lo * ROLLUP_BUCKET_MS, hi * ROLLUP_BUCKET_MS, ts)
     sql = (
-        f"SELECT {key} AS k, model, long_context, sum(responses), sum(input_tokens), sum(output_tokens),"
-        " sum(cache_5m_tokens), sum(cache_1h_tokens), sum(cache_read_tokens), sum(web_search_requests),"
-        f" min(first_ms), max(last_ms), sum(partial) FROM usage_rollup{clause} GROUP BY k, model, long_context"
-        " HAVING sum(responses) > 0 ORDER BY k, model"
+        f"SELECT {key} AS k, model, long_context, {ROLLED_SUMS} FROM usage_rollup{clause}"
+        " GROUP BY k, model, long_context HAVING sum(responses) > 0 ORDER BY k, model"
     )
-    out: list[SumRow] = []
-    for r in ledger.conn.execute(sql, params):
-        model = str(r[1])
-        # A model without long rates is billed alike on both sides of the split.
-        lc = bool(r[2]) and threshold_of is not None and threshold_of(model) is not None
-        out.append((str(r[0]), model, lc, totals_of(model, r[3:])))
-    return out
-
-
-def _rollup_split_fits(ledger: Ledger, threshold_of: ThresholdOf) -> bool:
-    """Whether the rollups' long-context split is every stored model's price threshold (or it has
-    none). The models come from `source_totals` (a handful of rows, every model in the ledger: a
-    superset of any period's, so a misfit anywhere sends a query to the responses, which is exact
-    but slower); a DISTINCT over a year's rollup is a scan of tens of thousands of rows."""
-    try:
-        models = ledger.conn.execute("SELECT DISTINCT model FROM source_totals").fetchall()
-    except sqlite3.OperationalError:  # no source_totals: an older ledger opened read-only
-        models = ledger.conn.execute("SELECT DISTINCT model FROM usage_rollup").fetchall()
-    return all(threshold_of(str(m)) in (None, ROLLUP_LONG_CONTEXT_SPLIT) for (m,) in models)
+    return rolled_rows(ledger.conn.execute(sql, params), threshold_of)
 
 
 def _dim_sums(
@@ -157,22 +137,16 @@ def _dim_sums(
     (a price entry with another long-context threshold, or a ledger from before migration 9)."""
     clause, params = (" WHERE session_id = ?", [session_id]) if session_id else ("", [])
     try:
-        if threshold_of is not None and not _rollup_split_fits(ledger, threshold_of):
+        if threshold_of is not None and not rollup_split_fits(ledger.conn, threshold_of):
             return None
         rows = ledger.conn.execute(
-            f"SELECT {column} AS k, model, long_context, sum(responses), sum(input_tokens), sum(output_tokens),"
-            " sum(cache_5m_tokens), sum(cache_1h_tokens), sum(cache_read_tokens), sum(web_search_requests),"
-            f" min(first_ms), max(last_ms), sum(partial) FROM usage_dims{clause} GROUP BY k, model, long_context"
-            " HAVING sum(responses) > 0 ORDER BY k, model",
+            f"SELECT {column} AS k, model, long_context, {ROLLED_SUMS} FROM usage_dims{clause}"
+            " GROUP BY k, model, long_context HAVING sum(responses) > 0 ORDER BY k, model",
             params,
         ).fetchall()
     except sqlite3.OperationalError:  # no usage_dims: an older ledger opened read-only
         return None
-    out: list[SumRow] = []
-    for r in rows:
-        model = str(r[1])
-        lc = bool(r[2]) and threshold_of is not None and threshold_of(model) is not None
-        out.append((str(r[0]), model, lc, totals_of(model, r[3:])))
+    out = rolled_rows(rows, threshold_of)
     if any(lc for *_x, lc, _t in out):
         # Rows of one key and model on both sides of the split, adjacent as _rollup_sums gives them.
         out.sort(key=lambda x: (x[0], x[1], x[2]))
@@ -196,7 +170,7 @@ def bucket_sums(
         where.append("bucket < ?")
         params.append(until_ms // ROLLUP_BUCKET_MS)
     clause = " WHERE " + " AND ".join(where)
-    if not _rollup_split_fits(ledger, threshold_of):
+    if not rollup_split_fits(ledger.conn, threshold_of):
         return None
     out: list[tuple[int, int, str, bool, tuple[int, ...]]] = []
     for r in ledger.conn.execute(

@@ -13,13 +13,13 @@ Light imports only: the statusline and hooks use this.
 
 from __future__ import annotations
 
-from cchooks.ledger.derived import INPUT_SIDE
+from cchooks.ledger.derived import INPUT_SIDE, ROLLUP_LONG_CONTEXT_SPLIT
 from cchooks.totals import Totals
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     import sqlite3
-    from collections.abc import Callable, Sequence
+    from collections.abc import Callable, Iterable, Sequence
 
     ThresholdOf = Callable[[str], int | None]
     SumRow = tuple[str, str, bool, Totals]
@@ -27,6 +27,11 @@ if TYPE_CHECKING:
 _SUMS = (
     "count(*), sum(input_tokens), sum(output_tokens), sum(cache_5m_tokens), sum(cache_1h_tokens),"
     " sum(cache_read_tokens), sum(web_search_requests), min(ts_ms), max(ts_ms), sum(partial)"
+)
+# The same ten sums over rows of a rollup (usage_rollup, usage_dims), for `totals_of`.
+ROLLED_SUMS = (
+    "sum(responses), sum(input_tokens), sum(output_tokens), sum(cache_5m_tokens), sum(cache_1h_tokens),"
+    " sum(cache_read_tokens), sum(web_search_requests), min(first_ms), max(last_ms), sum(partial)"
 )
 
 
@@ -74,3 +79,28 @@ def sums_by(
             out.append((str(r[0]), str(r[1]), bool(r[2]), totals_of(str(r[1]), r[3:])))
         out.sort(key=lambda x: (x[0], x[1], x[2]))
     return out
+
+
+def rolled_rows(rows: Iterable[Sequence[object]], threshold_of: ThresholdOf | None) -> list[SumRow]:
+    """SumRows from rollup rows (key, model, long_context, then the ten ROLLED_SUMS). The rollup
+    splits at ROLLUP_LONG_CONTEXT_SPLIT; a model without long rates is billed alike on both sides."""
+    out: list[SumRow] = []
+    for r in rows:
+        model = str(r[1])
+        lc = bool(r[2]) and threshold_of is not None and threshold_of(model) is not None
+        out.append((str(r[0]), model, lc, totals_of(model, r[3:])))
+    return out
+
+
+def rollup_split_fits(conn: sqlite3.Connection, threshold_of: ThresholdOf) -> bool:
+    """Whether the rollups' long-context split is every stored model's price threshold (or it has
+    none). The models come from `source_totals` (a handful of rows, every model in the ledger: a
+    superset of any period's, so a misfit anywhere sends a query to the responses, which is exact
+    but slower); a DISTINCT over a year's rollup is a scan of tens of thousands of rows."""
+    from cchooks.ledger.driver import sqlite3 as driver
+
+    try:
+        models = conn.execute("SELECT DISTINCT model FROM source_totals").fetchall()
+    except driver.OperationalError:  # no source_totals: an older ledger opened read-only
+        models = conn.execute("SELECT DISTINCT model FROM usage_rollup").fetchall()
+    return all(threshold_of(str(m)) in (None, ROLLUP_LONG_CONTEXT_SPLIT) for (m,) in models)
