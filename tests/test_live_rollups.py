@@ -96,3 +96,15 @@ def test_a_stale_rollup_or_another_threshold_reads_the_responses(tmp_path: Path)
             led.conn.execute("UPDATE usage_rollup SET output_tokens = 0")
         _same(session_spend(led, prices, "s1"), right)
         assert spend_between(led, prices, T0).output_tokens == 20
+
+
+def test_bench_live_runs_and_both_ways_agree() -> None:
+    """benchmarks/bench_live.py asserts the two ways give the same totals; a small run of it."""
+    import subprocess
+    import sys
+
+    bench = Path(__file__).resolve().parent.parent / "benchmarks" / "bench_live.py"
+    r = subprocess.run([sys.executable, str(bench), "--history", "3000", "--responses", "400", "--runs", "2"],
+                       capture_output=True, text=True, timeout=300)  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    assert "| session (400 responses) |" in r.stdout and "current 5-hour block" in r.stdout
