@@ -201,14 +201,9 @@ def main(argv: list[str] | None = None) -> int:
     args = fast_args(argv[1:]) if fast_args is not None else None
     if args is None:
         args = command_parser(name).parse_args(argv[1:])
-    try:
-        return int(module.run(args) or 0)
-    except KeyboardInterrupt:
-        return 130
-    except BrokenPipeError:
-        return 0
-    except Exception as exc:  # the one place errors become a message and an exit code
-        return report_error(exc)
+    from cchooks.commands import run_command
+
+    return run_command(module, args)
 
 
 def console() -> None:

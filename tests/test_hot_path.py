@@ -311,7 +311,7 @@ def _modules_after(args: list[str], stdin: bytes, env: dict[str, str]) -> tuple[
         "import sys, os\n"
         f"sys.path.append({str(ROOT)!r})\n"
         f"sys.path.extend({ic.hot_sys_path()!r})\n"
-        "from cchooks.cli import main\n"
+        "from cchooks.launch_hot import main\n"
         f"main({args!r})\n"
         "sys.stderr.write('MODULES ' + ' '.join(sorted(sys.modules)))\n"
     )
@@ -338,6 +338,7 @@ def test_hot_path_imports_nothing_heavy(kind: str, claude_dir: Path, tmp_path: P
     assert {"cchooks.ledger.ingest", "_sqlite3"} <= modules
     # the driver itself: the sqlite3 package would add datetime and collections.abc (3 ms)
     assert "sqlite3" not in modules
+    assert "cchooks.cli" not in modules  # the launcher runs the hot commands without its tables
     assert not modules & set(FORBIDDEN), sorted(modules & set(FORBIDDEN))
     # the default ledger location (no CCHOOKS_LEDGER): still no platformdirs in the plain XDG layout
     env.pop("CCHOOKS_LEDGER")

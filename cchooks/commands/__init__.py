@@ -83,3 +83,20 @@ def parse_simple(
         else:
             values[dest] = value
     return Args(values)
+
+
+def run_command(module: Any, args: object) -> int:
+    """`module.run(args)` as every command runs: an error becomes one line and an exit code
+    (`cchooks.cli.report_error`, imported only then), Ctrl-C 130, a closed stdout 0. Here, not in
+    cchooks.cli, so the hot paths (cchooks/launch_hot.py) run their command without importing
+    the whole command line's tables."""
+    try:
+        return int(module.run(args) or 0)
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        return 0
+    except Exception as exc:  # the one place errors become a message and an exit code
+        from cchooks.cli import report_error
+
+        return report_error(exc)
