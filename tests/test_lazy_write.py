@@ -78,6 +78,24 @@ def test_a_stored_response_makes_the_triggers_and_a_rollback_takes_them_away(tmp
         assert led.conn.execute("SELECT output_tokens FROM responses WHERE message_id = 'msg_2'").fetchone()[0] == 99
 
 
+def test_with_otlp_rows_stored_new_responses_still_need_no_triggers(tmp_path: Path) -> None:
+    """A ledger that also holds OTLP rows (known by request id alone) keeps the fast way for
+    responses none of those rows is; the one that is gets folded, by the triggers' way."""
+    path = tmp_path / "l.db"
+    with Ledger.open(path) as led, led.write():
+        led.upsert_records([_rec(1), _rec(9, out=5, mid=False, source="otlp")])
+    with Ledger.open(path, lazy_triggers=True) as led:
+        with led.write(lazy=True):
+            led.upsert_records([_rec(2), _rec(3)])
+        assert _temp_triggers(led) == 0
+        assert _derived(led) == _rebuilt(led)
+        with led.write(lazy=True):
+            led.upsert_records([_rec(9, out=7), _rec(4)])  # msg_9 is the OTLP row's response
+        assert _temp_triggers(led) > 0
+        assert _derived(led) == _rebuilt(led)
+        assert led.conn.execute("SELECT count(*) FROM responses WHERE request_id = 'req_9'").fetchone()[0] == 1
+
+
 def test_outside_write_a_lazy_ledger_still_refuses_to_write_responses(tmp_path: Path) -> None:
     with Ledger.open(tmp_path / "l.db", lazy_triggers=True) as led:
         with pytest.raises(RuntimeError, match="outside Ledger.write"):

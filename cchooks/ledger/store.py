@@ -465,8 +465,12 @@ class Ledger:
         as the INSERT triggers would, if they are all new responses (none stored, no two alike,
         none to resolve by request id); else False, having written nothing."""
         keys = [r[0] for r in rows]
-        if len(set(keys)) != len(keys) or not all(r[1] for r in rows) or self._has_rows_without_message_id():
+        if len(set(keys)) != len(keys) or not all(r[1] for r in rows):
             return False
+        if self._has_rows_without_message_id():  # OTLP rows: none of them may be one of these responses
+            known = self.rows_by_request_id(str(r[2]) for r in rows if r[2])
+            if any(not mid for _key, mid in known.values()):
+                return False  # a row known by request id alone: `_resolve_aliases` folds it
         for i in range(0, len(keys), 500):
             chunk = keys[i : i + 500]
             hit = self.conn.execute(
