@@ -173,6 +173,14 @@ def _parse_from(
     # sessionId) are older than the file they sit in: they never take the original's credit.
     # They are written when the file is made, so only a read from the start meets them.
     born = _first_timestamp_ms(fh) if start == 0 else None
+    # Inside a line longer than MAX_LINE, dropping bytes up to its newline. A read position is
+    # always just after a newline, unless the last call stopped (its time limit, or the end of
+    # the file) while dropping such a line: then this call goes on dropping it, however few of
+    # its bytes are left (fewer than MAX_LINE would otherwise wait as an unfinished line).
+    skipping = False
+    if start > 0:
+        fh.seek(start - 1)
+        skipping = fh.read(1) != b"\n"
     fh.seek(start)
     offset = start
     pending = b""
@@ -180,7 +188,6 @@ def _parse_from(
     stats = out.stats
     bad_before = 0
     since_save = 0
-    skipping = False  # inside a line longer than MAX_LINE, dropping bytes up to its newline
     while True:
         if skipping:
             skipped, ended = _skip_line(fh, stop_at)
