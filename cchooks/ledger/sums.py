@@ -83,12 +83,21 @@ def sums_by(
 
 def rolled_rows(rows: Iterable[Sequence[object]], threshold_of: ThresholdOf | None) -> list[SumRow]:
     """SumRows from rollup rows (key, model, long_context, then the ten ROLLED_SUMS). The rollup
-    splits at ROLLUP_LONG_CONTEXT_SPLIT; a model without long rates is billed alike on both sides."""
+    splits at ROLLUP_LONG_CONTEXT_SPLIT; a model without long rates is billed alike on both sides,
+    so its two rows of a key become one, as `sums_by` gives it (priced once, on the same sums)."""
     out: list[SumRow] = []
+    short: dict[tuple[str, str], Totals] = {}
     for r in rows:
-        model = str(r[1])
+        key, model = str(r[0]), str(r[1])
         lc = bool(r[2]) and threshold_of is not None and threshold_of(model) is not None
-        out.append((str(r[0]), model, lc, totals_of(model, r[3:])))
+        t = totals_of(model, r[3:])
+        if not lc:
+            seen = short.get((key, model))
+            if seen is not None:
+                seen.merge(t)
+                continue
+            short[(key, model)] = t
+        out.append((key, model, lc, t))
     return out
 
 
