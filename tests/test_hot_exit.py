@@ -134,7 +134,8 @@ def test_statusline_with_every_file_seen_reads_no_transcript(claude_dir: Path, t
     payload = _payload(claude_dir)
     stdin = json.dumps(payload).encode()
     _modules_after(["statusline"], stdin, env)  # reads the session and records it in .seen
-    os.unlink(str(ledger) + ".statusline")  # no reused render: this one reads the ledger
+    # That refresh wrote, so it stored no render to reuse: this one reads the ledger.
+    assert not os.path.exists(str(ledger) + ".statusline")
     line, modules = _modules_after(["statusline"], stdin, env)
     assert "_sqlite3" in modules and "functools" not in modules
     assert "cchooks.ledger.ingest" not in modules and "cchooks.ledger.reader" not in modules

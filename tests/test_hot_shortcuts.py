@@ -114,6 +114,8 @@ def test_statusline_cache_prints_the_same_and_never_hides_a_write(claude_dir: Pa
     payload = _payload(claude_dir)
     stdin = json.dumps(payload).encode()
     _, m0 = _run(["statusline"], stdin, env)  # reads the session: a write, so nothing is reused
+    # ... nor stored: the write changed the ledger's stats after the key was taken.
+    assert not Path(str(ledger) + cache.SUFFIX).exists()
     # A render is reused within its minute only: keep the next two runs inside one.
     second = time.time() % 60
     if second > 55:

@@ -387,14 +387,18 @@ def compose(
     if hit is not None:
         return hit
     ledger, problem = _open_ledger(args)
+    wrote = False
     try:
         if ledger is not None and not args.preview:
             _update_ledger(ledger, payload, now, files, stop_at=stop_at)
         lines = render(payload, ledger, settings, now, problem)
     finally:
         if ledger is not None:
+            # A refresh that wrote (a new response, a snapshot, a migration) changed the ledger's
+            # stats after its key was taken: the next key differs, so its render is never reused.
+            wrote = ledger.conn.total_changes > 0
             ledger.close()
-    if cached is not None and ledger is not None and problem is None and lines:
+    if cached is not None and ledger is not None and problem is None and lines and not wrote:
         _cache().store(cached[0], cached[1], cached[2], now, lines)
     return lines
 
