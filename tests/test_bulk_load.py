@@ -12,7 +12,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from cchooks.ledger import ingest
+from cchooks.ledger import bulk_load, ingest
 from cchooks.ledger.derived import REBUILD_ROLLUP
 from cchooks.ledger.store import Ledger
 from tests.test_ledger_robustness import _ledger_totals, _write_corpus, kill_while_writing
@@ -66,14 +66,14 @@ def test_indexes_dropped_by_a_crashed_backfill_come_back(tmp_path: Path, corpus:
     base, want = corpus
     ledger = tmp_path / "l.db"
     with Ledger.open(ledger) as led:
-        led.drop_indexes_if_empty()  # what a backfill killed before its end leaves behind
+        bulk_load.drop_indexes_if_empty(led)  # what a backfill killed before its end leaves behind
     assert not INDEXES & _indexes(ledger)
     _backfill(base, ledger, workers=1)
     assert _indexes(ledger) >= INDEXES
     assert _ledger_totals(ledger) == want
     with Ledger.open(ledger) as led:
         assert led.meta_get("indexes_dropped") is None
-        led.drop_indexes_if_empty()  # not empty: the indexes stay
+        bulk_load.drop_indexes_if_empty(led)  # not empty: the indexes stay
     assert _indexes(ledger) >= INDEXES
 
 
@@ -332,13 +332,13 @@ def test_index_builds_at_the_end_of_a_backfill_get_the_usual_cache(
     base, want = corpus
     monkeypatch.setattr(ingest, "MAX_BULK_CACHE", 32 << 20)
     seen: list[tuple[int, int]] = []
-    finish = Ledger.finish_bulk_load
+    finish = bulk_load.finish_bulk_load
 
-    def spy(self: Ledger) -> None:
-        seen.append((self.cache_kib(), usual))
-        finish(self)
+    def spy(ledger: Ledger) -> None:
+        seen.append((ledger.cache_kib(), usual))
+        finish(ledger)
 
-    monkeypatch.setattr(Ledger, "finish_bulk_load", spy)
+    monkeypatch.setattr(bulk_load, "finish_bulk_load", spy)
     with Ledger.open(tmp_path / "cold.db") as led:
         files = list(ingest.discover(base / "projects"))
         pending = sum(os.stat(tf.path).st_size for tf in files)

@@ -5,7 +5,7 @@
 - `source_totals` (source x model x side) answers /metrics;
 - each connection that writes keeps them exact with TEMP triggers (ROLLUP_TRIGGERS); a bulk
   backfill drops them and the secondary indexes of `responses` and rebuilds everything once
-  (REBUILD_ROLLUP, RESPONSE_INDEXES; `Ledger.finish_bulk_load`).
+  (REBUILD_ROLLUP, RESPONSE_INDEXES; `cchooks.ledger.bulk_load`).
 
 The migrations that create these tables are in `cchooks.ledger.schema`.
 """
@@ -123,7 +123,7 @@ DROP_ROLLUP_TRIGGERS = [
     f"DROP TRIGGER IF EXISTS temp.{n}" for n in ("rollup_insert", "rollup_delete", "rollup_update")
 ]
 # The secondary indexes of `responses`. A backfill into an empty ledger drops them and builds
-# them once at the end (Ledger.deferred_rollup): one sort each instead of a B-tree insert per row.
+# them once at the end (cchooks.ledger.bulk_load): one sort each instead of a B-tree insert per row.
 RESPONSE_INDEXES = [
     "CREATE INDEX IF NOT EXISTS responses_ts ON responses(ts_ms)",
     "CREATE INDEX IF NOT EXISTS responses_session ON responses(session_id, ts_ms)",

@@ -327,7 +327,10 @@ def _ingest_todo(
         workers = cap if pending_bytes > PARALLEL_BYTES and len(todo) > 1 else 1
     from contextlib import nullcontext
 
-    ledger.restore_indexes_if_dropped()  # after a crashed backfill
+    if ledger.meta_get("indexes_dropped") is not None:  # a backfill was killed before its end
+        from cchooks.ledger.bulk_load import restore_indexes_if_dropped
+
+        restore_indexes_if_dropped(ledger)
     ledger.rebuild_rollup_if_stale()
     if not todo:
         return total  # the usual view: nothing new (and nothing of the backfill machinery imported)

@@ -13,14 +13,7 @@ from __future__ import annotations
 import os
 import time
 
-from cchooks.ledger.derived import (
-    DROP_RESPONSE_INDEXES,
-    DROP_ROLLUP_TRIGGERS,
-    REBUILD_ROLLUP,
-    RESPONSE_INDEXES,
-    ROLLUP_ADD_STORED,
-    ROLLUP_TRIGGERS,
-)
+from cchooks.ledger.derived import REBUILD_ROLLUP, ROLLUP_ADD_STORED, ROLLUP_TRIGGERS
 from cchooks.ledger.driver import sqlite3
 from cchooks.ledger.schema import MIGRATIONS
 from cchooks.records import RateLimitSnapshot, UsageRecord
@@ -29,6 +22,8 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Iterable, Iterator
     from pathlib import Path
+
+    from cchooks.ledger.bulk_load import DeferredRollup
 
 BUSY_TIMEOUT_MS = 30_000
 
@@ -118,7 +113,7 @@ def row_record(row: tuple[object, ...] | sqlite3.Row) -> UsageRecord:
     )  # fmt: skip
 
 
-def _connect_readonly(p: str) -> sqlite3.Connection:
+def connect_readonly(p: str) -> sqlite3.Connection:
     """Read-only; on a read-only file system (where SQLite cannot make the WAL index) the file is
     opened as immutable: nothing can be writing it there."""
     conn = sqlite3.connect(
@@ -202,37 +197,6 @@ class _Snapshot:
             self.conn.execute("COMMIT")
 
 
-class _DeferredRollup:
-    """`Ledger.deferred_rollup()`; a class rather than @contextmanager (contextlib is not on the hot path)."""
-
-    __slots__ = ("ledger", "cold")
-
-    def __init__(self, ledger: Ledger, cold: bool) -> None:
-        self.ledger = ledger
-        self.cold = cold
-
-    def __enter__(self) -> None:
-        ledger = self.ledger
-        for sql in DROP_ROLLUP_TRIGGERS:
-            ledger.conn.execute(sql)
-        ledger._triggers = False
-        # Fewer, larger WAL checkpoints while bulk loading (each one syncs the file).
-        ledger.conn.execute("PRAGMA wal_autocheckpoint = 16384")
-        ledger._rollup_deferred = True
-        if self.cold:
-            ledger.drop_indexes_if_empty()
-
-    def __exit__(self, *exc: object) -> None:
-        ledger = self.ledger
-        ledger._rollup_deferred = False
-        ledger.create_triggers()
-        ledger.finish_bulk_load()
-        ledger.restore_indexes_if_dropped()
-        ledger.rebuild_rollup_if_stale()
-        ledger.conn.execute("PRAGMA wal_autocheckpoint = 1000")
-        ledger.conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
-
-
 class Ledger:
     """One SQLite ledger file. Cheap to open; safe to use from many processes at once."""
 
@@ -282,7 +246,7 @@ class Ledger:
                 raise LedgerError(f"cannot create ledger {p}: {exc.strerror or exc}") from exc
         try:
             if readonly:
-                conn = _connect_readonly(p)
+                conn = connect_readonly(p)
             else:
                 conn = sqlite3.connect(
                     p, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None, check_same_thread=False
@@ -355,84 +319,13 @@ class Ledger:
         """Several reads that must agree (`with ledger.snapshot():`), however many writers commit meanwhile."""
         return _Snapshot(self.conn)
 
-    def deferred_rollup(self, cold: bool = False) -> _DeferredRollup:
-        """Bulk writes without the per-row rollup triggers; the rollup is rebuilt once after.
+    def deferred_rollup(self, cold: bool = False) -> DeferredRollup:
+        """Bulk writes without the per-row rollup triggers; the rollup is rebuilt once after
+        (see `cchooks.ledger.bulk_load`). With `cold`, a ledger without responses also loads
+        without the secondary indexes of `responses`."""
+        from cchooks.ledger.bulk_load import DeferredRollup
 
-        Every transaction in between marks the rollup stale (committed with the data), so
-        readers and a run after a crash know to rebuild it. With `cold`, a ledger without
-        responses also loads without the secondary indexes of `responses` (built once after).
-        """
-        return _DeferredRollup(self, cold)
-
-    def drop_indexes_if_empty(self) -> None:
-        """Drop the secondary indexes of an empty `responses` table; the drop commits with a
-        marker, so whoever opens it next for a backfill (`restore_indexes_if_dropped`) builds
-        them again even after a crash. Queries stay correct without them, only slower."""
-        with self.write():
-            if self.conn.execute("SELECT 1 FROM responses LIMIT 1").fetchone() is not None:
-                return
-            for sql in DROP_RESPONSE_INDEXES:
-                self.conn.execute(sql)
-            self.meta_set("indexes_dropped", "1")
-
-    def restore_indexes_if_dropped(self) -> None:
-        if self.meta_get("indexes_dropped") is None:
-            return
-        with self.write():
-            for sql in RESPONSE_INDEXES:
-                self.conn.execute(sql)
-            self.conn.execute("DELETE FROM meta WHERE key = 'indexes_dropped'")
-
-    def finish_bulk_load(self) -> None:
-        """The end of a cold backfill: the indexes it skipped and the rollups it deferred, in one
-        transaction. The rollups' one expensive step, grouping every response (a read), runs on
-        a second connection in a thread while this one builds the indexes (SQLite releases the
-        GIL); it reads the state this transaction started from, as no other writer can commit
-        before it ends. Anything else (nothing dropped, or nothing stale) is left as it was."""
-        if self.meta_get("indexes_dropped") is None or not self.rollup_stale():
-            return
-        import threading
-
-        from cchooks.ledger.derived import (
-            FINE_ROLLUP_COLUMNS,
-            FINE_ROLLUP_CREATE,
-            FINE_ROLLUP_SELECT,
-            FROM_FINE_ROLLUP,
-        )
-
-        fine: list[list[tuple[object, ...]]] = []
-        failed: list[BaseException] = []
-
-        def group() -> None:
-            try:
-                reader = _connect_readonly(self._path)
-                try:
-                    fine.append(reader.execute(FINE_ROLLUP_SELECT).fetchall())
-                finally:
-                    reader.close()
-            except BaseException as exc:  # reported below, in this thread
-                failed.append(exc)
-
-        with self.write():
-            if self.meta_get("indexes_dropped") is None or not self.rollup_stale():
-                return
-            thread = threading.Thread(target=group, name="cchooks-rollup", daemon=True)
-            thread.start()
-            try:
-                for sql in RESPONSE_INDEXES:
-                    self.conn.execute(sql)
-                self.conn.execute("DELETE FROM meta WHERE key = 'indexes_dropped'")
-            finally:
-                thread.join()
-            if failed:
-                raise failed[0]
-            for sql in FINE_ROLLUP_CREATE:
-                self.conn.execute(sql)
-            marks = ", ".join("?" * len(FINE_ROLLUP_COLUMNS.split(",")))
-            self.conn.executemany(f"INSERT INTO temp.fine_rollup VALUES ({marks})", fine[0])
-            for sql in FROM_FINE_ROLLUP:
-                self.conn.execute(sql)
-            self.conn.execute("DELETE FROM meta WHERE key = 'rollup_stale'")
+        return DeferredRollup(self, cold)
 
     def rollup_stale(self) -> bool:
         return self.meta_get("rollup_stale") is not None
