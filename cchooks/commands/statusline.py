@@ -396,7 +396,7 @@ def compose(
         if ledger is not None:
             # A refresh that wrote (a new response, a snapshot, a migration) changed the ledger's
             # stats after its key was taken: the next key differs, so its render is never reused.
-            wrote = ledger.conn.total_changes > 0
+            wrote = ledger.has_written()
             ledger.close()
     if cached is not None and ledger is not None and problem is None and lines and not wrote:
         _cache().store(cached[0], cached[1], cached[2], now, lines)

@@ -290,6 +290,10 @@ class Ledger:
     def close(self) -> None:
         self.conn.close()
 
+    def has_written(self) -> bool:
+        """Whether this connection changed any row since it was opened (migrations included)."""
+        return self.conn.total_changes > 0
+
     def __enter__(self) -> Ledger:
         return self
 
