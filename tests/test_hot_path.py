@@ -340,11 +340,24 @@ def test_hot_path_imports_nothing_heavy(kind: str, claude_dir: Path, tmp_path: P
     assert "sqlite3" not in modules
     assert "cchooks.cli" not in modules  # the launcher runs the hot commands without its tables
     assert not modules & set(FORBIDDEN), sorted(modules & set(FORBIDDEN))
+    # Once the ledger exists and is migrated, opening it loads no migrations; no bulk-load code ever.
+    assert "cchooks.ledger.schema" in modules  # this first run created it
+    stdin = _payload(claude_dir) if kind == "statusline" else json.dumps(event).encode()
+    _, modules = _modules_after([kind] if kind == "statusline" else ["hook", "PostToolUse"], stdin, env)
+    assert "_sqlite3" in modules or kind == "hook"  # the hook may skip SQLite (`<ledger>.seen`)
+    assert not {"cchooks.ledger.schema", "cchooks.ledger.bulk_load"} & modules
     # the default ledger location (no CCHOOKS_LEDGER): still no platformdirs in the plain XDG layout
     env.pop("CCHOOKS_LEDGER")
     _, modules = _modules_after(["statusline"], _payload(claude_dir), env)
     assert "platformdirs" not in modules or sys.platform != "linux"
     assert Path(paths.default_ledger_file()).exists()
+
+
+def test_schema_version_is_the_number_of_migrations() -> None:
+    from cchooks.ledger.schema import MIGRATIONS
+    from cchooks.ledger.store import SCHEMA_VERSION
+
+    assert len(MIGRATIONS) == SCHEMA_VERSION
 
 
 def test_launcher_sys_path(monkeypatch: pytest.MonkeyPatch) -> None:

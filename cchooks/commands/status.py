@@ -216,11 +216,11 @@ def ledger_state(ledger_arg: str | None, claude_dir: str | None, now: int) -> di
         info["error"] = f"cannot open the ledger read-only: {exc}"
         return info
     try:
-        from cchooks.ledger.schema import MIGRATIONS
+        from cchooks.ledger.store import SCHEMA_VERSION
 
         o = ledger.overview()
         info["schema_version"] = o["schema_version"]
-        info["schema_current"] = len(MIGRATIONS)
+        info["schema_current"] = SCHEMA_VERSION
         for k in ("responses", "sessions", "files_tracked", "rate_limit_snapshots"):
             info[k] = o[k]
         newest, last_read = o["newest_response_ms"], o["last_read_ms"]

@@ -15,7 +15,6 @@ import time
 
 from cchooks.ledger.derived import REBUILD_ROLLUP, ROLLUP_ADD_STORED, ROLLUP_TRIGGERS
 from cchooks.ledger.driver import sqlite3
-from cchooks.ledger.schema import MIGRATIONS
 from cchooks.records import RateLimitSnapshot, UsageRecord
 
 TYPE_CHECKING = False
@@ -26,6 +25,10 @@ if TYPE_CHECKING:
     from cchooks.ledger.bulk_load import DeferredRollup
 
 BUSY_TIMEOUT_MS = 30_000
+# The schema version a migrated ledger has: len(cchooks.ledger.schema.MIGRATIONS) (a test keeps
+# them equal). A number here, so that opening an up-to-date ledger (every hook and statusline)
+# does not load the migrations.
+SCHEMA_VERSION = 12
 
 _COLUMNS = (
     "rkey, message_id, request_id, session_id, ts_ms, model, input_tokens, output_tokens,"
@@ -269,13 +272,15 @@ class Ledger:
 
     def migrate(self) -> None:
         version = self.conn.execute("PRAGMA user_version").fetchone()[0]
-        if version > len(MIGRATIONS):
+        if version > SCHEMA_VERSION:
             raise LedgerError(
-                f"ledger {self._path} has schema version {version}; this cchooks knows {len(MIGRATIONS)}."
+                f"ledger {self._path} has schema version {version}; this cchooks knows {SCHEMA_VERSION}."
                 " Upgrade cchooks."
             )
-        if version == len(MIGRATIONS):
+        if version == SCHEMA_VERSION:
             return
+        from cchooks.ledger.schema import MIGRATIONS
+
         with _Transaction(self.conn):  # not write(): the triggers need the tables made here
             # Re-read inside the write lock: another process may have migrated meanwhile.
             version = self.conn.execute("PRAGMA user_version").fetchone()[0]
