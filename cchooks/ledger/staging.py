@@ -17,16 +17,18 @@ from __future__ import annotations
 
 import os
 
-from cchooks.ledger.store import _COLUMNS, NULLABLE_TEXT, UPSERT_CONFLICT
+from cchooks.ledger.store import _COLUMNS, _VALUES, NULLABLE_TEXT, UPSERT_CONFLICT
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from cchooks.ledger.store import Ledger
 
-# What the merge reads from a stage: rows keep '' for a missing text (see `store.record_row`).
-_STAGED = ", ".join(f"NULLIF({c}, '')" if c in NULLABLE_TEXT else c for c in (x.strip() for x in _COLUMNS.split(",")))
 MAX_STAGES = 8  # stage files merged per transaction (SQLite attaches at most 10 databases)
-_INSERT = f"INSERT INTO r ({_COLUMNS}) VALUES ({', '.join('?' * len(_COLUMNS.split(',')))})"
+# Rows keep '' for a missing text (see `store.record_row`); a stage stores NULL, as the ledger
+# does, so the parse process (one NULLIF per column, in SQLite) spares the writer's merge that work.
+_INSERT = f"INSERT INTO r ({_COLUMNS}) VALUES ({_VALUES})"
+# A stage's rows as `record_row` makes them, for the writer's in-memory path (`read_stage`).
+_AS_ROWS = ", ".join(f"coalesce({c}, '')" if c in NULLABLE_TEXT else c for c in (x.strip() for x in _COLUMNS.split(",")))
 
 
 class Stage:
@@ -115,7 +117,7 @@ def read_stage(stage: Stage) -> list[tuple[object, ...]]:
 
     conn = sqlite3.connect(f"file:{stage.path}?mode=ro", uri=True)
     try:
-        return conn.execute(f"SELECT {_COLUMNS} FROM r ORDER BY rowid").fetchall()
+        return conn.execute(f"SELECT {_AS_ROWS} FROM r ORDER BY rowid").fetchall()
     finally:
         conn.close()
 
@@ -135,7 +137,7 @@ def merge_stages(ledger: Ledger, stages: list[Stage], positions: list[tuple[obje
             # were read (stage, then row), as with the in-memory path's stable sort.
             for name in names:
                 conn.execute(
-                    f"INSERT INTO responses ({_COLUMNS}) SELECT {_STAGED} FROM {name}.r"
+                    f"INSERT INTO responses ({_COLUMNS}) SELECT {_COLUMNS} FROM {name}.r"
                     f" WHERE true ORDER BY rowid {UPSERT_CONFLICT}"
                 )
             conn.executemany(save_position, positions)
