@@ -1,0 +1,170 @@
+#!/usr/bin/env python3
+"""Two (or more) checkouts' hook and statusline processes, side by side, as paired ratios.
+
+    python benchmarks/bench_hot_ab.py --root /tmp/wt-before --root . [--rounds 60] [--responses 200000]
+
+On a shared machine the interpreter floor itself moves by 2x from one hour to the next, so a
+change of a millisecond or two cannot be seen by comparing two runs of `bench_statusline.py`.
+Here every round runs, back to back: `python -S -c pass` (the floor), then each root's cases
+(the roots in turn, in reverse every other round). What is reported per root and case is the p50 wall time, the **paired ratio** (the median
+over rounds of time / that round's floor) and, against the first root, the **paired difference**
+(the median over rounds of time - the first root's time in the same round), with its quartiles.
+
+Each root is a checkout (a `git worktree` of another commit, say) run by the launcher
+`cchooks install` writes, with this interpreter and its site-packages (the development venv,
+where cchooks is installed editable: `python -S` ignores the editable hook, so each launcher
+imports its own root's cchooks):
+`python -S <root>/cchooks/hot.py --sys-path <site-packages> statusline | hook PostToolUse`.
+Bytecode of every root is compiled first. The cases, on the year ledger `bench_statusline.py`
+builds (same builder, same payload):
+
+* `statusline +1`: one new assistant response appended to the session before the run;
+* `hook +1`: the same for `hook PostToolUse` (its usual run: a tool call follows a response);
+* `statusline steady`: nothing new in the session, the ledger written by the other cases.
+
+The appended session is shared by all roots: in every round each root reads one new response.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shlex
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent
+sys.path.insert(0, str(HERE))
+sys.path.insert(0, str(REPO))
+
+import bench_statusline as bs  # noqa: E402
+
+CASES = ("statusline +1", "hook +1", "statusline steady")
+
+
+def launcher(root: Path, words: list[str]) -> list[str]:
+    """The installed command's words with the launcher of `root` in place of this interpreter's."""
+    tail = os.sep + os.path.join("cchooks", "hot.py")
+    if not any(w.endswith(tail) for w in words):
+        raise SystemExit(f"bench_hot_ab: the installed command has no hot.py launcher here: {shlex.join(words)}")
+    return [str(root / "cchooks" / "hot.py") if w.endswith(tail) else w for w in words]
+
+
+def quartiles(xs: list[float]) -> tuple[float, float, float]:
+    q = statistics.quantiles(xs, n=4) if len(xs) > 1 else [xs[0]] * 3
+    return q[0], q[1], q[2]
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--root", type=Path, action="append", required=True, help="a checkout (repeat; the first is the base)")
+    ap.add_argument("--rounds", type=int, default=60)
+    ap.add_argument("--responses", type=int, default=200_000)
+    ap.add_argument("--sessions", type=int, default=2000)
+    ap.add_argument("--json", type=Path, help="also write the results here")
+    a = ap.parse_args(argv)
+    roots = [r.resolve() for r in a.root]
+    for r in roots:
+        if not (r / "cchooks" / "hot.py").is_file():
+            print(f"bench_hot_ab: {r} is not a cchooks checkout (no cchooks/hot.py)", file=sys.stderr)
+            return 2
+    py = sys.executable
+    src_env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    for r in roots:
+        subprocess.run([py, "-m", "compileall", "-q", str(r / "cchooks")], env=src_env, check=True,
+                       stdout=subprocess.DEVNULL)  # fmt: skip
+
+    work = Path(tempfile.mkdtemp(prefix="cchooks-bench-ab-"))
+    try:
+        home = work / "home"
+        env = bs.run_env(home)
+        ledger = home / ".local" / "share" / "cchooks" / "ledger.sqlite3"
+        print(f"building the year ledger ({a.responses:,} responses) ...", file=sys.stderr)
+        bs.build_year_ledger(ledger, a.responses, a.sessions, 365, int(time.time() * 1000))
+        claude = work / "claude"
+        shutil.copytree(bs.FIXTURE_CONFIG, claude)
+        steady = bs.fixture_payload(claude)
+        session = Path(json.loads(steady)["transcript_path"])
+        app_dir = claude / "projects" / "-tmp-ccwork-append"
+        app_dir.mkdir()
+        appended = app_dir / session.name
+        shutil.copy(session, appended)
+        app_payload = json.loads(steady)
+        app_payload["transcript_path"] = str(appended)
+        app_stdin = json.dumps(app_payload).encode()
+        hook_stdin = json.dumps({"session_id": app_payload["session_id"], "transcript_path": str(appended),
+                                 "hook_event_name": "PostToolUse", "tool_name": "Bash"}).encode()  # fmt: skip
+        append = bs.Appender(appended, tag="ab")
+
+        from cchooks.installers import settings as st
+
+        prefix = st.command_prefix(py)
+        statusline = shlex.split(st.statusline_command(prefix))
+        hook = shlex.split(st.hook_command(prefix, "PostToolUse"))
+        runs: dict[str, tuple[list[str], bytes, bool]] = {
+            "statusline +1": (statusline, app_stdin, True),
+            "hook +1": (hook, hook_stdin, True),
+            "statusline steady": (statusline, steady, False),
+        }
+        floor: list[float] = []
+        times: dict[tuple[int, str], list[float]] = {(i, c): [] for i in range(len(roots)) for c in CASES}
+        failures = 0
+
+        def timed(cmd: list[str], stdin: bytes) -> float:
+            nonlocal failures
+            t0 = time.perf_counter()
+            r = subprocess.run(cmd, input=stdin, capture_output=True, env=env, timeout=600)
+            wall = (time.perf_counter() - t0) * 1000
+            failures += r.returncode != 0
+            return wall
+
+        for n in range(a.rounds + 2):  # two warm-up rounds, not recorded
+            f = timed([py, "-S", "-c", "pass"], b"")
+            row: dict[tuple[int, str], float] = {}
+            # Each root runs its three cases in a row (its own writes come before its steady
+            # refresh, so no root reuses another's render), roots in turn and every other round
+            # in reverse, so that running first or last in a round favours none of them.
+            order = list(enumerate(roots))
+            for i, root in order if n % 2 == 0 else order[::-1]:
+                for case in CASES:
+                    words, stdin, new = runs[case]
+                    if new:
+                        append()
+                    row[(i, case)] = timed(launcher(root, words), stdin)
+            if n >= 2:
+                floor.append(f)
+                for k, v in row.items():
+                    times[k].append(v)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+    fl = statistics.median(floor)
+    print(f"{a.rounds} rounds; python -S -c pass p50 {fl:.1f} ms; failures {failures}")
+    print("| case | root | p50 ms | paired ratio to the floor | paired difference to the first root, ms (quartiles) |")
+    print("|---|---|---|---|---|")
+    result: dict[str, object] = {"rounds": a.rounds, "floor_p50_ms": round(fl, 2), "failures": failures, "cases": []}
+    for case in CASES:
+        base = times[(0, case)]
+        for i, root in enumerate(roots):
+            xs = times[(i, case)]
+            ratio = statistics.median(x / f for x, f in zip(xs, floor, strict=True))
+            diff = "" if i == 0 else "{:+.2f} ({:+.2f} .. {:+.2f})".format(
+                *(lambda q: (q[1], q[0], q[2]))(quartiles([x - b for x, b in zip(xs, base, strict=True)]))
+            )
+            print(f"| {case} | {root} | {statistics.median(xs):.1f} | {ratio:.2f}x | {diff} |")
+            result["cases"].append({"case": case, "root": str(root), "p50_ms": round(statistics.median(xs), 2),  # type: ignore[attr-defined]
+                                    "paired_ratio": round(ratio, 3)})  # fmt: skip
+    if a.json:
+        a.json.write_text(json.dumps(result, indent=2))
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
