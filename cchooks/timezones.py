@@ -55,7 +55,8 @@ def _fixed_offset(tz: tzinfo) -> bool:
 
 
 def transitions(tz: tzinfo, lo_ms: int, hi_ms: int) -> list[tuple[int, int]]:
-    """[(from_ms, offset_s), ...]: the offset in force from each point on, covering [lo, hi]."""
+    """[(from_ms, offset_s), ...]: the offset in force from each point on, covering [lo, hi];
+    each from_ms is the exact millisecond of the change."""
     if _fixed_offset(tz):
         return [(lo_ms, offset_seconds(tz, lo_ms))]
     out = [(lo_ms, offset_seconds(tz, lo_ms))]
@@ -66,7 +67,9 @@ def transitions(tz: tzinfo, lo_ms: int, hi_ms: int) -> list[tuple[int, int]]:
         off = offset_seconds(tz, nxt)
         if off != out[-1][1]:
             a, b = t, nxt  # the change lies in (a, b]
-            while b - a > 1000:
+            # To the millisecond: a response or a 15-minute bucket that starts at the change has
+            # the new offset (in a zone that changes at local midnight, the old one is another day).
+            while b - a > 1:
                 mid = (a + b) // 2
                 if offset_seconds(tz, mid) == out[-1][1]:
                     a = mid

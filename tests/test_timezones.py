@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 from datetime import timedelta, timezone
+from pathlib import Path
 from zoneinfo import ZoneInfo, available_timezones
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from cchooks.timezones import _fixed_offset, offset_seconds, transitions
 
@@ -34,3 +39,59 @@ def test_a_zone_with_daylight_saving_gets_every_change() -> None:
     assert [off for _, off in steps] == [3600, 7200, 3600, 7200, 3600]
     for (start, off), nxt in zip(steps, [*steps[1:], (HI, None)], strict=True):
         assert _probe(berlin, start, nxt[0]) == {off}
+
+
+# Zones that change their offset at local midnight: a response (or a 15-minute bucket) that starts
+# exactly at the change belongs to the day the new offset gives; the old offset names another day.
+_MIDNIGHT_ZONES = ["America/Santiago", "Africa/Cairo", "America/Havana", "America/Asuncion", "Asia/Beirut"]
+
+
+@functools.cache
+def _changes(zone: str) -> list[int]:
+    """Every instant of 2024-2025 where `zone` changes offset, found hour by hour (they are on the hour)."""
+    tz = ZoneInfo(zone)
+    start = 1_704_067_200_000  # 2024-01-01T00:00Z
+    out = []
+    for h in range(2 * 366 * 24):
+        t = start + h * 3_600_000
+        if offset_seconds(tz, t - 1) != offset_seconds(tz, t):
+            out.append(t)
+    return out
+
+
+@given(zone=st.sampled_from(_MIDNIGHT_ZONES), pick=st.integers(0, 10), lo_back=st.integers(1, 400 * 86_400_000),
+       hi_on=st.integers(1, 400 * 86_400_000))  # fmt: skip
+@settings(max_examples=200, deadline=None)
+def test_each_change_is_found_to_the_millisecond(zone: str, pick: int, lo_back: int, hi_on: int) -> None:
+    changes = _changes(zone)
+    t = changes[pick % len(changes)]
+    found = [at for at, _off in transitions(ZoneInfo(zone), t - lo_back, t + hi_on)[1:]]
+    assert t in found
+
+
+def test_a_report_puts_a_response_at_a_midnight_change_on_the_new_offsets_day(tmp_path: Path) -> None:
+    from datetime import datetime
+
+    from cchooks.ledger import Ledger, queries
+    from cchooks.records import UsageRecord
+
+    for zone in _MIDNIGHT_ZONES:
+        tz = ZoneInfo(zone)
+        changes = _changes(zone)
+        recs = [UsageRecord(f"msg_{i}", "", "s1", t, "m", 1, 1) for i, t in enumerate(changes)]
+        recs += [UsageRecord(f"msg_early_{i}", "", "s1", t - 1, "m", 1, 1) for i, t in enumerate(changes)]
+        want: dict[str, int] = {}
+        for r in recs:
+            day = datetime.fromtimestamp(r.timestamp_ms / 1000, tz).date().isoformat()
+            want[day] = want.get(day, 0) + 1
+        path = tmp_path / f"{zone.replace('/', '_')}.db"
+        with Ledger.open(path) as led:
+            with led.write():
+                led.upsert_records(recs)
+            rolled = queries.group_sums(led, "daily", tz)  # the 15-minute rollup
+            direct = queries.group_sums(led, "daily", tz, session_id="s1")  # the responses
+        for rows in (rolled, direct):
+            got: dict[str, int] = {}
+            for key, _model, _lc, t in rows:
+                got[key] = got.get(key, 0) + t.responses
+            assert got == want, zone
