@@ -44,7 +44,7 @@ REPO = HERE.parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(REPO))
 
-import bench_statusline as bs  # noqa: E402
+import hot_fixtures as fx  # noqa: E402
 
 CASES = ("statusline +1", "hook +1", "statusline steady")
 
@@ -65,11 +65,13 @@ def quartiles(xs: list[float]) -> tuple[float, float, float]:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--root", type=Path, action="append", required=True, help="a checkout (repeat; the first is the base)")
-    ap.add_argument("--rounds", type=int, default=60)
+    ap.add_argument("--rounds", type=int, default=60, help="measured rounds, at least 1")
     ap.add_argument("--responses", type=int, default=200_000)
     ap.add_argument("--sessions", type=int, default=2000)
     ap.add_argument("--json", type=Path, help="also write the results here")
     a = ap.parse_args(argv)
+    if a.rounds < 1 or a.responses < 1 or a.sessions < 1:
+        ap.error("--rounds, --responses and --sessions must be at least 1")
     roots = [r.resolve() for r in a.root]
     for r in roots:
         if not (r / "cchooks" / "hot.py").is_file():
@@ -84,13 +86,13 @@ def main(argv: list[str] | None = None) -> int:
     work = Path(tempfile.mkdtemp(prefix="cchooks-bench-ab-"))
     try:
         home = work / "home"
-        env = bs.run_env(home)
+        env = fx.run_env(home)
         ledger = home / ".local" / "share" / "cchooks" / "ledger.sqlite3"
         print(f"building the year ledger ({a.responses:,} responses) ...", file=sys.stderr)
-        bs.build_year_ledger(ledger, a.responses, a.sessions, 365, int(time.time() * 1000))
+        fx.build_year_ledger(ledger, a.responses, a.sessions, 365, int(time.time() * 1000))
         claude = work / "claude"
-        shutil.copytree(bs.FIXTURE_CONFIG, claude)
-        steady = bs.fixture_payload(claude)
+        shutil.copytree(fx.FIXTURE_CONFIG, claude)
+        steady = fx.fixture_payload(claude)
         session = Path(json.loads(steady)["transcript_path"])
         app_dir = claude / "projects" / "-tmp-ccwork-append"
         app_dir.mkdir()
@@ -101,7 +103,7 @@ def main(argv: list[str] | None = None) -> int:
         app_stdin = json.dumps(app_payload).encode()
         hook_stdin = json.dumps({"session_id": app_payload["session_id"], "transcript_path": str(appended),
                                  "hook_event_name": "PostToolUse", "tool_name": "Bash"}).encode()  # fmt: skip
-        append = bs.Appender(appended, tag="ab")
+        append = fx.Appender(appended, tag="ab")
 
         from cchooks.installers import settings as st
 
