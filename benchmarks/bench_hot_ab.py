@@ -22,7 +22,10 @@ builds (same builder, same payload):
 * `hook +1`: the same for `hook PostToolUse` (its usual run: a tool call follows a response);
 * `statusline steady`: nothing new in the session, the ledger written by the other cases.
 
-The appended session is shared by all roots: in every round each root reads one new response.
+Each root has its own copy of the year ledger and of the appended session, so that what one
+root's processes leave behind (a write-ahead log, a render cache) meets only that root's next
+process, and every +1 case reads exactly one new response. Besides p50 the mean is printed: a
+change that does some work only every few runs (a checkpoint) shows there.
 """
 
 from __future__ import annotations
@@ -62,6 +65,29 @@ def quartiles(xs: list[float]) -> tuple[float, float, float]:
     return q[0], q[1], q[2]
 
 
+def _root_setup(home_dir: Path, built: Path) -> tuple[dict[str, str], dict[str, bytes], fx.Appender]:
+    """One root's environment (its own ledger, a copy of `built`), stdin per case, and appender."""
+    home = home_dir / "home"
+    env = fx.run_env(home)
+    ledger = home / ".local" / "share" / "cchooks" / "ledger.sqlite3"
+    ledger.parent.mkdir(parents=True)
+    shutil.copy(built, ledger)
+    claude = home_dir / "claude"
+    shutil.copytree(fx.FIXTURE_CONFIG, claude)
+    steady = fx.fixture_payload(claude)
+    session = Path(json.loads(steady)["transcript_path"])
+    app_dir = claude / "projects" / "-tmp-ccwork-append"
+    app_dir.mkdir()
+    appended = app_dir / session.name
+    shutil.copy(session, appended)
+    app_payload = json.loads(steady)
+    app_payload["transcript_path"] = str(appended)
+    hook_stdin = json.dumps({"session_id": app_payload["session_id"], "transcript_path": str(appended),
+                             "hook_event_name": "PostToolUse", "tool_name": "Bash"}).encode()  # fmt: skip
+    inputs = {"statusline +1": json.dumps(app_payload).encode(), "hook +1": hook_stdin, "statusline steady": steady}
+    return env, inputs, fx.Appender(appended, tag="ab")
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--root", type=Path, action="append", required=True, help="a checkout (repeat; the first is the base)")
@@ -85,41 +111,23 @@ def main(argv: list[str] | None = None) -> int:
 
     work = Path(tempfile.mkdtemp(prefix="cchooks-bench-ab-"))
     try:
-        home = work / "home"
-        env = fx.run_env(home)
-        ledger = home / ".local" / "share" / "cchooks" / "ledger.sqlite3"
+        # Each root gets its own copy of the ledger and of the session it appends to: a root's
+        # process then meets only what its own earlier runs left (its write-ahead log, say),
+        # and reads exactly one new response per +1 case.
         print(f"building the year ledger ({a.responses:,} responses) ...", file=sys.stderr)
-        fx.build_year_ledger(ledger, a.responses, a.sessions, 365, int(time.time() * 1000))
-        claude = work / "claude"
-        shutil.copytree(fx.FIXTURE_CONFIG, claude)
-        steady = fx.fixture_payload(claude)
-        session = Path(json.loads(steady)["transcript_path"])
-        app_dir = claude / "projects" / "-tmp-ccwork-append"
-        app_dir.mkdir()
-        appended = app_dir / session.name
-        shutil.copy(session, appended)
-        app_payload = json.loads(steady)
-        app_payload["transcript_path"] = str(appended)
-        app_stdin = json.dumps(app_payload).encode()
-        hook_stdin = json.dumps({"session_id": app_payload["session_id"], "transcript_path": str(appended),
-                                 "hook_event_name": "PostToolUse", "tool_name": "Bash"}).encode()  # fmt: skip
-        append = fx.Appender(appended, tag="ab")
-
+        built = work / "year.sqlite3"
+        fx.build_year_ledger(built, a.responses, a.sessions, 365, int(time.time() * 1000))
         from cchooks.installers import settings as st
 
         prefix = st.command_prefix(py)
         statusline = shlex.split(st.statusline_command(prefix))
         hook = shlex.split(st.hook_command(prefix, "PostToolUse"))
-        runs: dict[str, tuple[list[str], bytes, bool]] = {
-            "statusline +1": (statusline, app_stdin, True),
-            "hook +1": (hook, hook_stdin, True),
-            "statusline steady": (statusline, steady, False),
-        }
+        setups = [_root_setup(work / f"root{i}", built) for i in range(len(roots))]
         floor: list[float] = []
         times: dict[tuple[int, str], list[float]] = {(i, c): [] for i in range(len(roots)) for c in CASES}
         failures = 0
 
-        def timed(cmd: list[str], stdin: bytes) -> float:
+        def timed(cmd: list[str], stdin: bytes, env: dict[str, str] | None = None) -> float:
             nonlocal failures
             t0 = time.perf_counter()
             r = subprocess.run(cmd, input=stdin, capture_output=True, env=env, timeout=600)
@@ -128,18 +136,19 @@ def main(argv: list[str] | None = None) -> int:
             return wall
 
         for n in range(a.rounds + 2):  # two warm-up rounds, not recorded
-            f = timed([py, "-S", "-c", "pass"], b"")
+            f = timed([py, "-S", "-c", "pass"], b"", setups[0][0])
             row: dict[tuple[int, str], float] = {}
             # Each root runs its three cases in a row (its own writes come before its steady
             # refresh, so no root reuses another's render), roots in turn and every other round
             # in reverse, so that running first or last in a round favours none of them.
             order = list(enumerate(roots))
             for i, root in order if n % 2 == 0 else order[::-1]:
+                env, inputs, append = setups[i]
                 for case in CASES:
-                    words, stdin, new = runs[case]
-                    if new:
+                    words = statusline if case.startswith("statusline") else hook
+                    if case.endswith("+1"):
                         append()
-                    row[(i, case)] = timed(launcher(root, words), stdin)
+                    row[(i, case)] = timed(launcher(root, words), inputs[case], env)
             if n >= 2:
                 floor.append(f)
                 for k, v in row.items():
@@ -149,8 +158,8 @@ def main(argv: list[str] | None = None) -> int:
 
     fl = statistics.median(floor)
     print(f"{a.rounds} rounds; python -S -c pass p50 {fl:.1f} ms; failures {failures}")
-    print("| case | root | p50 ms | paired ratio to the floor | paired difference to the first root, ms (quartiles) |")
-    print("|---|---|---|---|---|")
+    print("| case | root | p50 ms | mean ms | paired ratio to the floor | paired difference to the first root, ms (quartiles) |")
+    print("|---|---|---|---|---|---|")
     result: dict[str, object] = {"rounds": a.rounds, "floor_p50_ms": round(fl, 2), "failures": failures, "cases": []}
     for case in CASES:
         base = times[(0, case)]
@@ -160,8 +169,9 @@ def main(argv: list[str] | None = None) -> int:
             diff = "" if i == 0 else "{:+.2f} ({:+.2f} .. {:+.2f})".format(
                 *(lambda q: (q[1], q[0], q[2]))(quartiles([x - b for x, b in zip(xs, base, strict=True)]))
             )
-            print(f"| {case} | {root} | {statistics.median(xs):.1f} | {ratio:.2f}x | {diff} |")
+            print(f"| {case} | {root} | {statistics.median(xs):.1f} | {statistics.fmean(xs):.1f} | {ratio:.2f}x | {diff} |")
             result["cases"].append({"case": case, "root": str(root), "p50_ms": round(statistics.median(xs), 2),  # type: ignore[attr-defined]
+                                    "mean_ms": round(statistics.fmean(xs), 2),
                                     "paired_ratio": round(ratio, 3)})  # fmt: skip
     if a.json:
         a.json.write_text(json.dumps(result, indent=2))

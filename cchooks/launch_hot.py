@@ -93,8 +93,9 @@ def exit_now(code: int) -> NoReturn:
 
     Tearing down frees every module and object one by one: ~5 ms of a statusline refresh
     that read the ledger, which the next refresh would not notice. What a hot path leaves
-    is flushed first (stdout, stderr, the log's handlers); its ledger is closed by then,
-    and a connection left open would be safe too (SQLite's journal, as after a kill).
+    is flushed first (stdout, stderr, the log's handlers). Its ledger connection may still be
+    open (`Ledger.close` leaves it so while the write-ahead log is short): every transaction
+    is committed by then, and the next process reads the log back, as after a kill.
     """
     try:
         if "logging" in sys.modules:
@@ -122,6 +123,9 @@ def main(argv: list[str]) -> int:
             return served
     module_name = HOT_COMMANDS.get(rest[0]) if rest else None
     if module_name is not None:
+        import cchooks.ledger
+
+        cchooks.ledger.leave_open_at_exit = True  # this process ends with exit_now
         # The usual command line of a hot command: straight to it, without cchooks.cli's
         # tables (~1.5 ms to import); anything fast_args is unsure of goes through cchooks.cli.
         __import__(module_name)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -175,3 +176,85 @@ def test_statusline_with_stdout_closed_exits_0_silently(claude_dir: Path, tmp_pa
                        stderr=subprocess.PIPE, env=env, timeout=60, pass_fds=(), close_fds=True,
                        preexec_fn=lambda: os.close(1))  # fmt: skip
     assert r.returncode == 0 and r.stderr == b""
+
+
+def _hook_stdin(payload: dict[str, object]) -> bytes:
+    return json.dumps({"session_id": payload["session_id"], "transcript_path": payload["transcript_path"],
+                       "hook_event_name": "PostToolUse", "tool_name": "Bash"}).encode()  # fmt: skip
+
+
+def _in_new_process(code: str, ledger: Path) -> str:
+    """`code` run alone against `ledger` (`led` open read-only), its stdout."""
+    prog = (
+        "import sys\n"
+        f"sys.path.insert(0, {str(ROOT)!r})\n"
+        "from cchooks.ledger import Ledger\n"
+        f"led = Ledger.open({str(ledger)!r}, readonly=True)\n" + code
+    )
+    r = subprocess.run([sys.executable, "-c", prog], capture_output=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    return r.stdout.decode().strip()
+
+
+def test_hot_processes_leave_a_short_log_that_the_next_process_reads(claude_dir: Path, tmp_path: Path) -> None:
+    from cchooks.ledger.store import LEAVE_WAL_BYTES
+
+    ledger = tmp_path / "ledger.sqlite3"
+    wal = Path(str(ledger) + "-wal")
+    env = _env(tmp_path, ledger)
+    payload = _payload(claude_dir)
+    # The first refresh makes the ledger and reads the session: a long log, checkpointed at close.
+    assert _hot(["statusline"], json.dumps(payload).encode(), env).returncode == 0
+    written = []
+    for n in range(3):
+        _append_response(Path(payload["transcript_path"]), 100 + n, 31_000 + n)
+        before = wal.stat().st_size if n else 0
+        assert _hot(["hook", "PostToolUse"], _hook_stdin(payload), env).returncode == 0
+        # Each hook ended without checkpointing; the next appended to the log left behind.
+        assert before < wal.stat().st_size <= LEAVE_WAL_BYTES
+        written.append(31_000 + n)
+    # Another process alone with the ledger (read-only, even) reads the log back: every response is there.
+    got = _in_new_process(
+        "print(sorted(r[0] for r in led.conn.execute(\"SELECT output_tokens FROM responses"
+        " WHERE message_id LIKE 'msg_shortcut_%'\")))\n"
+        "print(led.conn.execute('PRAGMA integrity_check').fetchone()[0])\n",
+        ledger,
+    )
+    assert got.splitlines() == [repr(written), "ok"]
+    # The next refresh shows them too (the render cache's key covers the log).
+    line = _hot(["statusline"], json.dumps(payload).encode(), env)
+    assert line.returncode == 0 and b"$" in line.stdout
+
+
+def test_a_hot_process_that_finds_a_long_log_checkpoints_and_removes_it(claude_dir: Path, tmp_path: Path) -> None:
+    from cchooks.ledger.store import LEAVE_WAL_BYTES
+
+    ledger = tmp_path / "ledger.sqlite3"
+    wal = Path(str(ledger) + "-wal")
+    env = _env(tmp_path, ledger)
+    payload = _payload(claude_dir)
+    assert _hot(["statusline"], json.dumps(payload).encode(), env).returncode == 0
+    _append_response(Path(payload["transcript_path"]), 199, 42_419)
+    assert _hot(["hook", "PostToolUse"], _hook_stdin(payload), env).returncode == 0
+    assert wal.exists()
+    # Grow the log past the limit in a process that ends without closing (as a killed one would).
+    grow = (
+        "import os, sqlite3\n"
+        f"c = sqlite3.connect({str(ledger)!r}, isolation_level=None)\n"
+        f"while os.path.getsize({str(wal)!r}) <= {LEAVE_WAL_BYTES}:\n"
+        "    c.execute(\"INSERT OR REPLACE INTO meta VALUES ('test_padding', hex(randomblob(2000)))\")\n"
+        "os._exit(0)\n"
+    )
+    subprocess.run([sys.executable, "-c", grow], check=True, timeout=60)
+    assert wal.stat().st_size > LEAVE_WAL_BYTES
+    _append_response(Path(payload["transcript_path"]), 200, 42_420)
+    assert _hot(["hook", "PostToolUse"], _hook_stdin(payload), env).returncode == 0
+    # The hook was the only connection: its close checkpointed everything into the ledger file.
+    assert not wal.exists()
+    conn = sqlite3.connect(f"file:{ledger}?immutable=1", uri=True)  # the main file alone, no log
+    try:
+        assert conn.execute("SELECT output_tokens FROM responses WHERE message_id = 'msg_shortcut_200'").fetchone() == (
+            42_420,
+        )
+    finally:
+        conn.close()

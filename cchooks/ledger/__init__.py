@@ -6,6 +6,10 @@ if TYPE_CHECKING:
 
 __all__ = ["Ledger", "LedgerError"]
 
+# Set by a process that ends with `os._exit` right after its one command (the hook and statusline
+# launcher, cchooks.launch_hot): `Ledger.close` may then leave its connection open, see there.
+leave_open_at_exit = False
+
 
 def __getattr__(name: str) -> object:
     # Loaded on first use, so the package's light modules (`seen`, `ingest`'s file discovery)
