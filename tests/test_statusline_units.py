@@ -9,6 +9,8 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
 
 from cchooks.ledger import live
 from cchooks.ledger.store import Ledger
@@ -147,6 +149,47 @@ def test_current_block_matches_the_full_history_heuristic(seed: int, tmp_path: P
     assert (None if got is None else (got.start_ms, got.end_ms)) == ref or _chain_started_before_lookback(
         times, now
     )
+
+
+def _block_by_loop(times: list[int], now: int, lookback_ms: int = 86_400_000) -> tuple[int, int, int] | None:
+    """The rule of `live.current_block`, followed response by response (what it did before SQL)."""
+    hour, five = 3_600_000, 5 * 3_600_000
+    block: list[int] | None = None
+    for t in sorted(x for x in times if now - lookback_ms <= x <= now):
+        if block is None or t >= block[1] or t - block[2] >= five:
+            block = [t - t % hour, t - t % hour + five, t]
+        else:
+            block[2] = t
+    if block is None or now >= block[1] or now - block[2] >= five:
+        return None
+    return (block[0], block[1], block[2])
+
+
+_HOUR = 3_600_000
+# Gaps around the rule's edges: short, exactly 5 hours, just under, a whole block, idle hours.
+_GAPS = st.sampled_from([0, 1, 60_000, 1_800_000, 5 * _HOUR - 1, 5 * _HOUR, 5 * _HOUR + 1, 4 * _HOUR, 7 * _HOUR])
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(first=st.one_of(st.sampled_from([0, _HOUR]), st.integers(0, 3 * _HOUR)), gaps=st.lists(st.one_of(_GAPS, st.integers(0, 6 * _HOUR)), max_size=40))
+@example(first=0, gaps=[5 * _HOUR - 1, 1])  # the last millisecond of a block, then its end
+@example(first=0, gaps=[_HOUR, 4 * _HOUR, 5 * _HOUR])  # responses on block ends
+def test_current_block_is_the_rule_followed_response_by_response(
+    first: int, gaps: list[int], tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    times = [1_795_399_200_000 + first]  # on the hour when `first` is: responses then meet block ends
+    for g in gaps:
+        times.append(times[-1] + g)
+    # Clocks at and around every edge: a response, 5 hours after one, the end of an hour's block.
+    nows = {t + d for t in times for d in (0, 1, 5 * _HOUR - 1, 5 * _HOUR)}
+    nows |= {t - t % _HOUR + d for t in times for d in (5 * _HOUR - 1, 5 * _HOUR)}
+    with Ledger.open(tmp_path_factory.mktemp("block") / "l.db") as led:
+        with led.write():
+            led.upsert_records(UsageRecord(f"m{i}", f"r{i}", "s", x, "m") for i, x in enumerate(times))
+        for now in sorted(nows):
+            got = live.current_block(led, now)
+            want = _block_by_loop(times, now)
+            assert (None if got is None else (got.start_ms, got.end_ms, got.last_ms)) == want, now
 
 
 def _chain_started_before_lookback(times: list[int], now: int) -> bool:

@@ -221,22 +221,29 @@ def current_block(ledger: Ledger, now: int, lookback_ms: int = DAY_MS) -> BlockE
 
     ccusage's rule: a block starts at its first response's timestamp floored to the hour and
     lasts 5 hours; a response 5 hours or more after the block's start, or after the previous
-    response, starts a new block. The chain is followed from `lookback_ms` ago (an index-only
-    scan of a day's timestamps), which matches the full-history result whenever that day holds
-    an idle gap of 5 hours.
+    response, starts a new block. The chain is followed from `lookback_ms` ago, which matches
+    the full-history result whenever that day holds an idle gap of 5 hours.
+
+    By index probes, not a loop over the day's responses (thousands on a busy day): a response
+    5 hours after the previous one is also 5 hours after its block's start, so the rule comes
+    down to "the first response at or past the current block's end starts the next block",
+    one probe per block (at most five in a day).
     """
-    block: BlockEstimate | None = None
-    for (t,) in ledger.conn.execute(
-        "SELECT ts_ms FROM responses WHERE ts_ms >= ? AND ts_ms <= ? ORDER BY ts_ms", (now - lookback_ms, now)
-    ):
-        if block is None or t >= block.end_ms or t - block.last_ms >= FIVE_HOURS_MS:
-            start = t - t % HOUR_MS
-            block = BlockEstimate(start, start + FIVE_HOURS_MS, t)
-        else:
-            block.last_ms = t
-    if block is None or now >= block.end_ms or now - block.last_ms >= FIVE_HOURS_MS:
+    conn = ledger.conn
+    lo = now - lookback_ms
+    first = "SELECT min(ts_ms) FROM responses WHERE ts_ms >= ? AND ts_ms <= ?"
+    (t,) = conn.execute(first, (lo, now)).fetchone()
+    if t is None:
         return None
-    return block
+    while True:
+        start = t - t % HOUR_MS
+        (t,) = conn.execute(first, (start + FIVE_HOURS_MS, now)).fetchone()
+        if t is None:
+            break
+    (last,) = conn.execute("SELECT max(ts_ms) FROM responses WHERE ts_ms >= ? AND ts_ms <= ?", (lo, now)).fetchone()
+    if now >= start + FIVE_HOURS_MS or now - last >= FIVE_HOURS_MS:
+        return None
+    return BlockEstimate(start, start + FIVE_HOURS_MS, last)
 
 
 # -- official rate-limit snapshots ----------------------------------------------------------
