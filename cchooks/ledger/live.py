@@ -237,6 +237,8 @@ def current_block(ledger: Ledger, now: int, lookback_ms: int = DAY_MS) -> BlockE
         return None
     while True:
         start = t - t % HOUR_MS
+        if start + FIVE_HOURS_MS > now:
+            break
         (t,) = conn.execute(first, (start + FIVE_HOURS_MS, now)).fetchone()
         if t is None:
             break

