@@ -1,6 +1,7 @@
 """Small JSON files beside the ledger that the hot paths keep (`<ledger>.seen`, `<ledger>.statusline`):
-read without the `json` package (7 ms of imports), written atomically. They are shortcuts: one
-that cannot be read is as good as absent, and one that cannot be written is simply not kept."""
+read without the `json` package (7 ms of imports), written atomically or overwritten in place
+(`overwrite`). They are shortcuts: one that cannot be read is as good as absent, and one that
+cannot be written is simply not kept."""
 
 from __future__ import annotations
 
@@ -32,3 +33,28 @@ def write_atomic(path: str, text: str) -> None:
             os.unlink(tmp)
         except OSError:
             pass
+
+
+def overwrite(path: str, text: str) -> None:
+    """Write `text` over `path` in place (0600 when made); never raises for the file itself.
+
+    For a file any of whose torn states is harmless to its readers (`cchooks.ledger.seen`):
+    ext4 flushes a file's data when it is renamed over another or truncated to zero, ~0.4 ms
+    of every hook or statusline run that reads a new response; a write at offset 0 and a
+    truncation to the new length are not flushed. A reader may see a prefix of the new bytes
+    or the new bytes followed by the old ones' tail (not JSON: absent), or, cut inside, a record
+    whose entries are each the old or the new one (or one naming no real file's state): for
+    `seen`, whose entries only ever let a hook skip a file whose stats still match, all a miss.
+    """
+    data = text.encode()
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT, 0o600)
+    except OSError:
+        return
+    try:
+        os.write(fd, data)  # a new descriptor writes at offset 0
+        os.ftruncate(fd, len(data))
+    except OSError:
+        pass
+    finally:
+        os.close(fd)

@@ -88,9 +88,10 @@ def record(ledger: Ledger, paths: Iterable[str]) -> None:
     files.update(done)
     if len(files) > MAX_FILES:
         files = dict(list(files.items())[-MAX_FILES:])
-    from cchooks.sidecar import write_atomic
+    from cchooks.sidecar import overwrite
 
-    write_atomic(ledger_file + SUFFIX, _encode(ledger_key, files))
+    # In place, not renamed over: a torn read is no JSON or a stale record, both only a miss.
+    overwrite(ledger_file + SUFFIX, _encode(ledger_key, files))
 
 
 def _encode(ledger_key: list[int], files: dict[str, str]) -> str:
