@@ -12,7 +12,7 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from cchooks.ledger import Ledger
@@ -193,6 +193,31 @@ def test_timestamp_anything_else_is_what_datetime_says(text: str) -> None:
     assert parse_timestamp_ms(text) == (dt - datetime(1970, 1, 1, tzinfo=UTC)) // timedelta(
         milliseconds=1
     )
+
+
+@settings(max_examples=3000, deadline=None)
+@given(
+    st.one_of(st.sampled_from([0, 1, 4, 100, 1600, 1700, 1900, 2000, 2024, 2100, 9999]), st.integers(0, 9999)),
+    st.integers(0, 13), st.integers(0, 32), st.integers(0, 25), st.integers(0, 60), st.integers(0, 61),
+    st.integers(0, 999), st.sampled_from(["Z", "Z", "z", "+"]),
+)
+@example(1900, 2, 29, 12, 0, 0, 0, "Z")
+@example(2000, 2, 29, 12, 0, 0, 0, "Z")
+@example(2023, 2, 29, 12, 0, 0, 0, "Z")
+@example(2024, 4, 31, 23, 59, 59, 999, "Z")
+def test_timestamp_canonical_shapes_at_every_edge_are_what_datetime_says(
+    year: int, month: int, day: int, hour: int, minute: int, second: int, ms: int, end: str
+) -> None:
+    # JavaScript's toISOString shape at the edges: month 13, April 31, Feb 29 of 1900 and 2000,
+    # hour 24, second 60, year 0000: each as datetime says.
+    text = f"{year:04d}-{month:02d}-{day:02d}T{hour:02d}:{minute:02d}:{second:02d}.{ms:03d}{end}"
+    test_timestamp_anything_else_is_what_datetime_says.hypothesis.inner_test(text)  # type: ignore[attr-defined]
+
+
+@given(st.text(alphabet="0123456789٢", min_size=17, max_size=17))
+def test_timestamp_canonical_shapes_with_other_digits_are_what_datetime_says(d: str) -> None:
+    text = f"{d[:4]}-{d[4:6]}-{d[6:8]}T{d[8:10]}:{d[10:12]}:{d[12:14]}.{d[14:17]}Z"
+    test_timestamp_anything_else_is_what_datetime_says.hypothesis.inner_test(text)  # type: ignore[attr-defined]
 
 
 def test_fastjson_on_truncated_input_without_the_json_package_raises_a_decode_error() -> None:

@@ -77,11 +77,45 @@ _MISSING = object()
 _ISO: Any = None  # (datetime.fromisoformat, UTC, the epoch, one millisecond), on first use
 
 
+_DAYS_IN_MONTH = (0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
+
+
+def _canonical_iso_ms(t: str) -> int | None:
+    """`YYYY-MM-DDTHH:MM:SS.mmmZ` (JavaScript's `toISOString`, every timestamp Claude Code writes)
+    to epoch milliseconds by arithmetic, or None for anything else, left to `datetime`: that
+    keeps the `_datetime` extension (~0.3 ms to load) off a hook that reads one new response.
+    Property-tested to agree with `datetime.fromisoformat` wherever it answers."""
+    if len(t) != 24 or t[4] != "-" or t[7] != "-" or t[10] != "T" or t[13] != ":" or t[16] != ":":
+        return None
+    if t[19] != "." or t[23] != "Z" or not t.isascii():
+        return None
+    digits = t[:4] + t[5:7] + t[8:10] + t[11:13] + t[14:16] + t[17:19] + t[20:23]
+    if not digits.isdigit():
+        return None
+    y, mo, d = int(t[:4]), int(t[5:7]), int(t[8:10])
+    h, mi, sec, ms = int(t[11:13]), int(t[14:16]), int(t[17:19]), int(t[20:23])
+    leap = y % 4 == 0 and (y % 100 != 0 or y % 400 == 0)
+    if not (y and 1 <= mo <= 12 and 1 <= d <= _DAYS_IN_MONTH[mo] + (mo == 2 and leap)):
+        return None
+    if h > 23 or mi > 59 or sec > 59:
+        return None
+    # Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's days_from_civil).
+    y -= mo <= 2
+    era = y // 400
+    yoe = y - era * 400
+    doy = (153 * (mo - 3 if mo > 2 else mo + 9) + 2) // 5 + d - 1
+    days = era * 146097 + yoe * 365 + yoe // 4 - yoe // 100 + doy - 719468
+    return ((days * 24 + h) * 60 + mi) * 60_000 + sec * 1000 + ms
+
+
 def parse_timestamp_ms(text: object) -> int | None:
     """ISO-8601 (as Claude Code writes it, `...Z`) to UTC epoch milliseconds (exact, floored)."""
     global _ISO
     if not isinstance(text, str) or not text:
         return None
+    fast = _canonical_iso_ms(text)
+    if fast is not None:
+        return fast
     if _ISO is None:
         # Imported here: the hot paths' usual run (nothing new to read) parses no timestamp.
         # The C module itself where there is one: `datetime` first builds its pure-Python
