@@ -16,7 +16,7 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from cchooks.ledger import Ledger
-from cchooks.parsers.transcript import parse_timestamp_ms
+from cchooks.parsers.transcript import _canonical_iso_ms, parse_timestamp_ms
 from cchooks.statusline import cache
 from tests.test_hot_path import _modules_after as _run  # the command as hot.py runs it, and its modules
 
@@ -179,20 +179,22 @@ def test_timestamp_fast_path_equals_datetime(dt: datetime) -> None:
     text = f"{dt.year:04d}-" + dt.strftime("%m-%dT%H:%M:%S.") + f"{dt.microsecond // 1000:03d}Z"
     expected = (dt.replace(microsecond=dt.microsecond // 1000 * 1000, tzinfo=UTC) - datetime(1970, 1, 1, tzinfo=UTC))
     assert parse_timestamp_ms(text) == expected // timedelta(milliseconds=1)
+    assert _canonical_iso_ms(text) == expected // timedelta(milliseconds=1)  # the arithmetic reads it
 
 
 @given(st.text(alphabet="0123456789-T:.Z+ ٢", min_size=20, max_size=26))
 def test_timestamp_anything_else_is_what_datetime_says(text: str) -> None:
+    fast = _canonical_iso_ms(text)  # None: left to datetime
     try:
         dt = datetime.fromisoformat(text)
     except ValueError:
-        assert parse_timestamp_ms(text) is None
+        assert parse_timestamp_ms(text) is None and fast is None
         return
     if dt.tzinfo is None:
         dt = dt.replace(tzinfo=UTC)
-    assert parse_timestamp_ms(text) == (dt - datetime(1970, 1, 1, tzinfo=UTC)) // timedelta(
-        milliseconds=1
-    )
+    expected = (dt - datetime(1970, 1, 1, tzinfo=UTC)) // timedelta(milliseconds=1)
+    assert parse_timestamp_ms(text) == expected
+    assert fast is None or fast == expected
 
 
 @settings(max_examples=3000, deadline=None)

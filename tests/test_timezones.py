@@ -95,3 +95,60 @@ def test_a_report_puts_a_response_at_a_midnight_change_on_the_new_offsets_day(tm
             for key, _model, _lc, t in rows:
                 got[key] = got.get(key, 0) + t.responses
             assert got == want, zone
+
+
+_PERIOD_ZONES = ["UTC", "Europe/Berlin", "America/Los_Angeles", "Asia/Kolkata", "Asia/Kathmandu",
+                 "Australia/Lord_Howe", "America/Santiago", "Pacific/Chatham"]  # fmt: skip
+
+
+def _period_key(group: str, ms: int, tz: ZoneInfo) -> str:
+    from datetime import datetime
+
+    day = datetime.fromtimestamp(ms / 1000, tz).date()
+    if group == "daily":
+        return day.isoformat()
+    if group == "weekly":
+        return (day - timedelta(days=day.weekday())).isoformat()
+    return day.isoformat()[:7]
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    st.lists(
+        st.one_of(
+            st.integers(0, 3 * DAY_MS),  # the epoch's first days: local days before 1970 west of UTC
+            st.integers(LO - 400 * DAY_MS, HI),
+        ),
+        min_size=1,
+        max_size=60,
+    ),
+    st.sampled_from(_PERIOD_ZONES),
+)
+def test_period_reports_from_the_rollup_are_python_s_local_days(times: list[int], zone: str) -> None:
+    """Daily, weekly and monthly sums from the 15-minute rollup (summed by local day number, then
+    named) and from the responses both put every response on Python's local day, week and month."""
+    import tempfile
+
+    from cchooks.ledger import Ledger, queries
+    from cchooks.records import UsageRecord
+
+    tz = ZoneInfo(zone)
+    recs = [UsageRecord(f"msg_{i}", "", "s1", t, "m", 1, 10 + i) for i, t in enumerate(times)]
+    with tempfile.TemporaryDirectory() as tmp, Ledger.open(Path(tmp) / "l.db") as led:
+        with led.write():
+            led.upsert_records(recs)
+        for group in ("daily", "weekly", "monthly"):
+            want: dict[str, tuple[int, int]] = {}
+            for r in recs:
+                k = _period_key(group, r.timestamp_ms, tz)
+                n, out = want.get(k, (0, 0))
+                want[k] = (n + 1, out + r.output_tokens)
+            rolled = queries.group_sums(led, group, tz)  # the 15-minute rollup
+            direct = queries.group_sums(led, group, tz, session_id="s1")  # the responses
+            for rows in (rolled, direct):
+                got: dict[str, tuple[int, int]] = {}
+                for key, _model, _lc, t in rows:
+                    n, out = got.get(key, (0, 0))
+                    got[key] = (n + t.responses, out + t.output_tokens)
+                assert got == want, (zone, group)
+            assert [r[0] for r in rolled] == sorted(r[0] for r in rolled)
