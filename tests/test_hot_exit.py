@@ -196,15 +196,20 @@ def _in_new_process(code: str, ledger: Path) -> str:
     return r.stdout.decode().strip()
 
 
+def _first_refresh(claude_dir: Path, tmp_path: Path) -> tuple[Path, Path, dict[str, str], dict[str, object]]:
+    """(ledger, its log, env, payload) after a first statusline refresh: it makes the ledger and
+    reads the session, a log longer than LEAVE_WAL_BYTES, checkpointed at close."""
+    ledger = tmp_path / "ledger.sqlite3"
+    env = _env(tmp_path, ledger)
+    payload = _payload(claude_dir)
+    assert _hot(["statusline"], json.dumps(payload).encode(), env).returncode == 0
+    return ledger, Path(str(ledger) + "-wal"), env, payload
+
+
 def test_hot_processes_leave_a_short_log_that_the_next_process_reads(claude_dir: Path, tmp_path: Path) -> None:
     from cchooks.ledger.store import LEAVE_WAL_BYTES
 
-    ledger = tmp_path / "ledger.sqlite3"
-    wal = Path(str(ledger) + "-wal")
-    env = _env(tmp_path, ledger)
-    payload = _payload(claude_dir)
-    # The first refresh makes the ledger and reads the session: a long log, checkpointed at close.
-    assert _hot(["statusline"], json.dumps(payload).encode(), env).returncode == 0
+    ledger, wal, env, payload = _first_refresh(claude_dir, tmp_path)
     written = []
     for n in range(3):
         _append_response(Path(payload["transcript_path"]), 100 + n, 31_000 + n)
@@ -229,11 +234,7 @@ def test_hot_processes_leave_a_short_log_that_the_next_process_reads(claude_dir:
 def test_a_hot_process_that_finds_a_long_log_checkpoints_and_removes_it(claude_dir: Path, tmp_path: Path) -> None:
     from cchooks.ledger.store import LEAVE_WAL_BYTES
 
-    ledger = tmp_path / "ledger.sqlite3"
-    wal = Path(str(ledger) + "-wal")
-    env = _env(tmp_path, ledger)
-    payload = _payload(claude_dir)
-    assert _hot(["statusline"], json.dumps(payload).encode(), env).returncode == 0
+    ledger, wal, env, payload = _first_refresh(claude_dir, tmp_path)
     _append_response(Path(payload["transcript_path"]), 199, 42_419)
     assert _hot(["hook", "PostToolUse"], _hook_stdin(payload), env).returncode == 0
     assert wal.exists()
