@@ -52,7 +52,12 @@ def overwrite(path: str, text: str) -> None:
     except OSError:
         return
     try:
-        os.write(fd, data)  # a new descriptor writes at offset 0
+        view = memoryview(data)
+        while view:  # a new descriptor writes from offset 0
+            written = os.write(fd, view)
+            if written <= 0:
+                raise OSError("no progress writing " + path)
+            view = view[written:]
         os.ftruncate(fd, len(data))
     except OSError:
         pass
