@@ -21,8 +21,11 @@ OUT_DIR = HERE / "out"
 TOKEN_KEYS = ("input_tokens", "output_tokens", "cache_creation_tokens", "cache_read_tokens")
 
 
-def clean_env(home: Path, corpus: Path | None, extra: dict[str, str] | None = None) -> dict[str, str]:
-    """A minimal environment: nothing of the caller's Claude / XDG setup leaks in."""
+def clean_env(
+    home: Path, corpus: Path | None, extra: dict[str, str] | None = None, *, no_color: bool = True
+) -> dict[str, str]:
+    """A minimal environment: nothing of the caller's Claude / XDG setup leaks in (`no_color=False`:
+    the statusline renders as in a terminal)."""
     home.mkdir(parents=True, exist_ok=True)
     env = {
         "PATH": os.environ.get("PATH", "/usr/local/bin:/usr/bin:/bin"),
@@ -33,8 +36,9 @@ def clean_env(home: Path, corpus: Path | None, extra: dict[str, str] | None = No
         "XDG_STATE_HOME": str(home / ".local" / "state"),
         "TZ": "UTC",
         "LANG": "C.UTF-8",
-        "NO_COLOR": "1",
     }
+    if no_color:
+        env["NO_COLOR"] = "1"
     for k in ("PYENV_ROOT", "PYENV_VERSION", "VIRTUAL_ENV", "PYTHONPATH"):
         if k in os.environ:
             env[k] = os.environ[k]

@@ -19,6 +19,9 @@ FIXTURE_PAYLOAD = REPO / "fixtures" / "statusline" / "0005-statusline.json"
 CAPTURE_HOME = "/tmp/ccwork/home/.claude"
 
 sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(HERE))
+
+from _measure import clean_env  # noqa: E402
 
 MODELS = [  # (model, weight)
     ("claude-opus-4-5-20251101", 35),
@@ -125,19 +128,7 @@ class Appender:
 
 
 def run_env(home: Path, extra: dict[str, str] | None = None) -> dict[str, str]:
-    env = {
-        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-        "HOME": str(home),
-        "XDG_CONFIG_HOME": str(home / ".config"),
-        "XDG_DATA_HOME": str(home / ".local" / "share"),
-        "XDG_CACHE_HOME": str(home / ".cache"),
-        "XDG_STATE_HOME": str(home / ".local" / "state"),
-        "CCHOOKS_LOG_DIR": str(home / "logs"),
-        "LANG": "C.UTF-8",
-        "TZ": os.environ.get("TZ", "UTC"),
-    }
-    for k in ("PYENV_ROOT", "PYENV_VERSION", "VIRTUAL_ENV", "PYTHONPATH"):
-        if k in os.environ:
-            env[k] = os.environ[k]
+    """`_measure.clean_env` as the hot paths run: colour on, the caller's TZ, a log dir of their own."""
+    env = clean_env(home, None, {"CCHOOKS_LOG_DIR": str(home / "logs"), "TZ": os.environ.get("TZ", "UTC")}, no_color=False)
     env.update(extra or {})
     return env
