@@ -32,7 +32,7 @@ SCHEMA_VERSION = 12
 # The write-ahead log a hot-path process may leave behind (see `Ledger.close`): about seven
 # refreshes' new responses. The next process to open the ledger alone reads it back (0.3 ms at most).
 LEAVE_WAL_BYTES = 256 << 10
-_left_open: list[sqlite3.Connection] = []
+_left_open: list[sqlite3.Connection] = []  # referenced, so no collection closes (and checkpoints) them
 
 _COLUMNS = (
     "rkey, message_id, request_id, session_id, ts_ms, model, input_tokens, output_tokens,"
