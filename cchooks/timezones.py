@@ -82,7 +82,17 @@ def transitions(tz: tzinfo, lo_ms: int, hi_ms: int) -> list[tuple[int, int]]:
 
 def offset_sql(tz: tzinfo, lo_ms: int, hi_ms: int, column: str = "ts_ms") -> str:
     """A SQL expression giving the zone's UTC offset in seconds for `column`."""
-    steps = transitions(tz, lo_ms, hi_ms)
+    return offset_case(transitions(tz, lo_ms, hi_ms), column)
+
+
+def on_the_hour(steps: list[tuple[int, int]]) -> bool:
+    """Whether every offset of `transitions` is whole hours and every change falls on the hour:
+    then each UTC hour lies within one local day."""
+    return all(off % 3600 == 0 for _at, off in steps) and all(at % 3_600_000 == 0 for at, _off in steps[1:])
+
+
+def offset_case(steps: list[tuple[int, int]], column: str = "ts_ms") -> str:
+    """`offset_sql` from the zone's `transitions`."""
     if len(steps) == 1:
         return str(steps[0][1])
     parts = [f"WHEN {column} < {steps[i + 1][0]} THEN {steps[i][1]}" for i in range(len(steps) - 1)]

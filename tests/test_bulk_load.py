@@ -29,7 +29,8 @@ def _indexes(path: Path) -> set[str]:
 def _dump(path: Path) -> list[tuple[object, ...]]:
     with sqlite3.connect(path) as db:
         rows = db.execute("SELECT * FROM responses ORDER BY rkey").fetchall()
-        rollup = db.execute("SELECT * FROM usage_rollup ORDER BY 1, 2, 3").fetchall()
+        rollup = db.execute("SELECT * FROM rollup_15m ORDER BY 1, 2, 3").fetchall()
+        rollup += db.execute("SELECT * FROM rollup_1h ORDER BY 1, 2, 3").fetchall()
         dims = db.execute("SELECT * FROM usage_dims WHERE responses > 0 ORDER BY 1, 2, 3, 4, 5").fetchall()
     assert dims
     return rows + rollup + dims

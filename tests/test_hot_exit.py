@@ -97,7 +97,8 @@ def _derived(ledger: Ledger) -> list[list[tuple[object, ...]]]:
     """The tables the triggers keep (rows that count something), in a fixed order."""
     return [
         ledger.conn.execute(f"SELECT * FROM {table} WHERE responses > 0 ORDER BY {order}").fetchall()
-        for table, order in (("usage_rollup", "1, 2, 3"), ("source_totals", "1, 2, 3"), ("usage_dims", "1, 2, 3, 4, 5, 6"))
+        for table, order in (("rollup_15m", "1, 2, 3"), ("rollup_1h", "1, 2, 3"), ("source_totals", "1, 2, 3"),
+                             ("usage_dims", "1, 2, 3, 4, 5, 6"))
     ]
 
 

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from cchooks.ledger import Ledger
 from cchooks.records import UsageRecord
 
-_TABLES = (("usage_rollup", "1, 2, 3"), ("source_totals", "1, 2, 3"), ("usage_dims", "1, 2, 3, 4, 5"))
+_TABLES = (("rollup_15m", "1, 2, 3"), ("rollup_1h", "1, 2, 3"), ("source_totals", "1, 2, 3"), ("usage_dims", "1, 2, 3, 4, 5"))
 
 
 def _derived(ledger: Ledger) -> list[list[tuple[object, ...]]]:

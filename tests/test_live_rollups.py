@@ -1,5 +1,5 @@
 """The statusline's and budgets' spend (`cchooks.ledger.live`) reads a session from `usage_dims` and
-a period on the 15-minute grid from `usage_rollup`; whatever the data, that must equal the sum of
+a period on the 15-minute grid from `rollup_15m`; whatever the data, that must equal the sum of
 the responses themselves, which is what it falls back to (a stale rollup, a price entry with
 another long-context threshold)."""
 
@@ -94,7 +94,8 @@ def test_a_stale_rollup_or_another_threshold_reads_the_responses(tmp_path: Path)
         with led.write():  # as a bulk load in another process leaves it until its end
             led.conn.execute("INSERT OR REPLACE INTO meta VALUES ('rollup_stale', '1')")
             led.conn.execute("UPDATE usage_dims SET output_tokens = 0")
-            led.conn.execute("UPDATE usage_rollup SET output_tokens = 0")
+            led.conn.execute("UPDATE rollup_15m SET output_tokens = 0")
+            led.conn.execute("UPDATE rollup_1h SET output_tokens = 0")
         _same(session_spend(led, prices, "s1"), right)
         assert spend_between(led, prices, T0).output_tokens == 20
 

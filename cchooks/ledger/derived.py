@@ -1,7 +1,8 @@
 """The tables derived from `responses`, and how they are kept exact.
 
-- `usage_rollup` (15-minute buckets x model x long-context side) and `usage_dims` (session x
-  project x agent x model x side) answer the period and the session/project/agent reports;
+- `rollup_15m` (15-minute buckets x model x long-context side), `rollup_1h` (the same by the
+  hour) and `usage_dims` (session x project x agent x model x side) answer the period and the
+  session/project/agent reports;
 - `source_totals` (source x model x side) answers /metrics;
 - each connection that writes keeps them exact with TEMP triggers (ROLLUP_TRIGGERS); a bulk
   backfill drops them and the secondary indexes of `responses` and rebuilds everything once
@@ -15,6 +16,16 @@ from __future__ import annotations
 # Every UTC offset in use is a whole number of 15-minute steps, so 15-minute UTC buckets
 # group exactly into local days, weeks and months in any zone.
 ROLLUP_BUCKET_MS = 900_000
+# Hours do for zones whose offsets are whole hours and change on the hour (most of them), with
+# a third as many rows for a period report to sort.
+ROLLUP_HOUR_MS = 3_600_000
+# Migration 13 renamed the 15-minute rollup `usage_rollup` to `rollup_15m` and left a view under
+# the old name: a process of an older cchooks still running (its TEMP triggers write
+# `usage_rollup`) then fails to write instead of leaving `rollup_1h` behind. Reads use the old
+# name, which every schema version has (an older ledger opened read-only is not migrated).
+ROLLUP_TABLE = "rollup_15m"
+HOUR_TABLE = "rollup_1h"
+ROLLUP_VIEW = "usage_rollup"
 
 
 # The rollup splits each bucket's sums at this input side (input + cache writes + cache reads),
@@ -69,20 +80,26 @@ def _sub_old(table: str, rows: str, where: str) -> str:
         last_ms = (SELECT max(r.ts_ms) {rows})
     WHERE {where};"""
 
-_ROLLUP_GROUP = ("usage_rollup", f"NEW.ts_ms / {ROLLUP_BUCKET_MS}, NEW.model, {_lc('NEW')}", "bucket, model, long_context")
-_ADD_NEW = _add_new(*_ROLLUP_GROUP)
-# After a row leaves a bucket (an update or delete, both rare), that bucket's real first and last
-# times are looked up again: one short range of the responses_ts index.
-_OLD_BUCKET_ROWS = (
-    f"FROM responses r WHERE r.ts_ms >= (OLD.ts_ms / {ROLLUP_BUCKET_MS}) * {ROLLUP_BUCKET_MS}"
-    f" AND r.ts_ms < (OLD.ts_ms / {ROLLUP_BUCKET_MS} + 1) * {ROLLUP_BUCKET_MS}"
-    f" AND r.model = OLD.model AND {_lc('r')} = {_lc('OLD')}"
-)
-_SUB_OLD = _sub_old(
-    "usage_rollup",
-    _OLD_BUCKET_ROWS,
-    f"bucket = OLD.ts_ms / {ROLLUP_BUCKET_MS} AND model = OLD.model AND long_context = {_lc('OLD')}",
-)
+def _period_group(table: str, bucket_ms: int) -> tuple[str, str, str]:
+    return (table, f"NEW.ts_ms / {bucket_ms}, NEW.model, {_lc('NEW')}", "bucket, model, long_context")
+
+
+def _period_sub_old(table: str, bucket_ms: int) -> str:
+    # After a row leaves a bucket (an update or delete, both rare), that bucket's real first and
+    # last times are looked up again: one short range of the responses_ts index.
+    rows = (
+        f"FROM responses r WHERE r.ts_ms >= (OLD.ts_ms / {bucket_ms}) * {bucket_ms}"
+        f" AND r.ts_ms < (OLD.ts_ms / {bucket_ms} + 1) * {bucket_ms}"
+        f" AND r.model = OLD.model AND {_lc('r')} = {_lc('OLD')}"
+    )
+    where = f"bucket = OLD.ts_ms / {bucket_ms} AND model = OLD.model AND long_context = {_lc('OLD')}"
+    return _sub_old(table, rows, where)
+
+
+_ROLLUP_GROUP = _period_group(ROLLUP_TABLE, ROLLUP_BUCKET_MS)
+_HOUR_GROUP = _period_group(HOUR_TABLE, ROLLUP_HOUR_MS)
+_ADD_NEW = _add_new(*_ROLLUP_GROUP) + _add_new(*_HOUR_GROUP)
+_SUB_OLD = _period_sub_old(ROLLUP_TABLE, ROLLUP_BUCKET_MS) + _period_sub_old(HOUR_TABLE, ROLLUP_HOUR_MS)
 
 # TEMP triggers: every Ledger connection installs them (Ledger.open), and a bulk backfill
 # drops them on its own connection and rebuilds the rollup once instead of per row.
@@ -134,11 +151,12 @@ DROP_RESPONSE_INDEXES = [
 ]
 
 
-def usage_rollup_rebuild(partial: bool = True) -> list[str]:
-    # partial=False: the rollup as migration 5 left it, before migration 8 added `partial`.
+def usage_rollup_rebuild(partial: bool = True, table: str = ROLLUP_VIEW) -> list[str]:
+    """The 15-minute rollup alone, as migrations 5 and 8 rebuild it (`table`: its name, which
+    migration 13 changed). partial=False: as migration 5 left it, before migration 8 added `partial`."""
     return [
-        "DELETE FROM usage_rollup",
-        f"INSERT INTO usage_rollup SELECT ts_ms / {ROLLUP_BUCKET_MS}, model, {_lc('responses')}, count(*),"
+        f"DELETE FROM {table}",
+        f"INSERT INTO {table} SELECT ts_ms / {ROLLUP_BUCKET_MS}, model, {_lc('responses')}, count(*),"
         f" {', '.join(f'sum({t})' for t in _TOKENS.split(', '))}, min(ts_ms), max(ts_ms)"
         f"{', sum(partial)' if partial else ''} FROM responses GROUP BY 1, 2, 3",
     ]
@@ -154,11 +172,32 @@ FINE_ROLLUP_SELECT = (
     " min(ts_ms), max(ts_ms), sum(partial) FROM responses GROUP BY 1, 2, 3, 4, 5, 6, 7"
 )
 FINE_ROLLUP_CREATE = [f"CREATE TEMP TABLE IF NOT EXISTS fine_rollup ({FINE_ROLLUP_COLUMNS})", "DELETE FROM temp.fine_rollup"]
-# The derived tables from a filled temp.fine_rollup (which they drop).
-FROM_FINE_ROLLUP = [
-    "DELETE FROM usage_rollup",
-    f"INSERT INTO usage_rollup SELECT bucket, model, lc, sum(n), {_SUMS}, min(first_ms), max(last_ms), sum(partial)"
-    " FROM temp.fine_rollup GROUP BY 1, 2, 3",
+# The ten sums over rows of a rollup (rollup_15m, rollup_1h, usage_dims), in their columns' order.
+ROLLED_SUMS = (
+    "sum(responses), sum(input_tokens), sum(output_tokens), sum(cache_5m_tokens), sum(cache_1h_tokens),"
+    " sum(cache_read_tokens), sum(web_search_requests), min(first_ms), max(last_ms), sum(partial)"
+)
+# The hourly rollup from the 15-minute one (four of its buckets to an hour).
+HOUR_FROM_QUARTERS = [
+    f"DELETE FROM {HOUR_TABLE}",
+    f"INSERT INTO {HOUR_TABLE} SELECT bucket / {ROLLUP_HOUR_MS // ROLLUP_BUCKET_MS}, model, long_context,"
+    f" {ROLLED_SUMS} FROM {ROLLUP_TABLE} GROUP BY 1, 2, 3",
+]
+
+
+def from_fine_rollup(rollup: str = ROLLUP_TABLE, hour: bool = True) -> list[str]:
+    """The derived tables from a filled temp.fine_rollup (which they drop). Migration 10 ran this
+    on the 15-minute rollup's name then, without the hourly one (`rollup`, `hour`)."""
+    return [
+        f"DELETE FROM {rollup}",
+        f"INSERT INTO {rollup} SELECT bucket, model, lc, sum(n), {_SUMS}, min(first_ms), max(last_ms), sum(partial)"
+        " FROM temp.fine_rollup GROUP BY 1, 2, 3",
+        *(HOUR_FROM_QUARTERS if hour else []),
+        *_FROM_FINE_DIMS,
+    ]
+
+
+_FROM_FINE_DIMS = [
     "DELETE FROM usage_dims",
     f"INSERT INTO usage_dims SELECT sid, project, agent, model, lc, sum(n), {_SUMS}, min(first_ms), max(last_ms),"
     " sum(partial) FROM temp.fine_rollup GROUP BY 1, 2, 3, 4, 5",
@@ -166,8 +205,16 @@ FROM_FINE_ROLLUP = [
     f"INSERT INTO source_totals SELECT source, model, lc, sum(n), {_SUMS} FROM temp.fine_rollup GROUP BY 1, 2, 3",
     "DROP TABLE temp.fine_rollup",
 ]
-# Everything derived from `responses`, rebuilt together after a bulk backfill or a recovery.
-REBUILD_ROLLUP = [*FINE_ROLLUP_CREATE, f"INSERT INTO temp.fine_rollup {FINE_ROLLUP_SELECT}", *FROM_FINE_ROLLUP]
+FROM_FINE_ROLLUP = from_fine_rollup()
+
+
+def rebuild_rollup(rollup: str = ROLLUP_TABLE, hour: bool = True) -> list[str]:
+    """Everything derived from `responses`, rebuilt together after a bulk backfill or a recovery
+    (migration 10: the names of then, see `from_fine_rollup`)."""
+    return [*FINE_ROLLUP_CREATE, f"INSERT INTO temp.fine_rollup {FINE_ROLLUP_SELECT}", *from_fine_rollup(rollup, hour)]
+
+
+REBUILD_ROLLUP = rebuild_rollup()
 
 
 # Whole-ledger sums per (source, model, long-context flag): what /metrics exports on every scrape
@@ -201,13 +248,14 @@ REBUILD_SOURCE_TOTALS = [
     f" {', '.join(f'sum({t})' for t in _TOKENS.split(', '))} FROM responses GROUP BY 1, 2, 3",
 ]
 # Tables derived from `responses` (rebuilt, never copied by `cchooks recover`).
-DERIVED_TABLES = ("usage_rollup", "usage_dims", "source_totals")
+DERIVED_TABLES = (ROLLUP_TABLE, HOUR_TABLE, "usage_dims", "source_totals")
 
 # What the three INSERT triggers do for one stored response (parameter: its rkey), run by
 # `Ledger.upsert_rows` for new responses on a connection without the triggers: making them
 # costs more than the hot paths' whole write (see Ledger.write).
 ROLLUP_ADD_STORED = [
     _add_new(*_ROLLUP_GROUP, stored=True),
+    _add_new(*_HOUR_GROUP, stored=True),
     _add_new(*_DIMS_GROUP, stored=True),
     _source_add_new(stored=True),
 ]

@@ -16,9 +16,9 @@ from __future__ import annotations
 import os
 import time
 
-from cchooks.ledger.derived import ROLLUP_BUCKET_MS
+from cchooks.ledger.derived import ROLLED_SUMS, ROLLUP_BUCKET_MS
 from cchooks.ledger.driver import sqlite3
-from cchooks.ledger.sums import ROLLED_SUMS, rolled_rows, rollup_split_fits, sums_by
+from cchooks.ledger.sums import rolled_rows, rollup_split_fits, sums_by
 from cchooks.records import SOURCE_TRANSCRIPT, RateLimitSnapshot
 from cchooks.totals import Totals
 

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from datetime import tzinfo
 
-from cchooks.ledger.derived import ROLLUP_BUCKET_MS
+from cchooks.ledger.derived import HOUR_TABLE, ROLLED_SUMS, ROLLUP_BUCKET_MS, ROLLUP_HOUR_MS, ROLLUP_VIEW
 from cchooks.ledger.driver import sqlite3
 from cchooks.ledger.store import Ledger, time_filter
-from cchooks.ledger.sums import ROLLED_SUMS, rolled_rows, rollup_split_fits, sums_by
-from cchooks.timezones import offset_sql
+from cchooks.ledger.sums import rolled_rows, rollup_split_fits, sums_by
+from cchooks.timezones import offset_case, offset_sql, on_the_hour, transitions
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -21,19 +21,21 @@ if TYPE_CHECKING:
 
 GROUPS = ("daily", "weekly", "monthly", "session", "project", "model", "agent", "total")
 
-ROLLUP_GROUPS = ("daily", "weekly", "monthly", "model", "total")
+PERIOD_GROUPS = ("daily", "weekly", "monthly")
+ROLLUP_GROUPS = (*PERIOD_GROUPS, "model", "total")
 # Groups the per-session rollup (usage_dims) answers when no time bounds are given.
 DIM_GROUPS = {"session": "session_id", "project": "project", "agent": "agent"}
 
 
-def _key_expr(group: str, tz: tzinfo, lo: int, hi: int, ts: str = "ts_ms") -> str:
-    local = f"({ts} / 1000 + {offset_sql(tz, lo, hi, ts)})"
-    if group == "daily":
-        return f"date({local}, 'unixepoch')"
-    if group == "weekly":
-        # The Monday on or before the local day.
-        return f"date({local}, 'unixepoch', '-6 days', 'weekday 1')"
-    if group == "monthly":
+def _key_expr(group: str, tz: tzinfo, lo: int, hi: int, ts: str = "ts_ms", offset: str | None = None) -> str:
+    """The group's key of a row at `ts`; `offset`: the zone's offset SQL, if already made."""
+    if group in PERIOD_GROUPS:
+        local = f"({ts} / 1000 + {offset if offset is not None else offset_sql(tz, lo, hi, ts)})"
+        if group == "daily":
+            return f"date({local}, 'unixepoch')"
+        if group == "weekly":
+            # The Monday on or before the local day.
+            return f"date({local}, 'unixepoch', '-6 days', 'weekday 1')"
         return f"strftime('%Y-%m', {local}, 'unixepoch')"
     if group == "session":
         return "session_id"
@@ -101,33 +103,64 @@ def _rollup_sums(
     until_ms: int | None,
     threshold_of: ThresholdOf | None,
 ) -> list[SumRow] | None:
-    """Period sums from the 15-minute rollup: exact for bounds on 15-minute steps.
+    """Period sums from a rollup: exact for bounds on 15-minute steps. The hourly rollup answers
+    when the bounds are on the hour and, for days, weeks and months, the zone's offsets over the
+    period are whole hours that change on the hour; else the 15-minute one.
 
     None when some model's price entry has a long-context threshold other than the rollup's
     split: then only the responses themselves can be split right.
     """
-    where, params = [], []
-    if since_ms is not None:
-        where.append("bucket >= ?")
-        params.append(since_ms // ROLLUP_BUCKET_MS)
-    if until_ms is not None:
-        where.append("bucket < ?")
-        params.append(until_ms // ROLLUP_BUCKET_MS)
-    clause = (" WHERE " + " AND ".join(where)) if where else ""
-    # Two statements: SQLite answers a lone min() or max() from the primary key, both in one by a scan.
-    lo = ledger.conn.execute(f"SELECT min(bucket) FROM usage_rollup{clause}", params).fetchone()[0]
-    if lo is None:
-        return []
-    hi = ledger.conn.execute(f"SELECT max(bucket) FROM usage_rollup{clause}", params).fetchone()[0]
     if threshold_of is not None and not rollup_split_fits(ledger.conn, threshold_of):
         return None
-    ts = f"(bucket * {ROLLUP_BUCKET_MS})"
-    key = _key_expr(group, tz, lo * ROLLUP_BUCKET_MS, hi * ROLLUP_BUCKET_MS, ts)
+    hourly = all(b is None or b % ROLLUP_HOUR_MS == 0 for b in (since_ms, until_ms)) and _has_hour_rollup(ledger)
+    table, step = (HOUR_TABLE, ROLLUP_HOUR_MS) if hourly else (ROLLUP_VIEW, ROLLUP_BUCKET_MS)
+    span = _bucket_span(ledger, table, step, since_ms, until_ms)
+    if span is None:
+        return []
+    clause, params, lo, hi = span
+    offset = None
+    if group in PERIOD_GROUPS:
+        steps = transitions(tz, lo * step, hi * step)
+        if hourly and not on_the_hour(steps):  # a zone of 30- or 45-minute offsets: the 15-minute rollup
+            table, step = ROLLUP_VIEW, ROLLUP_BUCKET_MS
+            clause, params, lo, hi = _bucket_span(ledger, table, step, since_ms, until_ms) or span
+            steps = transitions(tz, lo * step, hi * step)
+        offset = offset_case(steps, f"(bucket * {step})")
+    key = _key_expr(group, tz, lo * step, hi * step, f"(bucket * {step})", offset)
     sql = (
-        f"SELECT {key} AS k, model, long_context, {ROLLED_SUMS} FROM usage_rollup{clause}"
+        f"SELECT {key} AS k, model, long_context, {ROLLED_SUMS} FROM {table}{clause}"
         " GROUP BY k, model, long_context HAVING sum(responses) > 0 ORDER BY k, model"
     )
     return rolled_rows(ledger.conn.execute(sql, params), threshold_of)
+
+
+def _has_hour_rollup(ledger: Ledger) -> bool:
+    # An older ledger opened read-only is not migrated (migration 13 made the table).
+    if not ledger.readonly:
+        return True
+    sql = "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?"
+    return ledger.conn.execute(sql, (HOUR_TABLE,)).fetchone() is not None
+
+
+def _bucket_span(
+    ledger: Ledger, table: str, step: int, since_ms: int | None, until_ms: int | None
+) -> tuple[str, list[int], int, int] | None:
+    """The WHERE clause and parameters of a rollup's buckets in [since, until) (bounds on its
+    step), and its first and last filled bucket (None: no bucket)."""
+    where, params = [], []
+    if since_ms is not None:
+        where.append("bucket >= ?")
+        params.append(since_ms // step)
+    if until_ms is not None:
+        where.append("bucket < ?")
+        params.append(until_ms // step)
+    clause = (" WHERE " + " AND ".join(where)) if where else ""
+    # Two statements: SQLite answers a lone min() or max() from the primary key, both in one by a scan.
+    lo = ledger.conn.execute(f"SELECT min(bucket) FROM {table}{clause}", params).fetchone()[0]
+    if lo is None:
+        return None
+    hi = ledger.conn.execute(f"SELECT max(bucket) FROM {table}{clause}", params).fetchone()[0]
+    return clause, params, int(lo), int(hi)
 
 
 def _dim_sums(
@@ -175,7 +208,7 @@ def bucket_sums(
     out: list[tuple[int, int, str, bool, tuple[int, ...]]] = []
     for r in ledger.conn.execute(
         "SELECT first_ms, last_ms, model, long_context, responses, input_tokens, output_tokens, cache_5m_tokens,"
-        f" cache_1h_tokens, cache_read_tokens, web_search_requests FROM usage_rollup{clause}"
+        f" cache_1h_tokens, cache_read_tokens, web_search_requests FROM {ROLLUP_VIEW}{clause}"
         " ORDER BY first_ms, model, long_context",
         params,
     ):

@@ -7,7 +7,15 @@ shipped.
 
 from __future__ import annotations
 
-from cchooks.ledger.derived import REBUILD_ROLLUP, REBUILD_SOURCE_TOTALS, usage_rollup_rebuild
+from cchooks.ledger.derived import (
+    HOUR_FROM_QUARTERS,
+    HOUR_TABLE,
+    REBUILD_SOURCE_TOTALS,
+    ROLLUP_TABLE,
+    ROLLUP_VIEW,
+    rebuild_rollup,
+    usage_rollup_rebuild,
+)
 from cchooks.ledger.driver import sqlite3
 
 TYPE_CHECKING = False
@@ -25,6 +33,16 @@ def run_script(db: sqlite3.Connection, script: str) -> None:
         if sqlite3.complete_statement(statement):
             db.execute(statement)
             statement = ""
+
+
+def _has_table(db: sqlite3.Connection, name: str) -> bool:
+    return db.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (name,)).fetchone() is not None
+
+
+def _rollup_table(db: sqlite3.Connection) -> str:
+    """The 15-minute rollup's table: `usage_rollup` until migration 13 renames it. A ledger whose
+    user_version was wound back runs earlier migrations again on the renamed one."""
+    return ROLLUP_TABLE if _has_table(db, ROLLUP_TABLE) else ROLLUP_VIEW
 
 
 def _m001_core(db: sqlite3.Connection) -> None:
@@ -245,7 +263,7 @@ def _m005_rollup_times(db: sqlite3.Connection) -> None:
         if col not in have:  # idempotent: a ledger whose version was reset must still open
             db.execute(f"ALTER TABLE usage_rollup ADD COLUMN {col} INTEGER")
     have_partial = "partial" in have  # a ledger whose version was reset to 4 after migration 8
-    for sql in usage_rollup_rebuild(partial=have_partial):
+    for sql in usage_rollup_rebuild(partial=have_partial, table=_rollup_table(db)):
         db.execute(sql)
 
 
@@ -347,7 +365,7 @@ def _m008_message_identity(db: sqlite3.Connection) -> None:
     seen only on lines written before the message ended; unknown for rows stored before,
     left 0), `credit` (see cchooks.records.CREDIT_*).
     """
-    columns = (("responses", "partial", 0), ("responses", "credit", 1), ("usage_rollup", "partial", 0))
+    columns = (("responses", "partial", 0), ("responses", "credit", 1), (_rollup_table(db), "partial", 0))
     for table, column, default in columns:
         # Idempotent: a ledger whose user_version was wound back must not fail here.
         if column not in {r[1] for r in db.execute(f"PRAGMA table_info({table})")}:
@@ -400,7 +418,7 @@ def _m008_message_identity(db: sqlite3.Connection) -> None:
     db.execute("UPDATE responses SET rkey = 'm:' || message_id WHERE message_id != ''")
     # The alias lookup: an OTLP event or a copy that names the response by request id.
     db.execute("CREATE INDEX IF NOT EXISTS responses_request ON responses(request_id)")
-    for sql in usage_rollup_rebuild():  # the usage rollup only: source_totals comes with migration 9
+    for sql in usage_rollup_rebuild(table=_rollup_table(db)):  # source_totals comes with migration 9
         db.execute(sql)
 
 
@@ -454,7 +472,7 @@ def _m010_usage_dims(db: sqlite3.Connection) -> None:
         ) WITHOUT ROWID;
         """,
     )
-    for sql in REBUILD_ROLLUP:
+    for sql in rebuild_rollup(_rollup_table(db), hour=_has_table(db, HOUR_TABLE)):
         db.execute(sql)
 
 
@@ -498,6 +516,40 @@ def _m012_team_triggers_on_claim(db: sqlite3.Connection) -> None:
             db.execute(f"DROP TRIGGER IF EXISTS {name}")
 
 
+def _m013_hourly_rollup(db: sqlite3.Connection) -> None:
+    """The 15-minute rollup summed by the hour (`rollup_1h`): a third of the rows for a period
+    report in a zone of whole-hour offsets. The 15-minute table is renamed `rollup_15m` and a view
+    keeps its old name for reading, so an older cchooks still running, whose TEMP triggers write
+    `usage_rollup`, fails to write (and reads again after a restart) instead of leaving the
+    hourly rollup behind. Idempotent."""
+    if not _has_table(db, ROLLUP_TABLE):
+        db.execute(f"ALTER TABLE {ROLLUP_VIEW} RENAME TO {ROLLUP_TABLE}")
+    db.execute(f"CREATE VIEW IF NOT EXISTS {ROLLUP_VIEW} AS SELECT * FROM {ROLLUP_TABLE}")
+    run_script(
+        db,
+        f"""
+        CREATE TABLE IF NOT EXISTS {HOUR_TABLE} (
+            bucket INTEGER NOT NULL,
+            model TEXT NOT NULL,
+            long_context INTEGER NOT NULL,
+            responses INTEGER NOT NULL,
+            input_tokens INTEGER NOT NULL,
+            output_tokens INTEGER NOT NULL,
+            cache_5m_tokens INTEGER NOT NULL,
+            cache_1h_tokens INTEGER NOT NULL,
+            cache_read_tokens INTEGER NOT NULL,
+            web_search_requests INTEGER NOT NULL,
+            first_ms INTEGER,
+            last_ms INTEGER,
+            partial INTEGER NOT NULL,
+            PRIMARY KEY (bucket, model, long_context)
+        ) WITHOUT ROWID;
+        """,
+    )
+    for sql in HOUR_FROM_QUARTERS:
+        db.execute(sql)
+
+
 MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
     _m001_core,
     _m002_otlp,
@@ -511,4 +563,5 @@ MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
     _m010_usage_dims,
     _m011_manual_entries,
     _m012_team_triggers_on_claim,
+    _m013_hourly_rollup,
 ]

@@ -28,7 +28,7 @@ BUSY_TIMEOUT_MS = 30_000
 # The schema version a migrated ledger has: len(cchooks.ledger.schema.MIGRATIONS) (a test keeps
 # them equal). A number here, so that opening an up-to-date ledger (every hook and statusline)
 # does not load the migrations.
-SCHEMA_VERSION = 12
+SCHEMA_VERSION = 13
 # The write-ahead log a hot-path process may leave behind (see `Ledger.close`): about seven
 # refreshes' new responses. The next process to open the ledger alone reads it back (0.3 ms at most).
 LEAVE_WAL_BYTES = 256 << 10

@@ -28,11 +28,6 @@ _SUMS = (
     "count(*), sum(input_tokens), sum(output_tokens), sum(cache_5m_tokens), sum(cache_1h_tokens),"
     " sum(cache_read_tokens), sum(web_search_requests), min(ts_ms), max(ts_ms), sum(partial)"
 )
-# The same ten sums over rows of a rollup (usage_rollup, usage_dims), for `totals_of`.
-ROLLED_SUMS = (
-    "sum(responses), sum(input_tokens), sum(output_tokens), sum(cache_5m_tokens), sum(cache_1h_tokens),"
-    " sum(cache_read_tokens), sum(web_search_requests), min(first_ms), max(last_ms), sum(partial)"
-)
 
 
 def totals_of(model: str, row: Sequence[object]) -> Totals:
