@@ -35,6 +35,7 @@ import json
 import os
 import shlex
 import shutil
+import sqlite3
 import statistics
 import subprocess
 import sys
@@ -50,6 +51,10 @@ sys.path.insert(0, str(REPO))
 import hot_fixtures as fx  # noqa: E402
 
 CASES = ("statusline +1", "hook +1", "statusline steady")
+
+
+# Where a root's ledger is, under its home (the default ledger of its environment).
+LEDGER = Path(".local", "share", "cchooks", "ledger.sqlite3")
 
 
 def launcher(root: Path, words: list[str]) -> list[str]:
@@ -69,7 +74,7 @@ def _root_setup(home_dir: Path, built: Path) -> tuple[dict[str, str], dict[str, 
     """One root's environment (its own ledger, a copy of `built`), stdin per case, and appender."""
     home = home_dir / "home"
     env = fx.run_env(home)
-    ledger = home / ".local" / "share" / "cchooks" / "ledger.sqlite3"
+    ledger = home_dir / "home" / LEDGER
     ledger.parent.mkdir(parents=True)
     shutil.copy(built, ledger)
     claude = home_dir / "claude"
@@ -116,7 +121,14 @@ def main(argv: list[str] | None = None) -> int:
         # and reads exactly one new response per +1 case.
         print(f"building the year ledger ({a.responses:,} responses) ...", file=sys.stderr)
         built = work / "year.sqlite3"
-        fx.build_year_ledger(built, a.responses, a.sessions, 365, int(time.time() * 1000))
+        # By the first root's code (imported before hot_fixtures puts this checkout on the path),
+        # so that its schema is the oldest: a newer root migrates its copy in the warm-up rounds,
+        # where an older one could not open a newer ledger.
+        build = (f"import sys; sys.path[:0] = [{str(roots[0])!r}, {str(Path(__file__).resolve().parent)!r}];"
+                 " import cchooks.ledger.store, hot_fixtures as fx, time;"
+                 f" fx.build_year_ledger(__import__('pathlib').Path({str(built)!r}), {a.responses}, {a.sessions},"
+                 " 365, int(time.time() * 1000))")  # fmt: skip
+        subprocess.run([py, "-c", build], env=src_env, check=True)
         from cchooks.installers import settings as st
 
         prefix = st.command_prefix(py)
@@ -153,6 +165,15 @@ def main(argv: list[str] | None = None) -> int:
                 floor.append(f)
                 for k, v in row.items():
                     times[k].append(v)
+        # Every root must have recorded every response appended for it (a hook that fails exits 0).
+        for i, (_env, _inputs, append) in enumerate(setups):
+            db = sqlite3.connect(f"file:{work / f'root{i}' / 'home' / LEDGER}?mode=ro", uri=True)
+            got = db.execute("SELECT count(*) FROM responses WHERE message_id GLOB ?", (f"msg_{append.tag}_*",))
+            n = got.fetchone()[0]
+            db.close()
+            if n != append.n:
+                print(f"bench_hot_ab: {roots[i]} recorded {n} of {append.n} appended responses", file=sys.stderr)
+                failures += 1
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
