@@ -1,5 +1,5 @@
 """The statusline's and budgets' spend (`cchooks.ledger.live`) reads a session from `usage_dims` and
-a period on the 15-minute grid from `rollup_15m`; whatever the data, that must equal the sum of
+a period on the hour from `rollup_1h`, else on the 15-minute grid from `rollup_15m`; whatever the data, that must equal the sum of
 the responses themselves, which is what it falls back to (a stale rollup, a price entry with
 another long-context threshold)."""
 
@@ -18,6 +18,7 @@ from cchooks.records import UsageRecord
 from cchooks.totals import Totals
 
 T0 = 1_790_000_100_000 // 900_000 * 900_000  # on the 15-minute grid
+HOUR = 3_600_000
 MODELS = ["claude-sonnet-4-5", "claude-opus-4-6", "claude-haiku-4-5", "some-unknown-model"]
 
 
@@ -74,6 +75,12 @@ def test_rolled_spend_equals_the_responses(
         _same(spend_between(led, prices, lo, hi), direct)
         _same(spend_between(led, None, lo, hi), spend(led, None, "ts_ms >= ?" + ("" if hi is None else " AND ts_ms < ?"),
                                                           (lo,) if hi is None else (lo, hi)))  # fmt: skip
+        # The same period moved onto the hour, which the hourly rollup answers.
+        lo_h, hi_h = lo // HOUR * HOUR, None if hi is None else (hi // HOUR + 1) * HOUR
+        direct = spend(led, prices, "ts_ms >= ?", (lo_h,)) if hi_h is None else spend(
+            led, prices, "ts_ms >= ? AND ts_ms < ?", (lo_h, hi_h)
+        )  # fmt: skip
+        _same(spend_between(led, prices, lo_h, hi_h), direct)
 
 
 def test_a_stale_rollup_or_another_threshold_reads_the_responses(tmp_path: Path) -> None:
