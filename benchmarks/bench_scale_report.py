@@ -3,9 +3,10 @@ the 1M-response ledger's report within 1.5x the 500 MB one's).
 
 Both ledgers must be up to date with their corpora (a backfill by `bench_ingest.py` or
 `cchooks ingest`). A `cchooks watch` runs on each, as on a machine with `cchooks serve`, so the
-reports trust the idle watcher and skip their scan of the transcripts; the runs alternate small
-and large (the order reversed every other round), with and without `--no-ingest`. Prints the
-p50 of each and the ratios: of the p50s, and the median of the per-round ratios.
+reports trust the idle watcher and skip their scan of the transcripts (`--no-watch`: they scan);
+the runs alternate small and large (the order reversed every other round), with and without
+`--no-ingest`. Prints the p50 of each and the ratios: of the p50s, and the median of the
+per-round ratios.
 
     python benchmarks/bench_scale_report.py --small /tmp/sc500.db /tmp/cchooks-bench/dense500 \\
         --large /tmp/sc5000.db /tmp/cchooks-bench/dense5000 --runs 11
@@ -60,6 +61,7 @@ def main() -> None:
     ap.add_argument("--large", nargs=2, metavar=("LEDGER", "CLAUDE_DIR"), required=True)
     ap.add_argument("--runs", type=int, default=11)
     ap.add_argument("--cchooks-cmd", default=shutil.which("cchooks") or "cchooks")
+    ap.add_argument("--no-watch", action="store_true", help="no watcher: every report scans its transcripts")
     args = ap.parse_args()
     cmd = [args.cchooks_cmd]
     home = Path(tempfile.mkdtemp(prefix="cchooks-scale-"))
@@ -67,13 +69,13 @@ def main() -> None:
     sides = {"small": args.small, "large": args.large}
     watchers = {}
     try:
-        for name, (ledger, claude_dir) in sides.items():
+        for name, (ledger, claude_dir) in () if args.no_watch else sides.items():
             watchers[name] = subprocess.Popen(
                 [*cmd, "watch", "--ledger", ledger, "--claude-dir", claude_dir],
                 env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
             )  # fmt: skip
-        for name, (ledger, _d) in sides.items():
-            _wait_idle(ledger, watchers[name])
+        for name, proc in watchers.items():
+            _wait_idle(sides[name][0], proc)
         times: dict[tuple[str, bool], list[float]] = {(n, ni): [] for n in sides for ni in (False, True)}
         outputs: dict[str, set[bytes]] = {n: set() for n in sides}
         for i in range(args.runs):
@@ -96,7 +98,7 @@ def main() -> None:
         small, large = times[("small", no_ingest)], times[("large", no_ingest)]
         ps, pl = statistics.median(small), statistics.median(large)
         paired = statistics.median(b / a for a, b in zip(small, large, strict=True))
-        label = "--no-ingest" if no_ingest else "with the watcher's trust"
+        label = "--no-ingest" if no_ingest else ("scanning" if args.no_watch else "with the watcher's trust")
         print(
             f"report daily --json, {label}: small {ps * 1000:.1f} ms, large {pl * 1000:.1f} ms;"
             f" ratio of p50s {pl / ps:.2f}x, paired {paired:.2f}x ({args.runs} runs)"
