@@ -17,6 +17,7 @@ from cchooks.installers import commands as ic
 from cchooks.ledger import Ledger
 from cchooks.ledger.driver import lru_cache
 from cchooks.records import UsageRecord
+from tests.derived_tables import derived
 from tests.test_hot_shortcuts import _append_response, _env, _payload
 from tests.test_hot_shortcuts import _run as _modules_after
 
@@ -93,15 +94,6 @@ def _record(n: int, agent_id: str | None = None) -> UsageRecord:
                        10, 20 + n, 3, 0, 100, agent_id=agent_id)  # fmt: skip
 
 
-def _derived(ledger: Ledger) -> list[list[tuple[object, ...]]]:
-    """The tables the triggers keep (rows that count something), in a fixed order."""
-    return [
-        ledger.conn.execute(f"SELECT * FROM {table} WHERE responses > 0 ORDER BY {order}").fetchall()
-        for table, order in (("rollup_15m", "1, 2, 3"), ("rollup_1h", "1, 2, 3"), ("source_totals", "1, 2, 3"),
-                             ("usage_dims", "1, 2, 3, 4, 5, 6"))
-    ]
-
-
 def test_lazy_triggers_keep_the_rollup_exact(tmp_path: Path) -> None:
     path = tmp_path / "ledger.sqlite3"
     with Ledger.open(path) as led:
@@ -120,11 +112,11 @@ def test_lazy_triggers_keep_the_rollup_exact(tmp_path: Path) -> None:
         from cchooks.ledger.live import set_agent_type
 
         assert set_agent_type(lazy, "s1", "a1", "Explore") == 1
-        incremental = _derived(lazy)
+        incremental = derived(lazy.conn)
         with lazy.write():
             lazy.conn.execute("INSERT OR REPLACE INTO meta VALUES ('rollup_stale', '1')")
         lazy.rebuild_rollup_if_stale()
-        assert _derived(lazy) == incremental and incremental[0]
+        assert derived(lazy.conn) == incremental and incremental[0]
         assert lazy.conn.execute("SELECT count(*) FROM responses").fetchone()[0] == 2
     finally:
         lazy.close()

@@ -13,7 +13,6 @@ import pytest
 from cchooks.ledger import Ledger, queries
 from cchooks.ledger.derived import (
     _DIMS_GROUP,
-    REBUILD_ROLLUP,
     ROLLUP_BUCKET_MS,
     _add_new,
     _period_group,
@@ -22,10 +21,9 @@ from cchooks.ledger.derived import (
 )
 from cchooks.ledger.schema import MIGRATIONS
 from cchooks.records import UsageRecord
+from tests.derived_tables import derived, rebuilt
 
 T0 = 1_790_000_000_000  # 2026-09-21T13:33:20Z
-_DERIVED = (("rollup_15m", "1, 2, 3"), ("rollup_1h", "1, 2, 3"), ("source_totals", "1, 2, 3"),
-            ("usage_dims", "1, 2, 3, 4, 5"))  # fmt: skip
 _COLS = ("rkey, message_id, request_id, session_id, ts_ms, model, input_tokens, output_tokens, cache_5m_tokens,"
          " cache_1h_tokens, cache_read_tokens")  # fmt: skip
 
@@ -49,20 +47,6 @@ def _old_ledger(path: Path, rows: int) -> None:
     db.close()
 
 
-def _derived(conn: sqlite3.Connection) -> list[list[tuple[object, ...]]]:
-    return [conn.execute(f"SELECT * FROM {t} WHERE responses > 0 ORDER BY {o}").fetchall() for t, o in _DERIVED]
-
-
-def _rebuilt(conn: sqlite3.Connection) -> list[list[tuple[object, ...]]]:
-    conn.execute("BEGIN IMMEDIATE")
-    try:
-        for sql in REBUILD_ROLLUP:
-            conn.execute(sql)
-        return _derived(conn)
-    finally:
-        conn.execute("ROLLBACK")
-
-
 def test_an_older_ledger_gets_the_hourly_rollup_and_keeps_its_old_name_for_reading(tmp_path: Path) -> None:
     path = tmp_path / "old.sqlite3"
     _old_ledger(path, 40)
@@ -70,7 +54,7 @@ def test_an_older_ledger_gets_the_hourly_rollup_and_keeps_its_old_name_for_readi
         assert led.conn.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS) == 13
         kinds = dict(led.conn.execute("SELECT name, type FROM sqlite_master WHERE name LIKE '%rollup%'").fetchall())
         assert kinds["usage_rollup"] == "view" and kinds["rollup_15m"] == kinds["rollup_1h"] == "table"
-        assert _derived(led.conn) == _rebuilt(led.conn)
+        assert derived(led.conn) == rebuilt(led.conn)
         hours = led.conn.execute("SELECT count(*) FROM rollup_1h").fetchone()[0]
         quarters = led.conn.execute("SELECT count(*) FROM usage_rollup").fetchone()[0]
         assert 0 < hours < quarters
@@ -79,7 +63,7 @@ def test_an_older_ledger_gets_the_hourly_rollup_and_keeps_its_old_name_for_readi
     with Ledger.open(path, lazy_triggers=True) as led:
         with led.write(lazy=True):
             led.upsert_records([UsageRecord("msg_hot", "req_hot", "s9", T0 + 7, "claude-sonnet-4-5", 1, 2)])
-        assert _derived(led.conn) == _rebuilt(led.conn)
+        assert derived(led.conn) == rebuilt(led.conn)
 
 
 def test_a_process_of_an_older_cchooks_fails_to_write_instead_of_leaving_the_hourly_rollup_behind(
@@ -99,7 +83,7 @@ def test_a_process_of_an_older_cchooks_fails_to_write_instead_of_leaving_the_hou
     old.execute("COMMIT")  # before the upgrade it writes as it always did
     old.execute("DROP TRIGGER temp.old_rollup")
     with Ledger.open(path) as led:  # the upgraded cchooks migrates
-        before = _derived(led.conn)
+        before = derived(led.conn)
     old.execute(trigger)
     for stored in (False, True):
         old.execute("BEGIN IMMEDIATE")
@@ -116,7 +100,7 @@ def test_a_process_of_an_older_cchooks_fails_to_write_instead_of_leaving_the_hou
     old.close()
     with Ledger.open(path) as led:
         assert led.conn.execute("SELECT count(*) FROM responses").fetchone()[0] == 11
-        assert _derived(led.conn) == before == _rebuilt(led.conn)
+        assert derived(led.conn) == before == rebuilt(led.conn)
 
 
 def test_an_older_ledger_opened_read_only_reports_from_its_15_minute_rollup(tmp_path: Path) -> None:
@@ -143,7 +127,7 @@ def test_a_ledger_whose_version_was_wound_back_opens_again(tmp_path: Path) -> No
         db.close()
         with Ledger.open(path) as led:
             assert led.conn.execute("PRAGMA user_version").fetchone()[0] == 13
-            assert _derived(led.conn) == _rebuilt(led.conn)
+            assert derived(led.conn) == rebuilt(led.conn)
 
 
 def test_bounds_off_the_hour_read_the_15_minute_rollup(tmp_path: Path) -> None:

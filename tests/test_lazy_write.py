@@ -13,29 +13,7 @@ from hypothesis import strategies as st
 
 from cchooks.ledger import Ledger
 from cchooks.records import UsageRecord
-
-_TABLES = (("rollup_15m", "1, 2, 3"), ("rollup_1h", "1, 2, 3"), ("source_totals", "1, 2, 3"), ("usage_dims", "1, 2, 3, 4, 5"))
-
-
-def _derived(ledger: Ledger) -> list[list[tuple[object, ...]]]:
-    return [
-        ledger.conn.execute(f"SELECT * FROM {table} WHERE responses > 0 ORDER BY {order}").fetchall()
-        for table, order in _TABLES
-    ]
-
-
-def _rebuilt(ledger: Ledger) -> list[list[tuple[object, ...]]]:
-    """The derived tables rebuilt from the responses (in a transaction that is rolled back)."""
-    from cchooks.ledger.derived import REBUILD_ROLLUP
-
-    conn = ledger.conn
-    conn.execute("BEGIN IMMEDIATE")
-    try:
-        for sql in REBUILD_ROLLUP:
-            conn.execute(sql)
-        return _derived(ledger)
-    finally:
-        conn.execute("ROLLBACK")
+from tests.derived_tables import derived, rebuilt
 
 
 def _temp_triggers(ledger: Ledger) -> int:
@@ -56,7 +34,7 @@ def test_new_responses_need_no_triggers_and_keep_every_derived_table_exact(tmp_p
         with led.write(lazy=True):
             led.upsert_records([_rec(3), _rec(4, agent="a2"), _rec(5, inp=250_000), _rec(6, source="otlp")])
         assert _temp_triggers(led) == 0  # the path the hot paths take: no triggers made
-        assert _derived(led) == _rebuilt(led)
+        assert derived(led.conn) == rebuilt(led.conn)
         assert led.conn.execute("SELECT sum(responses) FROM usage_rollup").fetchone()[0] == 6
 
 
@@ -70,11 +48,11 @@ def test_a_stored_response_makes_the_triggers_and_a_rollback_takes_them_away(tmp
             assert _temp_triggers(led) > 0
             raise RuntimeError("rolled back")
         assert _temp_triggers(led) == 0
-        assert _derived(led) == _rebuilt(led)
+        assert derived(led.conn) == rebuilt(led.conn)
         with led.write(lazy=True):  # must make them again, not trust a flag the rollback made wrong
             led.upsert_records([_rec(2, out=99), _rec(8)])
         assert _temp_triggers(led) > 0
-        assert _derived(led) == _rebuilt(led)
+        assert derived(led.conn) == rebuilt(led.conn)
         assert led.conn.execute("SELECT output_tokens FROM responses WHERE message_id = 'msg_2'").fetchone()[0] == 99
 
 
@@ -88,11 +66,11 @@ def test_with_otlp_rows_stored_new_responses_still_need_no_triggers(tmp_path: Pa
         with led.write(lazy=True):
             led.upsert_records([_rec(2), _rec(3)])
         assert _temp_triggers(led) == 0
-        assert _derived(led) == _rebuilt(led)
+        assert derived(led.conn) == rebuilt(led.conn)
         with led.write(lazy=True):
             led.upsert_records([_rec(9, out=7), _rec(4)])  # msg_9 is the OTLP row's response
         assert _temp_triggers(led) > 0
-        assert _derived(led) == _rebuilt(led)
+        assert derived(led.conn) == rebuilt(led.conn)
         assert led.conn.execute("SELECT count(*) FROM responses WHERE request_id = 'req_9'").fetchone()[0] == 1
 
 
@@ -139,4 +117,4 @@ def test_any_mix_of_lazy_writes_keeps_the_derived_tables_equal_to_a_rebuild(
                         raise RuntimeError("rolled back")
             except RuntimeError:
                 pass
-            assert _derived(led) == _rebuilt(led)
+            assert derived(led.conn) == rebuilt(led.conn)
