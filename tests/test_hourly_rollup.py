@@ -5,6 +5,7 @@ old name, so that a process of an older cchooks still running (its TEMP triggers
 from __future__ import annotations
 
 import sqlite3
+from datetime import UTC, datetime, timedelta, tzinfo
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -144,3 +145,42 @@ def test_bounds_off_the_hour_read_the_15_minute_rollup(tmp_path: Path) -> None:
         led.conn.execute("ROLLBACK")
         want = sum(int(r[7]) for r in (_row(n) for n in range(30)) if int(r[4]) >= since)  # type: ignore[call-overload]
     assert sum(t.output_tokens for *_k, t in rolled) == want
+
+
+class _HalfHourFromLateEvening(tzinfo):
+    """+01:00 until CHANGE (22:45 UTC, off the hour), +01:30 after: local 23:45 jumps to 00:15."""
+
+    CHANGE = 1_790_030_700_000  # 2026-09-21T22:45:00Z
+    AFTER = datetime(2026, 9, 22, 0, 15)  # the first local time of the new offset
+
+    def utcoffset(self, dt: datetime | None) -> timedelta:
+        late = dt is not None and dt.replace(tzinfo=None) >= self.AFTER
+        return timedelta(hours=1, minutes=30) if late else timedelta(hours=1)
+
+    def dst(self, dt: datetime | None) -> timedelta:
+        return timedelta(0)
+
+    def fromutc(self, dt: datetime) -> datetime:
+        ms = int(dt.replace(tzinfo=UTC).timestamp() * 1000)
+        return dt + (timedelta(hours=1, minutes=30) if ms >= self.CHANGE else timedelta(hours=1))
+
+
+def test_a_change_off_the_hour_inside_the_last_hour_reads_the_15_minute_rollup(tmp_path: Path) -> None:
+    """The period's last hour holds a change to a half-hour offset: its responses after the change
+    are on the next local day, which only the 15-minute rollup can tell."""
+    tz = _HalfHourFromLateEvening()
+    change = _HalfHourFromLateEvening.CHANGE
+    times = [change - 3_600_000, change - 5 * 60_000, change + 5 * 60_000]  # 21:45, 22:40, 22:50 UTC
+    recs = [UsageRecord(f"msg_{i}", "", "s1", t, "m", 1, 1) for i, t in enumerate(times)]
+    want: dict[str, int] = {}
+    for t in times:
+        day = datetime.fromtimestamp(t / 1000, tz).date().isoformat()
+        want[day] = want.get(day, 0) + 1
+    assert len(want) == 2
+    with Ledger.open(tmp_path / "l.sqlite3") as led:
+        with led.write():
+            led.upsert_records(recs)
+        got: dict[str, int] = {}
+        for key, _model, _lc, t in queries.group_sums(led, "daily", tz):
+            got[key] = got.get(key, 0) + t.responses
+    assert got == want

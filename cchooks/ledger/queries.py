@@ -120,11 +120,12 @@ def _rollup_sums(
     clause, params, lo, hi = span
     offset = None
     if group in PERIOD_GROUPS:
-        steps = transitions(tz, lo * step, hi * step)
+        # To the end of the last bucket: a change inside it must be seen to be off the hour.
+        steps = transitions(tz, lo * step, (hi + 1) * step - 1)
         if hourly and not on_the_hour(steps):  # a zone of 30- or 45-minute offsets: the 15-minute rollup
             table, step = ROLLUP_VIEW, ROLLUP_BUCKET_MS
             clause, params, lo, hi = _bucket_span(ledger, table, step, since_ms, until_ms) or span
-            steps = transitions(tz, lo * step, hi * step)
+            steps = transitions(tz, lo * step, (hi + 1) * step - 1)
         offset = offset_case(steps, f"(bucket * {step})")
     key = _key_expr(group, tz, lo * step, hi * step, f"(bucket * {step})", offset)
     sql = (
