@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from datetime import tzinfo
 
-from cchooks.ledger.derived import HOUR_TABLE, ROLLED_SUMS, ROLLUP_BUCKET_MS, ROLLUP_HOUR_MS, ROLLUP_VIEW
+from cchooks.ledger.derived import ROLLED_SUMS, ROLLUP_BUCKET_MS, ROLLUP_VIEW
 from cchooks.ledger.driver import sqlite3
 from cchooks.ledger.store import Ledger, time_filter
-from cchooks.ledger.sums import rolled_rows, rollup_split_fits, sums_by
+from cchooks.ledger.sums import period_rollups, rolled_rows, rollup_split_fits, sums_by
 from cchooks.timezones import offset_case, offset_sql, on_the_hour, transitions
 
 TYPE_CHECKING = False
@@ -64,9 +64,9 @@ def group_sums(
 
     `threshold_of(model)` is the price entry's long-context threshold (see cchooks.ledger.sums).
     """
-    aligned = all(b is None or b % ROLLUP_BUCKET_MS == 0 for b in (since_ms, until_ms))
-    if group in ROLLUP_GROUPS and aligned and not session_id and not project and not ledger.rollup_stale():
-        rolled = _rollup_sums(ledger, group, tz, since_ms, until_ms, threshold_of)
+    if group in ROLLUP_GROUPS and not session_id and not project and not ledger.rollup_stale():
+        rollups = period_rollups(ledger, since_ms, until_ms)
+        rolled = _rollup_sums(ledger, rollups, group, tz, since_ms, until_ms, threshold_of) if rollups else None
         if rolled is not None:
             return rolled
     if (
@@ -97,23 +97,23 @@ def group_sums(
 
 def _rollup_sums(
     ledger: Ledger,
+    rollups: list[tuple[str, int]],
     group: str,
     tz: tzinfo,
     since_ms: int | None,
     until_ms: int | None,
     threshold_of: ThresholdOf | None,
 ) -> list[SumRow] | None:
-    """Period sums from a rollup: exact for bounds on 15-minute steps. The hourly rollup answers
-    when the bounds are on the hour and, for days, weeks and months, the zone's offsets over the
-    period are whole hours that change on the hour; else the 15-minute one.
+    """Period sums from one of `rollups` (`period_rollups`: those whose grid holds the bounds).
+    The hourly rollup answers where it fits the bounds and, for days, weeks and months, the
+    zone's offsets over the period are whole hours that change on the hour; else the 15-minute one.
 
     None when some model's price entry has a long-context threshold other than the rollup's
     split: then only the responses themselves can be split right.
     """
     if threshold_of is not None and not rollup_split_fits(ledger.conn, threshold_of):
         return None
-    hourly = all(b is None or b % ROLLUP_HOUR_MS == 0 for b in (since_ms, until_ms)) and _has_hour_rollup(ledger)
-    table, step = (HOUR_TABLE, ROLLUP_HOUR_MS) if hourly else (ROLLUP_VIEW, ROLLUP_BUCKET_MS)
+    table, step = rollups[0]
     span = _bucket_span(ledger, table, step, since_ms, until_ms)
     if span is None:
         return []
@@ -122,9 +122,12 @@ def _rollup_sums(
     if group in PERIOD_GROUPS:
         # To the end of the last bucket: a change inside it must be seen to be off the hour.
         steps = transitions(tz, lo * step, (hi + 1) * step - 1)
-        if hourly and not on_the_hour(steps):  # a zone of 30- or 45-minute offsets: the 15-minute rollup
-            table, step = ROLLUP_VIEW, ROLLUP_BUCKET_MS
-            clause, params, lo, hi = _bucket_span(ledger, table, step, since_ms, until_ms) or span
+        if len(rollups) > 1 and not on_the_hour(steps):  # 30- or 45-minute offsets: the 15-minute rollup
+            table, step = rollups[1]
+            span = _bucket_span(ledger, table, step, since_ms, until_ms)
+            if span is None:
+                return []
+            clause, params, lo, hi = span
             steps = transitions(tz, lo * step, (hi + 1) * step - 1)
         offset = offset_case(steps, f"(bucket * {step})")
     key = _key_expr(group, tz, lo * step, hi * step, f"(bucket * {step})", offset)
@@ -133,14 +136,6 @@ def _rollup_sums(
         " GROUP BY k, model, long_context HAVING sum(responses) > 0 ORDER BY k, model"
     )
     return rolled_rows(ledger.conn.execute(sql, params), threshold_of)
-
-
-def _has_hour_rollup(ledger: Ledger) -> bool:
-    # An older ledger opened read-only is not migrated (migration 13 made the table).
-    if not ledger.readonly:
-        return True
-    sql = "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?"
-    return ledger.conn.execute(sql, (HOUR_TABLE,)).fetchone() is not None
 
 
 def _bucket_span(

@@ -13,13 +13,22 @@ Light imports only: the statusline and hooks use this.
 
 from __future__ import annotations
 
-from cchooks.ledger.derived import INPUT_SIDE, ROLLUP_LONG_CONTEXT_SPLIT
+from cchooks.ledger.derived import (
+    HOUR_TABLE,
+    INPUT_SIDE,
+    ROLLUP_BUCKET_MS,
+    ROLLUP_HOUR_MS,
+    ROLLUP_LONG_CONTEXT_SPLIT,
+    ROLLUP_VIEW,
+)
 from cchooks.totals import Totals
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     import sqlite3
     from collections.abc import Callable, Iterable, Sequence
+
+    from cchooks.ledger.store import Ledger
 
     ThresholdOf = Callable[[str], int | None]
     SumRow = tuple[str, str, bool, Totals]
@@ -108,3 +117,19 @@ def rollup_split_fits(conn: sqlite3.Connection, threshold_of: ThresholdOf) -> bo
     except driver.OperationalError:  # no source_totals: an older ledger opened read-only
         models = conn.execute("SELECT DISTINCT model FROM usage_rollup").fetchall()
     return all(threshold_of(str(m)) in (None, ROLLUP_LONG_CONTEXT_SPLIT) for (m,) in models)
+
+
+def period_rollups(ledger: Ledger, since_ms: int | None, until_ms: int | None) -> list[tuple[str, int]]:
+    """The period rollups (table, bucket ms) whose grid holds both bounds (None: open), the
+    hourly one first; both sum the same responses. An older ledger opened read-only (not
+    migrated) has no hourly rollup; its 15-minute one keeps the old name, which is the one read."""
+    out = [
+        (table, step)
+        for table, step in ((HOUR_TABLE, ROLLUP_HOUR_MS), (ROLLUP_VIEW, ROLLUP_BUCKET_MS))
+        if (since_ms is None or since_ms % step == 0) and (until_ms is None or until_ms % step == 0)
+    ]
+    if out and out[0][0] == HOUR_TABLE and ledger.readonly:
+        sql = "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?"
+        if ledger.conn.execute(sql, (HOUR_TABLE,)).fetchone() is None:
+            out.pop(0)
+    return out
